@@ -1,0 +1,86 @@
+/**
+ * What every subcommand shares: flag parsers that reject bad values with one clear line (exit 2),
+ * the runtime-failure error (exit 1), and output helpers.
+ */
+import { InvalidArgumentError } from "commander";
+
+/** A runtime failure: printed as `error: <message>`, exit status 1. */
+export class RuntimeFailure extends Error {
+  override name = "RuntimeFailure";
+}
+
+/** A usage error found after parsing: printed as `error: <message>`, exit status 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Parses an integer within [min, max]. */
+export function integerIn(min: number, max: number): (text: string) => number {
+  return (text) => {
+    const value = Number(text);
+    if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(value)) {
+      throw new InvalidArgumentError(`expected an integer, got '${text}'`);
+    }
+    if (value < min || value > max) {
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}, got ${value}`);
+    }
+    return value;
+  };
+}
+
+/** Parses a number within [min, max]. */
+export function numberIn(min: number, max: number): (text: string) => number {
+  return (text) => {
+    const value = Number(text);
+    if (text.trim() === "" || !Number.isFinite(value)) {
+      throw new InvalidArgumentError(`expected a number, got '${text}'`);
+    }
+    if (value < min || value > max) {
+      throw new InvalidArgumentError(`expected a number from ${min} to ${max}, got ${value}`);
+    }
+    return value;
+  };
+}
+
+const encoder = new TextEncoder();
+
+/** Writes text to stdout, all of it. */
+export function out(text: string): void {
+  writeAll(Deno.stdout, encoder.encode(text));
+}
+
+/** Writes text to stderr, all of it. */
+export function err(text: string): void {
+  writeAll(Deno.stderr, encoder.encode(text));
+}
+
+function writeAll(file: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
+  let offset = 0;
+  while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
+}
+
+/** A one-line progress bar on stderr, drawn only when stderr is a terminal. */
+export class ProgressBar {
+  readonly #enabled: boolean;
+  #lastDrawMs = 0;
+
+  constructor(enabled = Deno.stderr.isTerminal()) {
+    this.#enabled = enabled;
+  }
+
+  /** Redraws the bar at most ten times a second. */
+  update(fraction: number, label: string): void {
+    if (!this.#enabled) return;
+    const now = Date.now();
+    if (now - this.#lastDrawMs < 100 && fraction < 1) return;
+    this.#lastDrawMs = now;
+    const width = 30;
+    const filled = Math.round(Math.max(0, Math.min(1, fraction)) * width);
+    err(`\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${label}\x1b[K`);
+  }
+
+  /** Erases the bar. */
+  done(): void {
+    if (this.#enabled) err("\r\x1b[K");
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * `member sim`: the real protocol code on a simulated cluster, to choose settings before
+ * deploying them.
+ */
+import { Command } from "commander";
+import { formatEventLine } from "../mod/log/event_line.ts";
+import { ConvergenceError, runScenario, type ScenarioReport } from "../mod/sim/scenario.ts";
+import { simulationEpochMs } from "../mod/sim/simulation.ts";
+import { integerIn, numberIn, out, ProgressBar, RuntimeFailure } from "./_cli.ts";
+
+interface SimFlags {
+  nodes: number;
+  loss: number;
+  fail: number;
+  duration: number;
+  seed?: number;
+  suspicion: boolean;
+  events?: string;
+  json?: boolean;
+}
+
+/** The `sim` subcommand. */
+export function simCommand(setExit: (code: number) => void): Command {
+  return new Command("sim")
+    .description(
+      "Simulate a cluster running the real protocol: start N nodes through an introducer, crash K " +
+        "at once after convergence, and report detection times, false positives and bandwidth.",
+    )
+    .option("--nodes <N>", "cluster size", integerIn(2, 100_000), 10)
+    .option("--loss <P>", "probability that a datagram is lost (0 to 1)", numberIn(0, 1), 0)
+    .option("--fail <K>", "members crashed at once after convergence", integerIn(0, 100_000), 1)
+    .option("--duration <SECONDS>", "simulated time after the crash", numberIn(1, 86_400), 60)
+    .option("--seed <S>", "seed; the same seed replays the same run", integerIn(0, 2 ** 53 - 1))
+    .option("--no-suspicion", "fail silent members without suspecting them first")
+    .option("--events <FILE>", "write every node's event lines (the event log format) to FILE")
+    .option("--json", "print one JSON object on the last line of stdout")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  member sim --nodes 1000 --loss 0.1\n  member sim --nodes 50 --fail 5 --json\n",
+    )
+    .action((flags: SimFlags) => {
+      setExit(runSim(flags));
+    });
+}
+
+function runSim(flags: SimFlags): number {
+  if (flags.fail >= flags.nodes) {
+    throw new RuntimeFailure(`cannot crash ${flags.fail} of ${flags.nodes} nodes: keep one alive`);
+  }
+  const seed = flags.seed ?? crypto.getRandomValues(new Uint32Array(1))[0];
+  const events = flags.events === undefined ? undefined : new EventFile(flags.events);
+  const bar = new ProgressBar(!flags.json && Deno.stderr.isTerminal());
+  const startedMs = performance.now();
+  let report: ScenarioReport;
+  try {
+    report = runScenario({
+      nodes: flags.nodes,
+      seed,
+      lossRate: flags.loss,
+      fail: flags.fail,
+      durationMs: flags.duration * 1000,
+      suspicion: flags.suspicion,
+      onEvent: events === undefined
+        ? undefined
+        : (node, event) =>
+          events.write(formatEventLine(simulationEpochMs + event.atMs, node.id!, event)),
+      onProgress: (phase, fraction, nowMs) =>
+        bar.update(
+          phase === "joining" ? fraction * 0.3 : 0.3 + fraction * 0.7,
+          `${phase} ${(nowMs / 1000).toFixed(1)} s simulated`,
+        ),
+    });
+  } catch (error) {
+    if (error instanceof ConvergenceError) throw new RuntimeFailure(error.message);
+    throw error;
+  } finally {
+    bar.done();
+    events?.close();
+  }
+  const wallMs = Math.round(performance.now() - startedMs);
+  if (flags.json) {
+    out(JSON.stringify({ ...report, wallMs }) + "\n");
+  } else {
+    out(summary(report, wallMs, flags.events));
+  }
+  return 0;
+}
+
+function seconds(ms: number | null): string {
+  return ms === null ? "never" : `${(ms / 1000).toFixed(2)} s`;
+}
+
+function summary(report: ScenarioReport, wallMs: number, eventsFile?: string): string {
+  const lines = [
+    `member sim: ${report.nodes} nodes, ${(report.loss * 100).toFixed(1)}% loss, suspicion ${
+      report.suspicion ? "on" : "off"
+    }, seed ${report.seed}`,
+    `converged after ${seconds(report.convergedMs)} (simulated)`,
+  ];
+  if (report.failures.length > 0) lines.push(`crashed ${report.failures.length}:`);
+  for (const failure of report.failures) {
+    lines.push(
+      `  ${failure.member}: first detected ${seconds(failure.firstDetectedMs)}, all ${
+        seconds(failure.allDetectedMs)
+      } (${failure.detectedBy}/${failure.observers} members)`,
+    );
+  }
+  const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB/s`;
+  lines.push(
+    `false positives: ${report.falsePositives}`,
+    `traffic per node: ${kb(report.bytesPerNodePerSecond.mean)} mean, ${
+      kb(report.bytesPerNodePerSecond.max)
+    } max; largest datagram ${report.datagramBytesMax} bytes`,
+    `events: ${Object.entries(report.events).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+  );
+  if (report.disagreements.length > 0) {
+    lines.push(`lists disagree at the end: ${report.disagreements.join("; ")}`);
+  }
+  if (eventsFile !== undefined) lines.push(`event lines written to ${eventsFile}`);
+  lines.push(`simulated ${seconds(report.simulatedMs)} in ${seconds(wallMs)}`);
+  return lines.join("\n") + "\n";
+}
+
+/** Event lines buffered into a file. */
+class EventFile {
+  readonly #file: Deno.FsFile;
+  readonly #path: string;
+  #buffer: string[] = [];
+  #size = 0;
+
+  constructor(path: string) {
+    this.#path = path;
+    try {
+      this.#file = Deno.openSync(path, { write: true, create: true, truncate: true });
+    } catch (error) {
+      throw new RuntimeFailure(`cannot write events to ${path}: ${(error as Error).message}`);
+    }
+  }
+
+  write(line: string): void {
+    this.#buffer.push(line);
+    this.#size += line.length + 1;
+    if (this.#size > 1 << 20) this.#flush();
+  }
+
+  close(): void {
+    this.#flush();
+    this.#file.close();
+  }
+
+  #flush(): void {
+    if (this.#buffer.length === 0) return;
+    const bytes = new TextEncoder().encode(this.#buffer.join("\n") + "\n");
+    this.#buffer = [];
+    this.#size = 0;
+    let offset = 0;
+    try {
+      while (offset < bytes.length) offset += this.#file.writeSync(bytes.subarray(offset));
+    } catch (error) {
+      throw new RuntimeFailure(`cannot write events to ${this.#path}: ${(error as Error).message}`);
+    }
+  }
+}

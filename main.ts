@@ -1,0 +1,57 @@
+/**
+ * member: cluster membership by gossip, failure detection in seconds, and a grep over every live
+ * member's logs. This is the entry point: argv to subcommand to exit code.
+ *
+ * Exit codes: 0 success, 1 runtime failure, 2 usage error (grep: 0 matched, 1 none, 2 error).
+ */
+import { Command, CommanderError } from "commander";
+import { RuntimeFailure, UsageError } from "./cmd/_cli.ts";
+import { simCommand } from "./cmd/sim.ts";
+import { version } from "./mod/version.ts";
+
+/** Runs the command line and returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  let exitCode = 0;
+  const setExit = (code: number) => {
+    exitCode = code;
+  };
+  const program = new Command("member")
+    .description(
+      "Cluster membership by gossip-style heartbeating with suspicion: fast failure detection, " +
+        "a grep over every live member's logs, statistics, and a replay in the browser.",
+    )
+    .version(version, "-V, --version")
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .addCommand(simCommand(setExit));
+  for (const command of [program, ...program.commands]) {
+    command.exitOverride().configureOutput({
+      // Colour detection would read the environment, which the binary is not allowed to.
+      getOutHasColors: () => false,
+      getErrHasColors: () => false,
+      outputError: (text, write) => write(text.trimEnd() + "\n"),
+    });
+  }
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return 0;
+      return 2;
+    }
+    if (error instanceof UsageError) {
+      console.error(`error: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof RuntimeFailure) {
+      console.error(`error: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,1203 @@
+/**
+ * The membership protocol as a pure state machine, one per node.
+ *
+ * Inputs are method calls handed the time: {@linkcode Core.receive}, {@linkcode Core.tick},
+ * {@linkcode Core.acceptJoin}, {@linkcode Core.applyJoinResponse}, {@linkcode Core.leave},
+ * {@linkcode Core.setSuspicion}. Outputs are pulled: {@linkcode Core.takeDatagrams},
+ * {@linkcode Core.takeEvents} and {@linkcode Core.nextWakeMs}. The core does no I/O, reads no
+ * clock and draws randomness only from the generator it is given, so the same inputs and seed give
+ * the same outputs.
+ *
+ * How it works, in short:
+ * - Every round a node bumps its heartbeat and sends it straight to its ring neighbours (the
+ *   nearest live members on each side of a hash ring), together with a few items of news, and
+ *   sends a full gossip to a few random members: its own entry, news, and a rotating slice of its
+ *   list that fills the datagram.
+ * - A node watches only its neighbours. A neighbour whose heartbeat has not grown for
+ *   `suspectAfterMs` is suspected; the suspicion spreads as news and reaches the suspect, which
+ *   refutes it by raising its incarnation. A suspect still silent and unrefuted after
+ *   `suspectTimeoutMs` more is failed. With suspicion off, silence for `failAfterMs` fails it.
+ * - Failed and left are final for a version (fail-stop). A node told that it failed comes back as
+ *   a new version; the old one stays dead. Removed members leave a tombstone.
+ */
+import { AddressBook } from "./address_book.ts";
+import { isAddress } from "./address.ts";
+import { assert, AssertionError } from "./assert.ts";
+import { type Config, configProblem, defaultConfig } from "./config.ts";
+import { NewsQueue } from "./news.ts";
+import type { Random } from "./random.ts";
+import { Ring, ringHash } from "./ring.ts";
+import { SlotSet } from "./slot_set.ts";
+import {
+  type Address,
+  type Entry,
+  type EventKind,
+  type Gossip,
+  isTerminal,
+  type JoinRequest,
+  type JoinResponse,
+  type MemberEvent,
+  type Outgoing,
+  type Settings,
+  Status,
+  type SyncRequest,
+  type SyncResponse,
+  type Via,
+} from "./types.ts";
+import { entryBytes, gossipFrameBytes } from "../wire/size.ts";
+
+/** What a core is created with. */
+export interface CoreOptions {
+  /** This node's address, as the others reach it. */
+  readonly address: Address;
+  /** This join's version: larger than any earlier version of the same address. */
+  readonly version: number;
+  /** The time of creation, on the same monotonic clock as every later call. */
+  readonly nowMs: number;
+  /** The source of every random choice. */
+  readonly random: Random;
+  /** Overrides of the defaults. */
+  readonly config?: Partial<Config>;
+  /** The suspicion switch this node starts with, when it starts a cluster. */
+  readonly suspicion?: boolean;
+  /** An address book to share (the simulator's); by default the core has its own. */
+  readonly book?: AddressBook;
+  /** How many members to make room for at once; the table grows beyond it as needed. */
+  readonly membersExpected?: number;
+}
+
+/** A member as this node lists it. */
+export interface MemberView {
+  readonly address: Address;
+  readonly version: number;
+  readonly incarnation: number;
+  readonly heartbeat: number;
+  readonly status: Status;
+  /** When the status last changed, on the core's clock. */
+  readonly sinceMs: number;
+  /** When its heartbeat last grew, on the core's clock. */
+  readonly heardMs: number;
+}
+
+/** Counts the core keeps; the shell adds its own. */
+export interface CoreCounters {
+  gossipReceived: number;
+  datagramsSent: number;
+  bytesSent: number;
+  entriesStale: number;
+  entriesDroppedTableFull: number;
+  suspicionsRaised: number;
+  failuresDetected: number;
+  refutations: number;
+  rejoins: number;
+  joinsAccepted: number;
+  joinsRefused: number;
+  stalls: number;
+}
+
+type Phase = "active" | "leaving" | "left";
+
+interface Deadline {
+  readonly slot: number;
+  readonly address: Address;
+  readonly version: number;
+  readonly dueMs: number;
+}
+
+/** A FIFO of deadlines that all share one delay, so arrival order is deadline order. */
+class DeadlineQueue {
+  #items: Deadline[] = [];
+  #head = 0;
+
+  push(item: Deadline): void {
+    this.#items.push(item);
+  }
+
+  peek(): Deadline | undefined {
+    return this.#items[this.#head];
+  }
+
+  shift(): Deadline | undefined {
+    const item = this.#items[this.#head];
+    if (item === undefined) return undefined;
+    this.#head++;
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
+}
+
+const noEntryStatus = 0;
+// The member table's row layout: one Float64Array, `rowSize` fields per slot.
+const rowSize = 8;
+const fVersion = 0;
+const fIncarnation = 1;
+const fHeartbeat = 2;
+/** When the heartbeat last grew. */
+const fHeard = 3;
+/** When the status last changed. */
+const fSince = 4;
+/** 0 (no entry) or a Status. */
+const fStatus = 5;
+/** 1 for a tombstone: remembered, no longer listed. */
+const fRemoved = 6;
+/** Marks entries already in the datagram being built. */
+const fStamp = 7;
+
+// Shared empty results, so that polling a quiet core allocates nothing.
+const noDatagrams: readonly Outgoing[] = Object.freeze([]);
+const noSyncs: readonly Address[] = Object.freeze([]);
+const noEvents: readonly MemberEvent[] = Object.freeze([]);
+/** News items that justify one more random gossip in a round, up to `gossipFanoutMax`. */
+const newsPerExtraGossip = 20;
+/** Joins are retransmitted this many times less than other news. */
+const joinNewsDivisor = 4;
+
+/** The protocol state of one node. */
+export class Core {
+  /** This node's address. */
+  readonly address: Address;
+  /** The settings in force. */
+  readonly config: Config;
+  /** Counts of what happened. */
+  readonly counters: CoreCounters = {
+    gossipReceived: 0,
+    datagramsSent: 0,
+    bytesSent: 0,
+    entriesStale: 0,
+    entriesDroppedTableFull: 0,
+    suspicionsRaised: 0,
+    failuresDetected: 0,
+    refutations: 0,
+    rejoins: 0,
+    joinsAccepted: 0,
+    joinsRefused: 0,
+    stalls: 0,
+  };
+
+  readonly #random: Random;
+  readonly #book: AddressBook;
+  readonly #self: number;
+  readonly #versionOrigin: number;
+  readonly #originMs: number;
+
+  #version: number;
+  #incarnation = 0;
+  #heartbeat = 0;
+  #settings: Settings;
+  #phase: Phase = "active";
+  #leaveRoundsLeft = 0;
+
+  // The member table, one array per field, indexed by slot.
+  #capacity = 0;
+  /** One row of `rowSize` numbers per slot, so that a merge touches one cache line. */
+  #rows = new Float64Array(0);
+  #stampValue = 0;
+
+  readonly #live: SlotSet;
+  readonly #present: SlotSet;
+  readonly #failed: SlotSet;
+  /** News of suspicions, refutations, failures and leaves. */
+  readonly #news: NewsQueue;
+  /** News of joins: sent to fewer members, since the member's own datagrams carry it too. */
+  readonly #joins: NewsQueue;
+  readonly #ring: Ring;
+  readonly #neighborSince = new Map<number, number>();
+  readonly #cleanup = new DeadlineQueue();
+  readonly #tombstones = new DeadlineQueue();
+  readonly #repliedMs = new Map<number, number>();
+  #sliceCursor = 0;
+
+  #nowMs: number;
+  #nextRoundMs: number;
+  #nextReconnectMs: number;
+  #trustSinceMs = -Infinity;
+  /** A lower bound of the earliest deadline other than the next round; undefined: recompute. */
+  #deadlineMs: number | undefined;
+
+  #outbox: Outgoing[] = [];
+  #events: MemberEvent[] = [];
+  #syncs: Address[] = [];
+  #behindSinceMs: number | undefined;
+  #bestCount = 0;
+  #bestPeer: Address = "";
+  #lastSyncMs = -Infinity;
+
+  constructor(options: CoreOptions) {
+    const config = { ...defaultConfig, ...options.config };
+    const problem = configProblem(config);
+    assert(problem === undefined, `bad configuration: ${problem}`);
+    assert(isAddress(options.address), `bad address: ${options.address}`);
+    assert(Number.isSafeInteger(options.version) && options.version > 0, "bad version");
+    assert(Number.isFinite(options.nowMs), "bad time");
+    this.config = config;
+    this.address = options.address;
+    this.#version = options.version;
+    this.#versionOrigin = options.version;
+    this.#originMs = options.nowMs;
+    this.#random = options.random;
+    this.#book = options.book ?? new AddressBook(config.memberTableMax);
+    this.#settings = { epoch: 0, suspicion: options.suspicion ?? true };
+    if (options.suspicion === false) this.#settings = { epoch: 1, suspicion: false };
+    const self = this.#book.intern(this.address);
+    assert(self >= 0, "address book full");
+    this.#self = self;
+    const capacity = Math.min(
+      this.#book.capacity,
+      Math.max(16, this.#book.extent, options.membersExpected ?? 0),
+    );
+    this.#live = new SlotSet(capacity);
+    this.#present = new SlotSet(capacity);
+    this.#failed = new SlotSet(capacity);
+    this.#news = new NewsQueue(capacity);
+    this.#joins = new NewsQueue(capacity);
+    this.#ring = new Ring(config.ringNeighbors);
+    this.#ring.setCenter(ringHash(this.address, this.#version));
+    this.#grow(capacity);
+    this.#nowMs = options.nowMs;
+    this.#nextRoundMs = options.nowMs;
+    this.#nextReconnectMs = options.nowMs + config.reconnectIntervalMs;
+    this.#emit("JOIN", this.#self, this.#version, 0, "self");
+  }
+
+  // ---- identity and views -------------------------------------------------------------------
+
+  /** This node's current version (it changes when the node comes back after being failed). */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** This node's own entry. */
+  get selfEntry(): Entry {
+    return {
+      address: this.address,
+      version: this.#version,
+      incarnation: this.#incarnation,
+      heartbeat: this.#heartbeat,
+      status: this.#phase === "active" ? Status.Alive : Status.Left,
+    };
+  }
+
+  /** The cluster-wide settings as this node knows them. */
+  get settings(): Settings {
+    return this.#settings;
+  }
+
+  /** True once a leave has been announced and the node has gone quiet. */
+  get done(): boolean {
+    return this.#phase === "left";
+  }
+
+  /** True from a leave on. */
+  get leaving(): boolean {
+    return this.#phase !== "active";
+  }
+
+  /** Members listed alive or suspect, this node included. */
+  get liveCount(): number {
+    return this.#live.size + (this.#phase === "active" ? 1 : 0);
+  }
+
+  /** The ring neighbours' addresses: who this node watches and sends its heartbeat to. */
+  neighbors(): Address[] {
+    return [...this.#ring.neighbors()].map((slot) => this.#book.address(slot));
+  }
+
+  /** Every member this node lists (tombstones aside), itself excluded. */
+  members(): MemberView[] {
+    const views: MemberView[] = [];
+    for (let i = 0; i < this.#present.size; i++) {
+      const slot = this.#present.at(i);
+      if (this.#rows[slot * rowSize + fRemoved] === 0) views.push(this.#view(slot));
+    }
+    return views;
+  }
+
+  /** How this node lists one address, tombstones included; undefined when it does not. */
+  lookup(address: Address): (MemberView & { readonly removed: boolean }) | undefined {
+    if (address === this.address) {
+      return {
+        ...this.selfEntry,
+        sinceMs: this.#originMs,
+        heardMs: this.#nowMs,
+        removed: false,
+      };
+    }
+    const slot = this.#book.find(address);
+    if (
+      slot < 0 || slot >= this.#capacity || this.#rows[slot * rowSize + fStatus] === noEntryStatus
+    ) {
+      return undefined;
+    }
+    return { ...this.#view(slot), removed: this.#rows[slot * rowSize + fRemoved] === 1 };
+  }
+
+  #view(slot: number): MemberView {
+    return {
+      address: this.#book.address(slot),
+      version: this.#rows[slot * rowSize + fVersion],
+      incarnation: this.#rows[slot * rowSize + fIncarnation],
+      heartbeat: this.#rows[slot * rowSize + fHeartbeat],
+      status: this.#rows[slot * rowSize + fStatus] as Status,
+      sinceMs: this.#rows[slot * rowSize + fSince],
+      heardMs: this.#rows[slot * rowSize + fHeard],
+    };
+  }
+
+  // ---- outputs ------------------------------------------------------------------------------
+
+  /** Datagrams to send, oldest first; the core forgets them. */
+  takeDatagrams(): readonly Outgoing[] {
+    const out = this.#outbox;
+    if (out.length === 0) return noDatagrams;
+    this.#outbox = [];
+    return out;
+  }
+
+  /** Members to exchange lists with over TCP ({@linkcode syncRequest}); the core forgets them. */
+  takeSyncs(): readonly Address[] {
+    const out = this.#syncs;
+    if (out.length === 0) return noSyncs;
+    this.#syncs = [];
+    return out;
+  }
+
+  /** Events that happened, oldest first; the core forgets them. */
+  takeEvents(): readonly MemberEvent[] {
+    const out = this.#events;
+    if (out.length === 0) return noEvents;
+    this.#events = [];
+    return out;
+  }
+
+  /**
+   * The earliest time at which {@linkcode tick} has something to do. It may be early (a tick then
+   * does nothing), never late.
+   */
+  nextWakeMs(): number {
+    if (this.#phase === "left") return Infinity;
+    if (this.#phase !== "active") return this.#nextRoundMs;
+    // Heartbeats only ever push deadlines later, so a value computed earlier is a safe lower
+    // bound; whatever can bring a deadline forward clears it.
+    this.#deadlineMs ??= this.#earliestDeadline();
+    return Math.min(this.#nextRoundMs, this.#deadlineMs);
+  }
+
+  #earliestDeadline(): number {
+    let wake = Infinity;
+    for (const slot of this.#ring.neighbors()) {
+      const due = this.#neighborDeadline(slot);
+      if (due < wake) wake = due;
+    }
+    const cleanup = this.#cleanup.peek();
+    if (cleanup !== undefined && cleanup.dueMs < wake) wake = cleanup.dueMs;
+    const tombstone = this.#tombstones.peek();
+    if (tombstone !== undefined && tombstone.dueMs < wake) wake = tombstone.dueMs;
+    if (this.#failed.size > 0 && this.#nextReconnectMs < wake) wake = this.#nextReconnectMs;
+    return wake;
+  }
+
+  // ---- inputs -------------------------------------------------------------------------------
+
+  /** Runs what is due: timeouts, cleanup, and the gossip round. An early tick does nothing. */
+  tick(nowMs: number): void {
+    this.#enter(nowMs);
+    this.#deadlineMs = undefined;
+    if (this.#phase === "left") return;
+    if (this.#phase === "active") {
+      this.#checkNeighbors(nowMs);
+      this.#expire(nowMs);
+      this.#reconnect(nowMs);
+    }
+    if (nowMs >= this.#nextRoundMs) {
+      this.#round();
+      const next = this.#nextRoundMs + this.config.gossipIntervalMs;
+      this.#nextRoundMs = next > nowMs ? next : nowMs + this.config.gossipIntervalMs;
+    }
+  }
+
+  /** Merges a gossip datagram that arrived. */
+  receive(nowMs: number, message: Gossip): void {
+    this.#enter(nowMs);
+    if (this.#phase !== "active") return;
+    const entries = message.entries;
+    if (entries.length === 0) return;
+    const sender = entries[0];
+    if (sender.address === this.address) return;
+    this.counters.gossipReceived++;
+    this.#mergeSettings(message.settings, sender.address);
+    let reply = false;
+    for (const entry of entries) {
+      if (entry.address === this.address) {
+        if (this.#mergeAboutSelf(nowMs, entry, sender.address)) reply = true;
+      } else {
+        this.#merge(nowMs, entry, "gossip", sender.address);
+      }
+      if (this.#phase !== "active") return;
+    }
+    // A sender this node holds as failed, or as an older version, is told so: it then comes back
+    // as a new version instead of talking on as a ghost.
+    const slot = this.#book.find(sender.address);
+    if (
+      slot >= 0 && slot < this.#capacity && this.#rows[slot * rowSize + fStatus] !== noEntryStatus
+    ) {
+      const known = this.#rows[slot * rowSize + fVersion];
+      if (known > sender.version) reply = true;
+      if (known === sender.version && this.#rows[slot * rowSize + fStatus] === Status.Failed) {
+        reply = true;
+      }
+    }
+    if (reply && slot >= 0) this.#reply(nowMs, slot);
+    this.#compareCounts(nowMs, message.members, sender.address);
+  }
+
+  /**
+   * A node that keeps hearing of more members than it lists has missed some news: after
+   * `syncAfterMs` of that, it asks the sender for its whole list (at most every `syncIntervalMs`).
+   */
+  #compareCounts(nowMs: number, members: number, from: Address): void {
+    if (members < this.liveCount) {
+      this.#behindSinceMs = undefined;
+      return;
+    }
+    if (members === this.liveCount) return;
+    // Ask the best-informed member heard from: one exchange then likely fills every gap.
+    if (this.#behindSinceMs === undefined || members >= this.#bestCount) {
+      this.#bestCount = members;
+      this.#bestPeer = from;
+    }
+    if (this.#behindSinceMs === undefined) {
+      this.#behindSinceMs = nowMs;
+      return;
+    }
+    const config = this.config;
+    if (
+      nowMs - this.#behindSinceMs >= config.syncAfterMs &&
+      nowMs - this.#lastSyncMs >= config.syncIntervalMs
+    ) {
+      this.#lastSyncMs = nowMs;
+      this.#behindSinceMs = undefined;
+      this.#syncs.push(this.#bestPeer);
+    }
+  }
+
+  /** This node's whole list, itself first, tombstones included. */
+  #fullList(): Entry[] {
+    const entries: Entry[] = [this.selfEntry];
+    for (let i = 0; i < this.#present.size; i++) entries.push(this.#entry(this.#present.at(i)));
+    return entries;
+  }
+
+  /** The request that opens a list exchange. */
+  syncRequest(): SyncRequest {
+    return { kind: "sync-request", settings: this.#settings, entries: this.#fullList() };
+  }
+
+  /** Merges a list another node pushed, and answers with this node's own. */
+  acceptSync(nowMs: number, request: SyncRequest, from: Address): SyncResponse {
+    this.#mergeList(nowMs, request.settings, request.entries, from);
+    return { kind: "sync-response", settings: this.#settings, entries: this.#fullList() };
+  }
+
+  /** Merges the list that answered this node's request. */
+  applySync(nowMs: number, response: SyncResponse, from: Address): void {
+    this.#mergeList(nowMs, response.settings, response.entries, from);
+  }
+
+  #mergeList(
+    nowMs: number,
+    settings: Settings,
+    entries: readonly Entry[],
+    from: Address,
+  ): void {
+    this.#enter(nowMs);
+    if (this.#phase !== "active") return;
+    this.#mergeSettings(settings, from);
+    for (const entry of entries) {
+      if (entry.address === this.address) this.#mergeAboutSelf(nowMs, entry, from);
+      else this.#merge(nowMs, entry, "gossip", from, false);
+      if (this.#phase !== "active") return;
+    }
+  }
+
+  /** The request a joiner sends to any member. */
+  joinRequest(): JoinRequest {
+    return { kind: "join-request", entry: this.selfEntry };
+  }
+
+  /** Admits a joiner and answers with the whole list, or refuses it with a reason. */
+  acceptJoin(nowMs: number, request: JoinRequest): JoinResponse {
+    this.#enter(nowMs);
+    const refuse = (reason: string): JoinResponse => {
+      this.counters.joinsRefused++;
+      return { kind: "join-response", accepted: false, reason };
+    };
+    if (this.#phase !== "active") return refuse("this member is leaving the group");
+    const joiner = request.entry;
+    if (joiner.address === this.address) return refuse(`${joiner.address} is this member's own`);
+    if (joiner.status !== Status.Alive) return refuse("a joiner must be alive");
+    const slot = this.#book.find(joiner.address);
+    if (
+      slot >= 0 && slot < this.#capacity && this.#rows[slot * rowSize + fStatus] !== noEntryStatus
+    ) {
+      const known = this.#rows[slot * rowSize + fVersion];
+      if (known >= joiner.version) {
+        return refuse(
+          `version ${joiner.version} of ${joiner.address} is not newer than ${known}, already seen`,
+        );
+      }
+    }
+    this.#merge(nowMs, joiner, "join", joiner.address);
+    const joined = this.#book.find(joiner.address);
+    if (joined < 0 || this.#rows[joined * rowSize + fStatus] === noEntryStatus) {
+      return refuse("member table full");
+    }
+    this.#rows[joined * rowSize + fHeard] = nowMs;
+    this.counters.joinsAccepted++;
+    return {
+      kind: "join-response",
+      accepted: true,
+      settings: this.#settings,
+      entries: this.#fullList(),
+    };
+  }
+
+  /** Adopts the list a member answered a join with; the cluster's settings replace this node's. */
+  applyJoinResponse(nowMs: number, response: JoinResponse, from: Address): void {
+    this.#enter(nowMs);
+    if (!response.accepted || this.#phase !== "active") return;
+    const settings = response.settings;
+    if (
+      settings.epoch !== this.#settings.epoch || settings.suspicion !== this.#settings.suspicion
+    ) {
+      this.#settings = { epoch: settings.epoch, suspicion: settings.suspicion };
+      this.#deadlineMs = undefined;
+      this.#emitSettings("join", from);
+    }
+    for (const entry of response.entries) {
+      if (entry.address !== this.address) this.#merge(nowMs, entry, "join", from, false);
+    }
+  }
+
+  /** Leaves the group: announces it for `leaveRounds` rounds, then goes quiet. */
+  leave(nowMs: number): void {
+    this.#enter(nowMs);
+    if (this.#phase !== "active") return;
+    this.#phase = "leaving";
+    this.#leaveRoundsLeft = this.config.leaveRounds;
+    this.#emit("LEAVE", this.#self, this.#version, this.#incarnation, "self");
+    this.#announce(this.#self);
+    this.#nextRoundMs = nowMs;
+  }
+
+  /** Switches suspicion on or off for the whole cluster. */
+  setSuspicion(nowMs: number, enabled: boolean): void {
+    this.#enter(nowMs);
+    if (this.#settings.suspicion === enabled) return;
+    this.#settings = { epoch: this.#settings.epoch + 1, suspicion: enabled };
+    this.#deadlineMs = undefined;
+    this.#emitSettings("self");
+  }
+
+  // ---- time -----------------------------------------------------------------------------------
+
+  #enter(nowMs: number): void {
+    if (!(nowMs >= this.#nowMs && nowMs < Infinity)) {
+      throw new AssertionError(`time must be finite and never go back: ${nowMs} < ${this.#nowMs}`);
+    }
+    // A node that could not run for a while has heard nothing in that time through no fault of
+    // the others: its silence timers restart instead of firing at everyone at once.
+    if (nowMs - this.#nowMs > this.config.stallThresholdMs) {
+      this.#trustSinceMs = nowMs;
+      this.counters.stalls++;
+    }
+    this.#nowMs = nowMs;
+  }
+
+  /** When a neighbour's silence (or suspicion) runs out. */
+  #neighborDeadline(slot: number): number {
+    const config = this.config;
+    const heard = Math.max(
+      this.#rows[slot * rowSize + fHeard],
+      this.#neighborSince.get(slot)!,
+      this.#trustSinceMs,
+    );
+    const status = this.#rows[slot * rowSize + fStatus];
+    if (!this.#settings.suspicion) return heard + config.failAfterMs;
+    if (status === Status.Alive) return heard + config.suspectAfterMs;
+    const since = Math.max(this.#rows[slot * rowSize + fSince], this.#trustSinceMs);
+    return Math.max(
+      since + config.suspectTimeoutMs,
+      heard + config.suspectAfterMs + config.suspectTimeoutMs,
+    );
+  }
+
+  #checkNeighbors(nowMs: number): void {
+    let due: number[] | undefined;
+    for (const slot of this.#ring.neighbors()) {
+      if (this.#neighborDeadline(slot) <= nowMs) (due ??= []).push(slot);
+    }
+    if (due === undefined) return;
+    for (const slot of due) {
+      const status = this.#rows[slot * rowSize + fStatus];
+      if (status !== Status.Alive && status !== Status.Suspect) continue;
+      if (this.#settings.suspicion && status === Status.Alive) {
+        this.#rows[slot * rowSize + fStatus] = Status.Suspect;
+        this.#rows[slot * rowSize + fSince] = nowMs;
+        this.counters.suspicionsRaised++;
+        this.#announce(slot);
+        this.#emit(
+          "SUSPECT",
+          slot,
+          this.#rows[slot * rowSize + fVersion],
+          this.#rows[slot * rowSize + fIncarnation],
+          "timeout",
+        );
+      } else {
+        this.counters.failuresDetected++;
+        this.#end(nowMs, slot, Status.Failed, "timeout");
+      }
+    }
+  }
+
+  #expire(nowMs: number): void {
+    for (
+      let item = this.#cleanup.peek();
+      item && item.dueMs <= nowMs;
+      item = this.#cleanup.peek()
+    ) {
+      this.#cleanup.shift();
+      const slot = item.slot;
+      if (!this.#holds(item) || this.#rows[slot * rowSize + fRemoved] === 1) continue;
+      this.#rows[slot * rowSize + fRemoved] = 1;
+      this.#forgetNews(slot);
+      this.#emit(
+        "REMOVE",
+        slot,
+        item.version,
+        this.#rows[slot * rowSize + fIncarnation],
+        "cleanup",
+      );
+      this.#tombstones.push({ ...item, dueMs: nowMs + this.config.tombstoneMs });
+    }
+    for (
+      let item = this.#tombstones.peek();
+      item && item.dueMs <= nowMs;
+      item = this.#tombstones.peek()
+    ) {
+      this.#tombstones.shift();
+      if (!this.#holds(item) || this.#rows[item.slot * rowSize + fRemoved] === 0) continue;
+      this.#forget(item.slot);
+    }
+  }
+
+  /** True when a queued deadline still refers to what the table holds. */
+  #holds(item: Deadline): boolean {
+    const slot = item.slot;
+    return this.#rows[slot * rowSize + fStatus] !== noEntryStatus &&
+      this.#rows[slot * rowSize + fVersion] === item.version &&
+      this.#book.address(slot) === item.address;
+  }
+
+  #reconnect(nowMs: number): void {
+    if (nowMs < this.#nextReconnectMs) return;
+    this.#nextReconnectMs = nowMs + this.config.reconnectIntervalMs;
+    if (this.#failed.size === 0) return;
+    const slot = this.#failed.at(this.#random.below(this.#failed.size));
+    this.#send(slot, true);
+  }
+
+  // ---- rounds and datagrams -------------------------------------------------------------------
+
+  #round(): void {
+    this.#heartbeat++;
+    const neighbors = this.#ring.neighbors();
+    if (this.#phase === "leaving") {
+      const targets = new Set(neighbors);
+      const extra = Math.min(this.#live.size, this.config.gossipFanout * 2);
+      for (let i = 0; i < extra * 4 && targets.size < neighbors.size + extra; i++) {
+        targets.add(this.#live.at(this.#random.below(this.#live.size)));
+      }
+      for (const slot of targets) this.#send(slot, false);
+      this.#leaveRoundsLeft--;
+      if (this.#leaveRoundsLeft <= 0) this.#phase = "left";
+      return;
+    }
+    for (const slot of neighbors) this.#send(slot, false);
+    const live = this.#live.size;
+    // A backlog of news (a wave of joins, say) is worked off with more random targets per round.
+    const config = this.config;
+    const extra = Math.min(
+      config.gossipFanoutMax - config.gossipFanout,
+      Math.floor((this.#news.size + this.#joins.size) / newsPerExtraGossip),
+    );
+    const fanout = Math.min(config.gossipFanout + Math.max(0, extra), live);
+    if (fanout === live) {
+      for (let i = 0; i < live; i++) this.#send(this.#live.at(i), true);
+    } else {
+      const picked = new Set<number>();
+      while (picked.size < fanout) picked.add(this.#live.at(this.#random.below(live)));
+      for (const slot of picked) this.#send(slot, true);
+    }
+  }
+
+  #reply(nowMs: number, slot: number): void {
+    const last = this.#repliedMs.get(slot);
+    if (last !== undefined && nowMs - last < this.config.gossipIntervalMs) return;
+    if (this.#repliedMs.size > 4096) this.#repliedMs.clear();
+    this.#repliedMs.set(slot, nowMs);
+    this.#send(slot, false);
+  }
+
+  /** Queues a member's entry as news. */
+  #announce(slot: number): void {
+    this.#joins.delete(slot);
+    this.#news.add(slot);
+  }
+
+  /** Queues a new member's entry as news of a join. */
+  #announceJoin(slot: number): void {
+    this.#news.delete(slot);
+    this.#joins.add(slot);
+  }
+
+  #forgetNews(slot: number): void {
+    this.#news.delete(slot);
+    this.#joins.delete(slot);
+  }
+
+  /** The retransmit limit for news at the current cluster size. */
+  #newsLimit(): number {
+    return this.config.retransmitMult * Math.ceil(Math.log10(this.#live.size + 2));
+  }
+
+  /**
+   * Builds one datagram to a member: this node's entry, the member's own entry when this node
+   * holds it as suspect or failed (so it can refute or come back), news, and, for a full gossip,
+   * a rotating slice of the list until the datagram is full.
+   */
+  #send(target: number, full: boolean): void {
+    const config = this.config;
+    const budget = config.datagramBytesMax - config.datagramOverheadBytes -
+      gossipFrameBytes(this.#settings, 0xffff_ffff, 0x1_0000);
+    const mark = this.#nextStamp();
+    const rows = this.#rows;
+    const entries: Entry[] = [this.selfEntry];
+    rows[this.#self * rowSize + fStamp] = mark;
+    let used = this.#entryBytes(entries[0]);
+
+    const targetStatus = this.#rows[target * rowSize + fStatus];
+    if (targetStatus !== Status.Alive && targetStatus !== noEntryStatus) {
+      const entry = this.#entry(target);
+      used += this.#entryBytes(entry);
+      entries.push(entry);
+      rows[target * rowSize + fStamp] = mark;
+    }
+
+    if (!full) {
+      // Neighbours relay each other's heartbeats: a watcher that lost X's own datagram still
+      // hears X's heartbeat grow through the members they both neighbour, so loss alone rarely
+      // makes it suspect X.
+      rows[target * rowSize + fStamp] = mark;
+      for (const slot of this.#ring.neighbors()) {
+        if (rows[slot * rowSize + fStamp] === mark) continue;
+        const entry = this.#entry(slot);
+        used += this.#entryBytes(entry);
+        entries.push(entry);
+        rows[slot * rowSize + fStamp] = mark;
+      }
+    }
+
+    // News sent to neighbours does not count toward the retransmit limit: neighbours are the same
+    // few members every round, so only random targets spread news through the cluster. Joins go
+    // to random targets only: neighbours learn them from the joiner itself.
+    let news = 0;
+    const newsMax = full ? Infinity : config.heartbeatNewsMax;
+    const take = (slot: number): boolean | null => {
+      if (rows[slot * rowSize + fStamp] === mark) return true;
+      if (news >= newsMax) return null;
+      const entry = this.#entry(slot);
+      const size = this.#entryBytes(entry);
+      if (used + size > budget) return null;
+      used += size;
+      entries.push(entry);
+      rows[slot * rowSize + fStamp] = mark;
+      news++;
+      return true;
+    };
+    const limit = this.#newsLimit();
+    this.#news.pick(limit, full, take);
+    if (full && used < budget) this.#joins.pick(Math.ceil(limit / joinNewsDivisor), true, take);
+
+    if (full) {
+      const present = this.#present;
+      for (let visited = 0; visited < present.size; visited++) {
+        if (this.#sliceCursor >= present.size) this.#sliceCursor = 0;
+        const slot = present.at(this.#sliceCursor);
+        if (rows[slot * rowSize + fStamp] === mark) {
+          this.#sliceCursor++;
+          continue;
+        }
+        const entry = this.#entry(slot);
+        const size = this.#entryBytes(entry);
+        if (used + size > budget) break;
+        used += size;
+        entries.push(entry);
+        rows[slot * rowSize + fStamp] = mark;
+        this.#sliceCursor++;
+      }
+    }
+
+    const members = this.liveCount;
+    const bytes = used + gossipFrameBytes(this.#settings, members, entries.length);
+    assert(bytes <= config.datagramBytesMax - config.datagramOverheadBytes, "datagram too large");
+    this.counters.datagramsSent++;
+    this.counters.bytesSent += bytes;
+    this.#outbox.push({
+      to: this.#book.address(target),
+      message: { kind: "gossip", settings: this.#settings, members, entries },
+      bytes,
+    });
+  }
+
+  /** Starts a new datagram: marks from earlier ones no longer count. */
+  #nextStamp(): number {
+    this.#stampValue++;
+    if (this.#stampValue === Number.MAX_SAFE_INTEGER) {
+      for (let i = fStamp; i < this.#rows.length; i += rowSize) this.#rows[i] = 0;
+      this.#stampValue = 1;
+    }
+    return this.#stampValue;
+  }
+
+  #entryBytes(entry: Entry): number {
+    return entryBytes(entry.address.length, entry.version, entry.incarnation, entry.heartbeat);
+  }
+
+  #entry(slot: number): Entry {
+    if (slot === this.#self) return this.selfEntry;
+    return {
+      address: this.#book.address(slot),
+      version: this.#rows[slot * rowSize + fVersion],
+      incarnation: this.#rows[slot * rowSize + fIncarnation],
+      heartbeat: this.#rows[slot * rowSize + fHeartbeat],
+      status: this.#rows[slot * rowSize + fStatus] as Status,
+    };
+  }
+
+  // ---- merging --------------------------------------------------------------------------------
+
+  #mergeSettings(settings: Settings, from: Address): void {
+    const mine = this.#settings;
+    if (
+      settings.epoch > mine.epoch ||
+      (settings.epoch === mine.epoch && settings.suspicion && !mine.suspicion)
+    ) {
+      this.#settings = { epoch: settings.epoch, suspicion: settings.suspicion };
+      this.#deadlineMs = undefined;
+      this.#emitSettings("gossip", from);
+    }
+  }
+
+  /** Merges what another node says about this node; returns true when the sender should be told. */
+  #mergeAboutSelf(nowMs: number, entry: Entry, from: Address): boolean {
+    if (entry.version < this.#version) return false;
+    if (entry.version > this.#version) {
+      this.#rejoin(nowMs, entry.version + 1, from);
+      return false;
+    }
+    if (entry.status === Status.Failed || entry.status === Status.Left) {
+      this.#rejoin(nowMs, this.#version + 1, from);
+      return false;
+    }
+    if (entry.status === Status.Suspect) {
+      if (entry.incarnation >= this.#incarnation) {
+        this.#incarnation = entry.incarnation + 1;
+        this.counters.refutations++;
+        this.#announce(this.#self);
+        this.#emit("REFUTE", this.#self, this.#version, this.#incarnation, "self", from);
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Comes back as a new version after the group declared this one failed (or saw a newer one):
+   * fail-stop, so the old version stays dead.
+   */
+  #rejoin(nowMs: number, atLeast: number, from: Address): void {
+    const old = this.#version;
+    const next = Math.max(atLeast, old + 1, this.#versionOrigin + (nowMs - this.#originMs));
+    this.#emit("REMOVE", this.#self, old, this.#incarnation, "gossip", from);
+    this.#version = next;
+    this.#incarnation = 0;
+    this.#heartbeat = 0;
+    this.counters.rejoins++;
+    this.#ring.setCenter(ringHash(this.address, next));
+    this.#rebuildRing(nowMs);
+    this.#announce(this.#self);
+    this.#emit("JOIN", this.#self, next, 0, "self");
+  }
+
+  /**
+   * Merges one entry. `news` is false for whole lists (a join response, a list exchange): what
+   * they bring is old to the cluster, so this node does not retransmit it.
+   */
+  #merge(nowMs: number, entry: Entry, via: Via, from: Address, news = true): void {
+    const slot = this.#book.intern(entry.address);
+    if (slot < 0) {
+      this.counters.entriesDroppedTableFull++;
+      return;
+    }
+    if (slot >= this.#capacity) this.#grow();
+    const status = this.#rows[slot * rowSize + fStatus];
+    if (status !== noEntryStatus) {
+      const known = this.#rows[slot * rowSize + fVersion];
+      if (entry.version < known) {
+        this.counters.entriesStale++;
+        return;
+      }
+      if (entry.version > known) {
+        this.#supersede(nowMs, slot, from);
+      } else {
+        this.#mergeSameVersion(nowMs, slot, entry, via, from, news);
+        return;
+      }
+    }
+    if (isTerminal(entry.status)) {
+      // A member this node never saw alive: remembered as a tombstone, so that stale gossip of
+      // that version cannot bring it in, but not listed.
+      this.#store(slot, entry, nowMs);
+      this.#rows[slot * rowSize + fRemoved] = 1;
+      this.#present.add(slot);
+      if (entry.status === Status.Failed) this.#failed.add(slot);
+      this.#tombstones.push(this.#deadline(slot, nowMs + this.config.tombstoneMs));
+      this.#deadlineMs = undefined;
+      return;
+    }
+    this.#store(slot, entry, nowMs);
+    this.#present.add(slot);
+    this.#live.add(slot);
+    if (this.#ring.offer(slot, ringHash(entry.address, entry.version))) this.#syncNeighbors(nowMs);
+    if (news) this.#announceJoin(slot);
+    this.#emit("JOIN", slot, entry.version, entry.incarnation, via, from);
+    if (entry.status === Status.Suspect) {
+      this.#emit("SUSPECT", slot, entry.version, entry.incarnation, via, from);
+    }
+  }
+
+  #mergeSameVersion(
+    nowMs: number,
+    slot: number,
+    entry: Entry,
+    via: Via,
+    from: Address,
+    news: boolean,
+  ): void {
+    const status = this.#rows[slot * rowSize + fStatus];
+    if (this.#rows[slot * rowSize + fRemoved] === 1 || isTerminal(status as Status)) return;
+    if (entry.heartbeat > this.#rows[slot * rowSize + fHeartbeat]) {
+      this.#rows[slot * rowSize + fHeartbeat] = entry.heartbeat;
+      this.#rows[slot * rowSize + fHeard] = nowMs;
+    }
+    if (entry.status === Status.Failed || entry.status === Status.Left) {
+      this.#end(nowMs, slot, entry.status, via, from, news);
+      return;
+    }
+    const incarnation = this.#rows[slot * rowSize + fIncarnation];
+    if (entry.incarnation > incarnation) {
+      this.#rows[slot * rowSize + fIncarnation] = entry.incarnation;
+      if (news) this.#announce(slot);
+      if (entry.status === Status.Suspect) {
+        this.#rows[slot * rowSize + fStatus] = Status.Suspect;
+        this.#rows[slot * rowSize + fSince] = nowMs;
+        this.#emit("SUSPECT", slot, entry.version, entry.incarnation, via, from);
+      } else if (status === Status.Suspect) {
+        this.#rows[slot * rowSize + fStatus] = Status.Alive;
+        this.#rows[slot * rowSize + fSince] = nowMs;
+        this.#deadlineMs = undefined;
+        this.#emit("REFUTE", slot, entry.version, entry.incarnation, via, from);
+      }
+    } else if (
+      entry.incarnation === incarnation && entry.status === Status.Suspect &&
+      status === Status.Alive
+    ) {
+      this.#rows[slot * rowSize + fStatus] = Status.Suspect;
+      this.#rows[slot * rowSize + fSince] = nowMs;
+      if (news) this.#announce(slot);
+      this.#emit("SUSPECT", slot, entry.version, entry.incarnation, via, from);
+    }
+  }
+
+  /** Ends a live member's version: it failed or left. */
+  #end(
+    nowMs: number,
+    slot: number,
+    status: Status,
+    via: Via,
+    from?: Address,
+    news = true,
+  ): void {
+    this.#deadlineMs = undefined;
+    this.#rows[slot * rowSize + fStatus] = status;
+    this.#rows[slot * rowSize + fSince] = nowMs;
+    this.#loseLive(nowMs, slot);
+    if (status === Status.Failed) this.#failed.add(slot);
+    if (news) this.#announce(slot);
+    this.#cleanup.push(this.#deadline(slot, nowMs + this.config.cleanupAfterMs));
+    const kind: EventKind = status === Status.Failed ? "FAIL" : "LEAVE";
+    this.#emit(
+      kind,
+      slot,
+      this.#rows[slot * rowSize + fVersion],
+      this.#rows[slot * rowSize + fIncarnation],
+      via,
+      from,
+    );
+  }
+
+  /** Clears the way for a newer version of the same address. */
+  #supersede(nowMs: number, slot: number, from: Address): void {
+    const status = this.#rows[slot * rowSize + fStatus];
+    if (this.#rows[slot * rowSize + fRemoved] === 0 && !isTerminal(status as Status)) {
+      this.#emit(
+        "REMOVE",
+        slot,
+        this.#rows[slot * rowSize + fVersion],
+        this.#rows[slot * rowSize + fIncarnation],
+        "superseded",
+        from,
+      );
+      this.#loseLive(nowMs, slot);
+    }
+    this.#failed.delete(slot);
+    this.#forgetNews(slot);
+    this.#rows[slot * rowSize + fRemoved] = 0;
+    this.#rows[slot * rowSize + fStatus] = noEntryStatus;
+  }
+
+  #store(slot: number, entry: Entry, nowMs: number): void {
+    this.#rows[slot * rowSize + fStatus] = entry.status;
+    this.#rows[slot * rowSize + fRemoved] = 0;
+    this.#rows[slot * rowSize + fVersion] = entry.version;
+    this.#rows[slot * rowSize + fIncarnation] = entry.incarnation;
+    this.#rows[slot * rowSize + fHeartbeat] = entry.heartbeat;
+    this.#rows[slot * rowSize + fHeard] = nowMs;
+    this.#rows[slot * rowSize + fSince] = nowMs;
+  }
+
+  #forget(slot: number): void {
+    this.#rows[slot * rowSize + fStatus] = noEntryStatus;
+    this.#rows[slot * rowSize + fRemoved] = 0;
+    this.#present.delete(slot);
+    this.#failed.delete(slot);
+    this.#forgetNews(slot);
+    this.#repliedMs.delete(slot);
+    this.#book.release(slot);
+  }
+
+  #deadline(slot: number, dueMs: number): Deadline {
+    return {
+      slot,
+      address: this.#book.address(slot),
+      version: this.#rows[slot * rowSize + fVersion],
+      dueMs,
+    };
+  }
+
+  #loseLive(nowMs: number, slot: number): void {
+    if (!this.#live.has(slot)) return;
+    this.#live.delete(slot);
+    if (this.#ring.lose(slot)) this.#rebuildRing(nowMs);
+  }
+
+  #rebuildRing(nowMs: number): void {
+    const live = this.#live;
+    const book = this.#book;
+    const rows = this.#rows;
+    this.#ring.rebuild(
+      (function* () {
+        for (let i = 0; i < live.size; i++) {
+          const slot = live.at(i);
+          yield [slot, ringHash(book.address(slot), rows[slot * rowSize + fVersion])] as [
+            number,
+            number,
+          ];
+        }
+      })(),
+    );
+    this.#syncNeighbors(nowMs);
+  }
+
+  /** Starts the silence clock of new neighbours now: they were not watched before. */
+  #syncNeighbors(nowMs: number): void {
+    this.#deadlineMs = undefined;
+    const neighbors = this.#ring.neighbors();
+    for (const slot of this.#neighborSince.keys()) {
+      if (!neighbors.has(slot)) this.#neighborSince.delete(slot);
+    }
+    for (const slot of neighbors) {
+      if (!this.#neighborSince.has(slot)) this.#neighborSince.set(slot, nowMs);
+    }
+  }
+
+  /** Makes the table hold every slot the address book has given, and at least `atLeast`. */
+  #grow(atLeast = 0): void {
+    const extent = Math.max(this.#book.extent, atLeast);
+    if (extent <= this.#capacity) return;
+    const capacity = Math.min(
+      this.#book.capacity,
+      Math.max(extent, Math.ceil(this.#capacity * 1.5), 16),
+    );
+    const rows = new Float64Array(capacity * rowSize);
+    rows.set(this.#rows);
+    this.#rows = rows;
+    this.#live.grow(capacity);
+    this.#present.grow(capacity);
+    this.#failed.grow(capacity);
+    this.#news.grow(capacity);
+    this.#joins.grow(capacity);
+    this.#capacity = capacity;
+  }
+
+  // ---- events ---------------------------------------------------------------------------------
+
+  #emit(
+    kind: EventKind,
+    slot: number,
+    version: number,
+    incarnation: number,
+    via: Via,
+    from?: Address,
+  ): void {
+    const event: MemberEvent = from === undefined
+      ? { kind, atMs: this.#nowMs, address: this.#book.address(slot), version, incarnation, via }
+      : {
+        kind,
+        atMs: this.#nowMs,
+        address: this.#book.address(slot),
+        version,
+        incarnation,
+        via,
+        from,
+      };
+    this.#events.push(event);
+  }
+
+  #emitSettings(via: Via, from?: Address): void {
+    const event: MemberEvent = {
+      kind: "SETTINGS",
+      atMs: this.#nowMs,
+      address: this.address,
+      version: this.#version,
+      incarnation: this.#incarnation,
+      via,
+      suspicion: this.#settings.suspicion,
+      ...(from === undefined ? {} : { from }),
+    };
+    this.#events.push(event);
+  }
+}

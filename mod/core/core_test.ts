@@ -1,0 +1,320 @@
+import assert from "node:assert/strict";
+import { defaultConfig } from "./config.ts";
+import { Core } from "./core.ts";
+import { Random } from "./random.ts";
+import { type Entry, type Gossip, type MemberEvent, Status } from "./types.ts";
+
+const v0 = 1767225600000;
+const settings = { epoch: 0, suspicion: true };
+
+function core(address = "10.0.0.1:3000", nowMs = 0, config = {}): Core {
+  return new Core({ address, version: v0, nowMs, random: new Random(7), config });
+}
+
+function entry(address: string, fields: Partial<Entry> = {}): Entry {
+  return {
+    address,
+    version: v0 + 1,
+    incarnation: 0,
+    heartbeat: 1,
+    status: Status.Alive,
+    ...fields,
+  };
+}
+
+function gossip(...entries: Entry[]): Gossip {
+  return { kind: "gossip", settings, members: entries.length, entries };
+}
+
+function kinds(events: readonly MemberEvent[], address?: string): string[] {
+  return events.filter((e) => address === undefined || e.address === address).map((e) => e.kind);
+}
+
+/** A core that knows `others` as alive members, events already taken. */
+function withMembers(others: string[], config = {}): Core {
+  const c = core("10.0.0.1:3000", 0, config);
+  c.applyJoinResponse(
+    0,
+    {
+      kind: "join-response",
+      accepted: true,
+      settings,
+      entries: others.map((address) => entry(address)),
+    },
+    others[0],
+  );
+  c.takeEvents();
+  c.takeDatagrams();
+  return c;
+}
+
+Deno.test("a new core lists only itself and logs its own JOIN", () => {
+  const c = core();
+  assert.equal(c.liveCount, 1);
+  assert.deepEqual(c.members(), []);
+  assert.deepEqual(kinds(c.takeEvents()), ["JOIN"]);
+});
+
+Deno.test("join: the contact adds the joiner and answers with the whole list", () => {
+  const introducer = core("10.0.0.1:3000");
+  const joiner = new Core({
+    address: "10.0.0.2:3000",
+    version: v0 + 5,
+    nowMs: 10,
+    random: new Random(1),
+  });
+  const response = introducer.acceptJoin(10, joiner.joinRequest());
+  assert(response.accepted);
+  assert.deepEqual(response.entries.map((e) => e.address), ["10.0.0.1:3000", "10.0.0.2:3000"]);
+  assert.deepEqual(kinds(introducer.takeEvents(), "10.0.0.2:3000"), ["JOIN"]);
+  joiner.applyJoinResponse(12, response, "10.0.0.1:3000");
+  assert.equal(joiner.liveCount, 2);
+  assert.deepEqual(kinds(joiner.takeEvents(), "10.0.0.1:3000"), ["JOIN"]);
+  // The same version again, or an older one, is refused: a version is used once.
+  const again = introducer.acceptJoin(20, joiner.joinRequest());
+  assert.equal(again.accepted, false);
+  // A newer version of the same address replaces the old member.
+  const restarted = new Core({
+    address: "10.0.0.2:3000",
+    version: v0 + 99,
+    nowMs: 30,
+    random: new Random(2),
+  });
+  const newer = introducer.acceptJoin(30, restarted.joinRequest());
+  assert(newer.accepted);
+  const events = introducer.takeEvents();
+  assert.deepEqual(events.map((e) => [e.kind, e.version, e.via]), [
+    ["REMOVE", v0 + 5, "superseded"],
+    ["JOIN", v0 + 99, "join"],
+  ]);
+});
+
+Deno.test("merge: heartbeat, incarnation and status precedence", () => {
+  const a = "10.0.0.2:3000";
+  const c = withMembers([a]);
+  c.receive(100, gossip(entry(a, { heartbeat: 5 })));
+  assert.equal(c.lookup(a)!.heartbeat, 5);
+  assert.equal(c.lookup(a)!.heardMs, 100);
+  c.receive(150, gossip(entry(a, { heartbeat: 3 })));
+  assert.equal(c.lookup(a)!.heartbeat, 5, "a lower heartbeat changes nothing");
+  assert.equal(c.lookup(a)!.heardMs, 100);
+  // Suspect at the same incarnation overrides alive.
+  c.receive(200, gossip(entry(a, { heartbeat: 5, status: Status.Suspect })));
+  assert.equal(c.lookup(a)!.status, Status.Suspect);
+  // Alive at the same incarnation does not clear it; a higher incarnation does.
+  c.receive(210, gossip(entry(a, { heartbeat: 6 })));
+  assert.equal(c.lookup(a)!.status, Status.Suspect);
+  c.receive(220, gossip(entry(a, { heartbeat: 6, incarnation: 1 })));
+  assert.equal(c.lookup(a)!.status, Status.Alive);
+  assert.deepEqual(kinds(c.takeEvents(), a), ["SUSPECT", "REFUTE"]);
+  // Suspect at an older incarnation is stale.
+  c.receive(230, gossip(entry(a, { status: Status.Suspect, incarnation: 0 })));
+  assert.equal(c.lookup(a)!.status, Status.Alive);
+  // Failed is final for the version, whatever comes after.
+  c.receive(240, gossip(entry(a, { status: Status.Failed })));
+  c.receive(250, gossip(entry(a, { incarnation: 9, heartbeat: 99 })));
+  assert.equal(c.lookup(a)!.status, Status.Failed);
+  assert.deepEqual(kinds(c.takeEvents(), a), ["FAIL"]);
+  // An older version is ignored; a newer one is a new member.
+  c.receive(260, gossip(entry(a, { version: v0 })));
+  assert.equal(c.lookup(a)!.version, v0 + 1);
+  c.receive(270, gossip(entry(a, { version: v0 + 2 })));
+  assert.equal(c.lookup(a)!.version, v0 + 2);
+  assert.equal(c.lookup(a)!.status, Status.Alive);
+  assert.deepEqual(kinds(c.takeEvents(), a), ["JOIN"]);
+});
+
+Deno.test("a left member is LEAVE, never FAIL, and stays left", () => {
+  const a = "10.0.0.2:3000";
+  const c = withMembers([a]);
+  c.receive(10, gossip(entry(a, { status: Status.Left })));
+  c.receive(20, gossip(entry(a, { status: Status.Failed })));
+  assert.equal(c.lookup(a)!.status, Status.Left);
+  assert.deepEqual(kinds(c.takeEvents(), a), ["LEAVE"]);
+});
+
+Deno.test("silence: suspect after suspectAfterMs, failed after suspectTimeoutMs more", () => {
+  const a = "10.0.0.2:3000";
+  const c = withMembers([a]);
+  const { suspectAfterMs, suspectTimeoutMs } = defaultConfig;
+  assert.equal(c.nextWakeMs(), 0, "the first round is due at once");
+  c.tick(0);
+  c.takeDatagrams();
+  const wake = () => Math.min(c.nextWakeMs(), suspectAfterMs + suspectTimeoutMs + 1);
+  // Ticks at every wake-up until the suspicion is due; nothing happens to `a` before it.
+  while (wake() < suspectAfterMs) {
+    c.tick(wake());
+    c.takeDatagrams();
+  }
+  assert.deepEqual(kinds(c.takeEvents(), a), []);
+  assert.equal(c.nextWakeMs(), suspectAfterMs, "the core wakes exactly when the timeout runs out");
+  c.tick(suspectAfterMs - 1);
+  assert.equal(c.lookup(a)!.status, Status.Alive, "an early tick does nothing");
+  c.tick(suspectAfterMs);
+  assert.equal(c.lookup(a)!.status, Status.Suspect);
+  // The suspect is told directly, with its own entry, so that it can refute.
+  const toA = c.takeDatagrams().filter((d) => d.to === a);
+  c.tick(suspectAfterMs + 200);
+  toA.push(...c.takeDatagrams().filter((d) => d.to === a));
+  assert(
+    toA.some((d) => d.message.entries.some((e) => e.address === a && e.status === Status.Suspect)),
+  );
+  while (c.nextWakeMs() < suspectAfterMs + suspectTimeoutMs) c.tick(c.nextWakeMs());
+  assert.equal(c.nextWakeMs(), suspectAfterMs + suspectTimeoutMs);
+  c.tick(suspectAfterMs + suspectTimeoutMs);
+  assert.equal(c.lookup(a)!.status, Status.Failed);
+  const events = c.takeEvents().filter((e) => e.address === a);
+  assert.deepEqual(events.map((e) => [e.kind, e.via]), [["SUSPECT", "timeout"], [
+    "FAIL",
+    "timeout",
+  ]]);
+});
+
+Deno.test("silence with suspicion off: failed after failAfterMs, never suspected", () => {
+  const a = "10.0.0.2:3000";
+  const c = withMembers([a]);
+  c.setSuspicion(0, false);
+  for (let t = 0; t <= defaultConfig.failAfterMs; t += 100) c.tick(t);
+  assert.equal(c.lookup(a)!.status, Status.Failed);
+  assert.deepEqual(kinds(c.takeEvents(), a), ["FAIL"]);
+});
+
+Deno.test("a suspect that keeps its heartbeat growing is not failed", () => {
+  const a = "10.0.0.2:3000";
+  const c = withMembers([a]);
+  c.receive(0, gossip(entry(a, { status: Status.Suspect })));
+  for (let t = 0; t < 10_000; t += 100) {
+    c.receive(t, gossip(entry(a, { status: Status.Suspect, heartbeat: 2 + t })));
+    c.tick(t);
+  }
+  assert.equal(c.lookup(a)!.status, Status.Suspect);
+});
+
+Deno.test("refutation: a node told it is suspect raises its incarnation and answers the sender", () => {
+  const a = "10.0.0.2:3000";
+  const c = withMembers([a]);
+  const self = c.selfEntry;
+  c.receive(10, gossip(entry(a), { ...self, status: Status.Suspect }));
+  assert.equal(c.selfEntry.incarnation, 1);
+  const events = c.takeEvents();
+  assert.deepEqual(events.map((e) => [e.kind, e.address, e.incarnation]), [
+    ["REFUTE", self.address, 1],
+  ]);
+  const replies = c.takeDatagrams();
+  assert.deepEqual(replies.map((d) => d.to), [a]);
+  assert.equal(replies[0].message.entries[0].incarnation, 1);
+});
+
+Deno.test("a node told it failed comes back as a new version; the old one is not revived", () => {
+  const a = "10.0.0.2:3000";
+  const c = withMembers([a]);
+  const old = c.version;
+  c.receive(500, gossip(entry(a), { ...c.selfEntry, status: Status.Failed }));
+  assert(c.version > old);
+  assert.equal(c.selfEntry.status, Status.Alive);
+  const events = c.takeEvents();
+  assert.deepEqual(events.map((e) => [e.kind, e.version]), [["REMOVE", old], ["JOIN", c.version]]);
+  assert(!events.some((e) => e.kind === "FAIL"), "a node never lists itself as failed");
+});
+
+Deno.test("cleanup removes a failed member; its tombstone keeps stale gossip out, then expires", () => {
+  const a = "10.0.0.2:3000";
+  const c = withMembers([a]);
+  c.receive(0, gossip(entry(a, { status: Status.Failed })));
+  c.tick(defaultConfig.cleanupAfterMs - 1);
+  assert.equal(c.members().length, 1);
+  c.tick(defaultConfig.cleanupAfterMs);
+  assert.equal(c.members().length, 0, "removed from the list");
+  assert.deepEqual(kinds(c.takeEvents(), a), ["FAIL", "REMOVE"]);
+  c.receive(defaultConfig.cleanupAfterMs + 10, gossip(entry(a, { heartbeat: 50 })));
+  assert.equal(c.members().length, 0, "stale gossip of the removed version is ignored");
+  assert.deepEqual(kinds(c.takeEvents(), a), []);
+  const expiry = defaultConfig.cleanupAfterMs + defaultConfig.tombstoneMs;
+  c.tick(expiry);
+  assert.equal(c.lookup(a), undefined, "the tombstone expired");
+});
+
+Deno.test("a datagram stays within 1,400 bytes however large the list", () => {
+  const others = Array.from({ length: 3000 }, (_, i) => `host-${i}.cluster.example.internal:3000`);
+  const c = withMembers(others);
+  for (let t = 0; t < 2000; t += 200) {
+    c.tick(t);
+    const datagrams = c.takeDatagrams();
+    assert(datagrams.length > 0);
+    for (const d of datagrams) assert(d.bytes <= 1400, `${d.bytes} bytes`);
+    const full = datagrams.filter((d) => d.bytes > 1300);
+    assert(full.length > 0, "the full gossip is filled up to the limit");
+  }
+});
+
+Deno.test("a node that was stalled does not fail everyone at once when it runs again", () => {
+  const others = ["10.0.0.2:3000", "10.0.0.3:3000", "10.0.0.4:3000"];
+  const c = withMembers(others);
+  c.tick(0);
+  // The process was stopped for 30 s: it heard nothing, through no fault of the others.
+  c.tick(30_000);
+  assert.deepEqual(kinds(c.takeEvents()), []);
+  c.receive(30_010, gossip(entry(others[0], { heartbeat: 9 })));
+  for (let t = 30_100; t <= 30_000 + defaultConfig.suspectAfterMs; t += 100) c.tick(t);
+  const suspected = kinds(c.takeEvents()).filter((k) => k === "SUSPECT");
+  assert.equal(suspected.length, 2, "only those still silent a full timeout after it resumed");
+});
+
+Deno.test("the suspicion switch is cluster-wide: higher epoch wins, on wins a tie", () => {
+  const a = "10.0.0.2:3000";
+  const c = withMembers([a]);
+  c.receive(1, { ...gossip(entry(a)), settings: { epoch: 3, suspicion: false } });
+  assert.deepEqual(c.settings, { epoch: 3, suspicion: false });
+  c.receive(2, { ...gossip(entry(a)), settings: { epoch: 2, suspicion: true } });
+  assert.deepEqual(c.settings, { epoch: 3, suspicion: false });
+  c.receive(3, { ...gossip(entry(a)), settings: { epoch: 3, suspicion: true } });
+  assert.deepEqual(c.settings, { epoch: 3, suspicion: true });
+  c.setSuspicion(4, false);
+  assert.deepEqual(c.settings, { epoch: 4, suspicion: false });
+  assert.deepEqual(kinds(c.takeEvents()), ["SETTINGS", "SETTINGS", "SETTINGS"]);
+});
+
+Deno.test("the same inputs and seed give the same datagrams, byte for byte", () => {
+  const run = () => {
+    const c = withMembers(Array.from({ length: 200 }, (_, i) => `10.0.1.${i}:3000`));
+    const out: string[] = [];
+    for (let t = 0; t < 5000; t += 100) {
+      c.tick(t);
+      for (const d of c.takeDatagrams()) out.push(JSON.stringify(d));
+    }
+    return out.join("\n");
+  };
+  assert.equal(run(), run());
+});
+
+Deno.test("leave: announced for leaveRounds rounds, then the core goes quiet", () => {
+  const c = withMembers(["10.0.0.2:3000", "10.0.0.3:3000"]);
+  c.leave(100);
+  assert.deepEqual(kinds(c.takeEvents()), ["LEAVE"]);
+  let rounds = 0;
+  while (!c.done) {
+    c.tick(c.nextWakeMs());
+    const datagrams = c.takeDatagrams();
+    assert(datagrams.every((d) => d.message.entries[0].status === Status.Left));
+    rounds++;
+  }
+  assert.equal(rounds, defaultConfig.leaveRounds);
+  assert.equal(c.nextWakeMs(), Infinity);
+  c.receive(99_999, gossip(entry("10.0.0.2:3000")));
+  assert.deepEqual(c.takeDatagrams(), []);
+});
+
+Deno.test("a node that keeps hearing of more members than it lists asks for a full list", () => {
+  const a = "10.0.0.2:3000";
+  const c = withMembers([a]);
+  const message = (t: number) => ({ ...gossip(entry(a, { heartbeat: t })), members: 5 });
+  c.receive(0, message(1));
+  assert.deepEqual(c.takeSyncs(), []);
+  c.receive(defaultConfig.syncAfterMs, message(2));
+  assert.deepEqual(c.takeSyncs(), [a]);
+  const request = c.syncRequest();
+  const peer = core("10.0.0.2:3000");
+  const response = peer.acceptSync(5, request, "10.0.0.1:3000");
+  assert.equal(peer.lookup("10.0.0.1:3000")?.status, Status.Alive, "the push side merged");
+  c.applySync(defaultConfig.syncAfterMs + 5, response, a);
+});

@@ -1,0 +1,144 @@
+/**
+ * The vocabulary of the membership protocol: members, their entries, the messages nodes exchange
+ * and the events a node reports.
+ *
+ * Glossary (one meaning per word): a *member* is one joined version of an address; the *node* is
+ * this process; the *version* is fixed per join; the *incarnation* is raised to refute a
+ * suspicion; the *heartbeat* is a counter the member bumps every gossip round.
+ */
+
+/** `host:port`, as reachable by the other members. */
+export type Address = string;
+
+/** Where a member stands in a node's list. The numbers are what the wire carries. */
+export const Status = {
+  Alive: 1,
+  Suspect: 2,
+  Failed: 3,
+  Left: 4,
+} as const;
+/** One of the values of {@linkcode Status}. */
+export type Status = typeof Status[keyof typeof Status];
+
+/** The lower-case names used in `stats --json` and elsewhere users read. */
+export const statusNames: Readonly<Record<Status, string>> = {
+  [Status.Alive]: "alive",
+  [Status.Suspect]: "suspect",
+  [Status.Failed]: "failed",
+  [Status.Left]: "left",
+};
+
+/** True for the statuses a version never leaves: it failed or it left. */
+export function isTerminal(status: Status): boolean {
+  return status === Status.Failed || status === Status.Left;
+}
+
+/** What one node says about one member, as carried on the wire. */
+export interface Entry {
+  readonly address: Address;
+  readonly version: number;
+  readonly incarnation: number;
+  readonly heartbeat: number;
+  readonly status: Status;
+}
+
+/** The identity of a member: `host:port#version`. */
+export function memberId(address: Address, version: number): string {
+  return `${address}#${version}`;
+}
+
+/**
+ * Cluster-wide settings, spread by gossip. The higher epoch wins; at an equal epoch, suspicion
+ * switched on wins, so concurrent changes still end in agreement.
+ */
+export interface Settings {
+  readonly epoch: number;
+  readonly suspicion: boolean;
+}
+
+/** A gossip datagram. `entries[0]` is always the sender's own entry. */
+export interface Gossip {
+  readonly kind: "gossip";
+  readonly settings: Settings;
+  /** How many members the sender lists as alive or suspect, itself included. */
+  readonly members: number;
+  readonly entries: readonly Entry[];
+}
+
+/**
+ * A full exchange of lists over TCP (push-pull), started by a node that keeps hearing of more
+ * members than it knows: the request carries the requester's list, the response the other's.
+ */
+export interface SyncRequest {
+  readonly kind: "sync-request";
+  readonly settings: Settings;
+  readonly entries: readonly Entry[];
+}
+
+/** The answer to a {@linkcode SyncRequest}. */
+export interface SyncResponse {
+  readonly kind: "sync-response";
+  readonly settings: Settings;
+  readonly entries: readonly Entry[];
+}
+
+/** Sent over TCP by a node that wants to join, to any member. */
+export interface JoinRequest {
+  readonly kind: "join-request";
+  /** The joiner's own entry: its address and its new version. */
+  readonly entry: Entry;
+}
+
+/** The answer to a {@linkcode JoinRequest}: the whole list, or why the join was refused. */
+export type JoinResponse =
+  | {
+    readonly kind: "join-response";
+    readonly accepted: true;
+    readonly settings: Settings;
+    readonly entries: readonly Entry[];
+  }
+  | {
+    readonly kind: "join-response";
+    readonly accepted: false;
+    readonly reason: string;
+  };
+
+/** How a node came to know what an event reports. */
+export type Via =
+  | "self" // this node's own doing (joining, leaving, refuting, rejoining)
+  | "join" // through a join request or response
+  | "gossip" // from a datagram another member sent
+  | "timeout" // this node's own timer expired: it detected it
+  | "superseded" // a newer version of the same address was seen
+  | "cleanup"; // the cleanup timeout removed it from the list
+
+/** The kinds of event, as written in the event log. */
+export type EventKind =
+  | "JOIN"
+  | "LEAVE"
+  | "SUSPECT"
+  | "REFUTE"
+  | "FAIL"
+  | "REMOVE"
+  | "SETTINGS";
+
+/** Something that happened to a member, as seen by this node. */
+export interface MemberEvent {
+  readonly kind: EventKind;
+  readonly atMs: number;
+  readonly address: Address;
+  readonly version: number;
+  readonly incarnation: number;
+  readonly via: Via;
+  /** The address whose datagram or request brought the news, when `via` is gossip or join. */
+  readonly from?: Address;
+  /** For SETTINGS: the new value of the suspicion switch. */
+  readonly suspicion?: boolean;
+}
+
+/** A datagram the core wants sent. `bytes` is its exact encoded size. */
+export interface Outgoing {
+  readonly to: Address;
+  readonly message: Gossip;
+  readonly bytes: number;
+}

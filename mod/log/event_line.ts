@@ -1,0 +1,98 @@
+/**
+ * The event log's line format, one event per line:
+ *
+ * ```
+ * 2026-01-01T00:00:05.123Z FAIL member=10.0.0.4:3000#1767225600015 node=10.0.0.1:3000#1767225600000 via=timeout incarnation=0
+ * ```
+ *
+ * An ISO-8601 UTC time with milliseconds, the event kind as an upper-case word, then `key=value`
+ * fields: `member` (whom it is about) and `node` (who logged it) first, then `via`, `from` when
+ * the news came from another member, `incarnation`, and `suspicion` for SETTINGS. Values never
+ * hold spaces, so `grep`, `cut` and `awk` work on it.
+ */
+import type { EventKind, MemberEvent, Via } from "../core/types.ts";
+import { memberId } from "../core/types.ts";
+
+/** The kinds a line may carry. */
+export const eventKinds: readonly EventKind[] = [
+  "JOIN",
+  "LEAVE",
+  "SUSPECT",
+  "REFUTE",
+  "FAIL",
+  "REMOVE",
+  "SETTINGS",
+];
+
+const vias: readonly Via[] = ["self", "join", "gossip", "timeout", "superseded", "cleanup"];
+
+/** One parsed line. */
+export interface EventRecord {
+  /** Wall-clock time on the logging node's clock, in ms since the epoch. */
+  readonly timeMs: number;
+  readonly kind: EventKind;
+  /** `host:port#version` of the member the event is about. */
+  readonly member: string;
+  /** `host:port#version` of the node that logged it. */
+  readonly node: string;
+  readonly via: Via;
+  readonly from?: string;
+  readonly incarnation: number;
+  readonly suspicion?: boolean;
+}
+
+/** Formats an event that `node` (its id) saw, at wall-clock time `timeMs`. */
+export function formatEventLine(timeMs: number, node: string, event: MemberEvent): string {
+  let line = `${new Date(timeMs).toISOString()} ${event.kind} member=${
+    memberId(event.address, event.version)
+  } node=${node} via=${event.via}`;
+  if (event.from !== undefined) line += ` from=${event.from}`;
+  line += ` incarnation=${event.incarnation}`;
+  if (event.suspicion !== undefined) line += ` suspicion=${event.suspicion ? "on" : "off"}`;
+  return line;
+}
+
+const timePattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const idPattern = /^[^\s#=]+:\d{1,5}#\d{1,16}$/;
+
+/** Parses one line; returns the reason when it is not an event line. */
+export function parseEventLine(line: string): EventRecord | { error: string } {
+  const fields = line.trimEnd().split(" ");
+  if (fields.length < 5) return { error: "too few fields for an event line" };
+  const [time, kind, ...rest] = fields;
+  if (!timePattern.test(time)) return { error: `not an ISO-8601 time: '${time.slice(0, 40)}'` };
+  const timeMs = Date.parse(time);
+  if (!Number.isFinite(timeMs)) return { error: `not a valid time: '${time}'` };
+  if (!(eventKinds as readonly string[]).includes(kind)) {
+    return { error: `unknown event kind '${kind.slice(0, 20)}'` };
+  }
+  const values = new Map<string, string>();
+  for (const field of rest) {
+    const eq = field.indexOf("=");
+    if (eq <= 0) return { error: `not a key=value field: '${field.slice(0, 40)}'` };
+    values.set(field.slice(0, eq), field.slice(eq + 1));
+  }
+  const member = values.get("member");
+  const node = values.get("node");
+  const via = values.get("via");
+  const incarnation = Number(values.get("incarnation"));
+  if (member === undefined || !idPattern.test(member)) return { error: "missing or bad member=" };
+  if (node === undefined || !idPattern.test(node)) return { error: "missing or bad node=" };
+  if (via === undefined || !(vias as readonly string[]).includes(via)) {
+    return { error: "missing or bad via=" };
+  }
+  if (!Number.isSafeInteger(incarnation) || incarnation < 0) {
+    return { error: "missing or bad incarnation=" };
+  }
+  const suspicion = values.get("suspicion");
+  return {
+    timeMs,
+    kind: kind as EventKind,
+    member,
+    node,
+    via: via as Via,
+    incarnation,
+    ...(values.has("from") ? { from: values.get("from")! } : {}),
+    ...(suspicion === undefined ? {} : { suspicion: suspicion === "on" }),
+  };
+}

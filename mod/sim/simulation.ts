@@ -1,0 +1,601 @@
+/**
+ * Many cores in one process: a virtual clock that jumps to the next delivery or wake-up, and a
+ * seeded network with loss, delay and jitter, duplication (and so reordering), partitions,
+ * crashes, restarts and pauses. Only the socket and the clock are replaced: every node runs the
+ * same {@linkcode Core} the daemon runs.
+ *
+ * A run is a function of its seed and its script: the same seed gives the same run, event for
+ * event, so a failure found once can be replayed and debugged.
+ */
+import { AddressBook } from "../core/address_book.ts";
+import type { Config } from "../core/config.ts";
+import { defaultConfig } from "../core/config.ts";
+import { Core } from "../core/core.ts";
+import { Random } from "../core/random.ts";
+import type {
+  Address,
+  EventKind,
+  Gossip,
+  JoinResponse,
+  MemberEvent,
+  Outgoing,
+  SyncRequest,
+  SyncResponse,
+} from "../core/types.ts";
+import { memberId } from "../core/types.ts";
+import { Agenda } from "./queue.ts";
+import { StepChecker } from "./checkers.ts";
+
+/** Wall-clock time at virtual time 0 unless a run says otherwise: 2026-01-01T00:00:00Z. */
+export const simulationEpochMs = Date.UTC(2026, 0, 1);
+
+/** How the simulated network behaves. */
+export interface NetworkOptions {
+  /** Probability that a datagram is lost. */
+  readonly lossRate: number;
+  /** One-way delay of every datagram and TCP message, in ms. */
+  readonly delayMs: number;
+  /** Extra delay, uniform in [0, jitterMs), so datagrams also arrive out of order. */
+  readonly jitterMs: number;
+  /** Probability that a datagram is delivered twice. */
+  readonly duplicateRate: number;
+}
+
+/** The network defaults: a quiet LAN. */
+export const defaultNetwork: NetworkOptions = {
+  lossRate: 0,
+  delayMs: 1,
+  jitterMs: 2,
+  duplicateRate: 0,
+};
+
+/** What a simulation is created with. */
+export interface SimulationOptions {
+  readonly seed: number;
+  readonly network?: Partial<NetworkOptions>;
+  readonly config?: Partial<Config>;
+  /** The suspicion switch the first node starts the cluster with. */
+  readonly suspicion?: boolean;
+  /** Wall-clock time at virtual time 0, for versions and log lines. */
+  readonly epochMs?: number;
+  /** Called for every event every node reports. */
+  readonly onEvent?: (node: SimNode, event: MemberEvent) => void;
+  /** Datagrams a paused node's socket buffers before dropping more. */
+  readonly pausedInboxMax?: number;
+  /** How long a joiner waits before trying again when its contact does not answer. */
+  readonly joinRetryMs?: number;
+}
+
+/** Raised when a checker finds a broken invariant; its message carries the seed. */
+export class SimulationError extends Error {
+  override name = "SimulationError";
+}
+
+/** One simulated machine: an address, and a running core when it is up. */
+export class SimNode {
+  readonly index: number;
+  readonly address: Address;
+  state: "down" | "up" | "paused" = "down";
+  core: Core | undefined;
+  /** Bumped at every start, so that messages meant for an earlier process are dropped. */
+  generation = 0;
+  wakeAtMs = Infinity;
+  inbox: Gossip[] = [];
+  lastVersion = 0;
+  contact: number | undefined;
+  joined = false;
+  /** Set when the process left voluntarily. */
+  leftAtMs: number | undefined;
+  bytesSent = 0;
+  datagramsSent = 0;
+  /** Partition group; nodes talk only within a group. */
+  group = 0;
+
+  constructor(index: number, address: Address) {
+    this.index = index;
+    this.address = address;
+  }
+
+  /** The running member's id, when up or paused. */
+  get id(): string | undefined {
+    return this.core === undefined ? undefined : memberId(this.address, this.core.version);
+  }
+}
+
+type Item =
+  | { readonly kind: "deliver"; readonly to: SimNode; readonly message: Gossip }
+  | {
+    readonly kind: "wake";
+    readonly node: SimNode;
+    readonly generation: number;
+    readonly atMs: number;
+  }
+  | {
+    readonly kind: "join-arrive";
+    readonly joiner: SimNode;
+    readonly generation: number;
+  }
+  | {
+    readonly kind: "join-reply";
+    readonly joiner: SimNode;
+    readonly generation: number;
+    readonly contact: Address;
+    readonly response: JoinResponse;
+  }
+  | {
+    readonly kind: "sync-arrive";
+    readonly node: SimNode;
+    readonly generation: number;
+    readonly to: SimNode;
+    readonly request: SyncRequest;
+  }
+  | {
+    readonly kind: "sync-reply";
+    readonly node: SimNode;
+    readonly generation: number;
+    readonly from: Address;
+    readonly response: SyncResponse;
+  }
+  | { readonly kind: "action"; readonly run: () => void };
+
+/** Counters of a run. */
+export interface SimulationStats {
+  datagramsSent: number;
+  datagramsLost: number;
+  datagramsDuplicated: number;
+  datagramsUndeliverable: number;
+  /** List exchanges (push-pull over TCP) completed. */
+  syncs: number;
+  bytesSent: number;
+  datagramBytesMax: number;
+  events: Record<EventKind, number>;
+  /** FAIL events about a member whose process was running (not crashed, paused or left). */
+  falsePositives: number;
+  /** FAIL events about a member that had left voluntarily. */
+  leavesSeenAsFailures: number;
+  /** FAIL events about a member that was paused at the time. */
+  pausedDetections: number;
+}
+
+/** The first detection of a version by each observer. */
+export interface Detection {
+  readonly member: string;
+  /** Observer index -> time it listed the member as failed. */
+  readonly observers: Map<number, number>;
+}
+
+/** A simulated cluster. */
+export class Simulation {
+  readonly seed: number;
+  network: NetworkOptions;
+  readonly config: Config;
+  readonly epochMs: number;
+  readonly nodes: SimNode[] = [];
+  readonly stats: SimulationStats = {
+    datagramsSent: 0,
+    datagramsLost: 0,
+    datagramsDuplicated: 0,
+    datagramsUndeliverable: 0,
+    syncs: 0,
+    bytesSent: 0,
+    datagramBytesMax: 0,
+    events: { JOIN: 0, LEAVE: 0, SUSPECT: 0, REFUTE: 0, FAIL: 0, REMOVE: 0, SETTINGS: 0 },
+    falsePositives: 0,
+    leavesSeenAsFailures: 0,
+    pausedDetections: 0,
+  };
+  /** Member id -> who listed it as failed, and when. */
+  readonly detections = new Map<string, Detection>();
+
+  readonly #agenda = new Agenda<Item>();
+  readonly #random: Random;
+  readonly #networkRandom: Random;
+  readonly #book: AddressBook;
+  readonly #byAddress = new Map<Address, SimNode>();
+  readonly #checker = new StepChecker();
+  readonly #options: SimulationOptions;
+  readonly #leftIds = new Set<string>();
+  #suspicion: boolean;
+
+  constructor(options: SimulationOptions) {
+    this.seed = options.seed;
+    this.#options = options;
+    this.network = { ...defaultNetwork, ...options.network };
+    this.config = { ...defaultConfig, ...options.config };
+    this.epochMs = options.epochMs ?? simulationEpochMs;
+    this.#random = new Random(options.seed);
+    this.#networkRandom = this.#random.fork();
+    this.#suspicion = options.suspicion ?? true;
+    this.#book = new AddressBook(this.config.memberTableMax, true);
+  }
+
+  /** The virtual time, in ms since the start. */
+  get nowMs(): number {
+    return this.#agenda.nowMs;
+  }
+
+  /** Adds machines (not yet started); returns their indexes. */
+  addNodes(count: number): number[] {
+    const added: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const index = this.nodes.length;
+      const n = index + 1;
+      const address = `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}:3000`;
+      const node = new SimNode(index, address);
+      this.nodes.push(node);
+      this.#byAddress.set(address, node);
+      added.push(index);
+    }
+    return added;
+  }
+
+  /** The node at an index. */
+  node(index: number): SimNode {
+    const node = this.nodes[index];
+    if (node === undefined) throw new RangeError(`no node ${index}`);
+    return node;
+  }
+
+  /** Nodes whose process is running and not paused. */
+  upNodes(): SimNode[] {
+    return this.nodes.filter((node) => node.state === "up");
+  }
+
+  // ---- the script ------------------------------------------------------------------------------
+
+  /**
+   * Starts a node's process with a new version. With a contact it joins through it over
+   * (simulated) TCP, retrying while the contact does not answer; without, it starts a cluster.
+   */
+  start(index: number, contact?: number): void {
+    const node = this.node(index);
+    if (node.state !== "down") throw new Error(`node ${index} is already running`);
+    const version = Math.max(this.epochMs + this.nowMs, node.lastVersion + 1);
+    node.lastVersion = version;
+    node.generation++;
+    node.state = "up";
+    node.inbox = [];
+    node.wakeAtMs = Infinity;
+    node.leftAtMs = undefined;
+    node.contact = contact;
+    node.joined = contact === undefined;
+    node.core = new Core({
+      address: node.address,
+      version,
+      nowMs: this.nowMs,
+      random: this.#random.fork(),
+      config: this.#options.config,
+      suspicion: contact === undefined ? this.#suspicion : undefined,
+      book: this.#book,
+      membersExpected: this.nodes.length + 16,
+    });
+    this.#flush(node);
+    if (contact !== undefined) this.#sendJoin(node);
+  }
+
+  /** Kills a node's process (kill -9): it sends nothing more and its datagrams are lost. */
+  crash(index: number): void {
+    const node = this.node(index);
+    if (node.state === "down") return;
+    node.state = "down";
+    node.core = undefined;
+    node.wakeAtMs = Infinity;
+    node.inbox = [];
+  }
+
+  /** Kills a node's process and starts a new one at the same address, joining through `contact`. */
+  restart(index: number, contact: number): void {
+    this.crash(index);
+    this.start(index, contact);
+  }
+
+  /** Stops a node's process (SIGSTOP): datagrams queue in its socket buffer, timers wait. */
+  pause(index: number): void {
+    const node = this.node(index);
+    if (node.state !== "up") return;
+    node.state = "paused";
+    node.wakeAtMs = Infinity;
+  }
+
+  /** Continues a paused process (SIGCONT): it reads its buffered datagrams, then its timers. */
+  resume(index: number): void {
+    const node = this.node(index);
+    if (node.state !== "paused") return;
+    node.state = "up";
+    const inbox = node.inbox;
+    node.inbox = [];
+    for (const message of inbox) {
+      if (node.state !== "up") break;
+      node.core!.receive(this.nowMs, message);
+      this.#flush(node);
+    }
+    if (node.state === "up") {
+      node.core!.tick(this.nowMs);
+      this.#flush(node);
+    }
+  }
+
+  /** Makes a node leave voluntarily; its process ends once the leave is announced. */
+  leave(index: number): void {
+    const node = this.node(index);
+    if (node.state !== "up") return;
+    node.core!.leave(this.nowMs);
+    this.#leftIds.add(node.id!);
+    this.#flush(node);
+  }
+
+  /** Flips the cluster-wide suspicion switch from one node. */
+  setSuspicion(index: number, enabled: boolean): void {
+    const node = this.node(index);
+    if (node.state !== "up") throw new Error(`node ${index} is not up`);
+    node.core!.setSuspicion(this.nowMs, enabled);
+    this.#flush(node);
+  }
+
+  /** Changes how the network behaves from now on. */
+  setNetwork(network: Partial<NetworkOptions>): void {
+    this.network = { ...this.network, ...network };
+  }
+
+  /** Splits the network: nodes talk only to nodes in the same group. */
+  partition(groups: readonly (readonly number[])[]): void {
+    for (const node of this.nodes) node.group = -1 - node.index; // alone unless listed
+    groups.forEach((group, g) => {
+      for (const index of group) this.node(index).group = g;
+    });
+  }
+
+  /** Joins the network back into one. */
+  heal(): void {
+    for (const node of this.nodes) node.group = 0;
+  }
+
+  /** Runs `run` at virtual time `atMs`. */
+  at(atMs: number, run: () => void): void {
+    this.#agenda.push(Math.max(Math.ceil(atMs), this.nowMs), { kind: "action", run });
+  }
+
+  // ---- running ----------------------------------------------------------------------------------
+
+  /** Runs for `durationMs` of virtual time. */
+  runFor(durationMs: number, onSecond?: (nowMs: number) => void): void {
+    this.runUntilTime(this.nowMs + durationMs, onSecond);
+  }
+
+  /** Runs until virtual time `untilMs`. */
+  runUntilTime(untilMs: number, onSecond?: (nowMs: number) => void): void {
+    const end = Math.ceil(untilMs);
+    let nextSecond = Math.floor(this.nowMs / 1000) * 1000 + 1000;
+    for (;;) {
+      const stop = onSecond === undefined ? end : Math.min(end, nextSecond);
+      let item = this.#agenda.shift(stop);
+      while (item !== undefined) {
+        this.#process(item);
+        item = this.#agenda.shift(stop);
+      }
+      this.#agenda.advanceTo(stop);
+      if (stop >= end) break;
+      onSecond!(this.nowMs);
+      nextSecond += 1000;
+    }
+  }
+
+  /**
+   * Runs until `done()` holds, checked every `everyMs`, or `limitMs` more has passed. Returns
+   * whether it held.
+   */
+  runUntil(done: () => boolean, limitMs: number, everyMs = 100): boolean {
+    const limit = this.nowMs + limitMs;
+    while (!done()) {
+      if (this.nowMs >= limit) return false;
+      this.runUntilTime(Math.min(limit, this.nowMs + everyMs));
+    }
+    return true;
+  }
+
+  #process(item: Item): void {
+    const now = this.nowMs;
+    switch (item.kind) {
+      case "deliver": {
+        const node = item.to;
+        if (node.state === "down") {
+          this.stats.datagramsUndeliverable++;
+          return;
+        }
+        if (node.state === "paused") {
+          if (node.inbox.length < (this.#options.pausedInboxMax ?? 512)) {
+            node.inbox.push(item.message);
+          } else this.stats.datagramsUndeliverable++;
+          return;
+        }
+        node.core!.receive(now, item.message);
+        this.#flush(node);
+        return;
+      }
+      case "wake": {
+        const node = item.node;
+        if (
+          node.state !== "up" || node.generation !== item.generation ||
+          node.wakeAtMs !== item.atMs
+        ) return;
+        node.wakeAtMs = Infinity;
+        node.core!.tick(now);
+        this.#flush(node);
+        if (node.state === "up" && node.core!.nextWakeMs() <= now) {
+          this.#fail(`node ${node.address} does not progress: wake ${node.core!.nextWakeMs()}`);
+        }
+        return;
+      }
+      case "join-arrive": {
+        const joiner = item.joiner;
+        if (joiner.state !== "up" || joiner.generation !== item.generation) return;
+        const contact = this.node(joiner.contact!);
+        if (contact.state !== "up" || !this.#connected(joiner, contact)) {
+          // A contact that is down refuses the connection; a paused or unreachable one times out.
+          this.at(now + (this.#options.joinRetryMs ?? 1000), () => {
+            if (joiner.state === "up" && joiner.generation === item.generation) {
+              this.#sendJoin(joiner);
+            }
+          });
+          return;
+        }
+        const response = contact.core!.acceptJoin(now, joiner.core!.joinRequest());
+        this.#flush(contact);
+        this.#agenda.push(now + this.#delay(), {
+          kind: "join-reply",
+          joiner,
+          generation: item.generation,
+          contact: contact.address,
+          response,
+        });
+        return;
+      }
+      case "join-reply": {
+        const joiner = item.joiner;
+        if (joiner.state !== "up" || joiner.generation !== item.generation) return;
+        if (!item.response.accepted) {
+          this.#fail(`join of ${joiner.address} refused: ${item.response.reason}`);
+        }
+        joiner.core!.applyJoinResponse(now, item.response, item.contact);
+        joiner.joined = true;
+        this.#flush(joiner);
+        return;
+      }
+      case "sync-arrive": {
+        const peer = item.to;
+        if (peer.state !== "up" || !this.#connected(item.node, peer)) return;
+        const response = peer.core!.acceptSync(now, item.request, item.node.address);
+        this.stats.syncs++;
+        this.#flush(peer);
+        this.#agenda.push(now + this.#delay(), {
+          kind: "sync-reply",
+          node: item.node,
+          generation: item.generation,
+          from: peer.address,
+          response,
+        });
+        return;
+      }
+      case "sync-reply": {
+        const node = item.node;
+        if (node.state !== "up" || node.generation !== item.generation) return;
+        node.core!.applySync(now, item.response, item.from);
+        this.#flush(node);
+        return;
+      }
+      case "action":
+        item.run();
+        return;
+    }
+  }
+
+  #sendJoin(node: SimNode): void {
+    this.#agenda.push(this.nowMs + this.#delay(), {
+      kind: "join-arrive",
+      joiner: node,
+      generation: node.generation,
+    });
+  }
+
+  #delay(): number {
+    const network = this.network;
+    return Math.max(
+      1,
+      Math.round(network.delayMs + this.#networkRandom.float() * network.jitterMs),
+    );
+  }
+
+  #connected(a: SimNode, b: SimNode): boolean {
+    return a.group === b.group;
+  }
+
+  /** Moves a node's outputs out: datagrams to the network, events to the checkers. */
+  #flush(node: SimNode): void {
+    const core = node.core!;
+    const datagrams = core.takeDatagrams();
+    for (const datagram of datagrams) this.#route(node, datagram);
+    for (const address of core.takeSyncs()) {
+      const to = this.#byAddress.get(address);
+      if (to === undefined) continue;
+      this.#agenda.push(this.nowMs + this.#delay(), {
+        kind: "sync-arrive",
+        node,
+        generation: node.generation,
+        to,
+        request: core.syncRequest(),
+      });
+    }
+    const events = core.takeEvents();
+    for (const event of events) this.#observe(node, event);
+    if (core.done) {
+      node.state = "down";
+      node.leftAtMs = this.nowMs;
+      node.wakeAtMs = Infinity;
+      return;
+    }
+    const wake = core.nextWakeMs();
+    if (wake < node.wakeAtMs) {
+      const atMs = Math.max(this.nowMs, Math.ceil(wake));
+      node.wakeAtMs = atMs;
+      this.#agenda.push(atMs, { kind: "wake", node, generation: node.generation, atMs });
+    }
+  }
+
+  #route(from: SimNode, datagram: Outgoing): void {
+    const stats = this.stats;
+    stats.datagramsSent++;
+    stats.bytesSent += datagram.bytes;
+    if (datagram.bytes > stats.datagramBytesMax) stats.datagramBytesMax = datagram.bytes;
+    from.bytesSent += datagram.bytes;
+    from.datagramsSent++;
+    const to = this.#byAddress.get(datagram.to);
+    if (to === undefined || !this.#connected(from, to)) {
+      stats.datagramsUndeliverable++;
+      return;
+    }
+    const random = this.#networkRandom;
+    if (random.chance(this.network.lossRate)) {
+      stats.datagramsLost++;
+      return;
+    }
+    this.#agenda.push(this.nowMs + this.#delay(), {
+      kind: "deliver",
+      to,
+      message: datagram.message,
+    });
+    if (random.chance(this.network.duplicateRate)) {
+      stats.datagramsDuplicated++;
+      this.#agenda.push(this.nowMs + this.#delay(), {
+        kind: "deliver",
+        to,
+        message: datagram.message,
+      });
+    }
+  }
+
+  #observe(node: SimNode, event: MemberEvent): void {
+    this.stats.events[event.kind]++;
+    const violation = this.#checker.check(node.index, node.address, event);
+    if (violation !== undefined) this.#fail(`${node.address} at ${this.nowMs} ms: ${violation}`);
+    if (event.kind === "FAIL") {
+      const id = memberId(event.address, event.version);
+      let detection = this.detections.get(id);
+      if (detection === undefined) {
+        detection = { member: id, observers: new Map() };
+        this.detections.set(id, detection);
+      }
+      if (!detection.observers.has(node.index)) detection.observers.set(node.index, event.atMs);
+      const subject = this.#byAddress.get(event.address);
+      if (this.#leftIds.has(id)) this.stats.leavesSeenAsFailures++;
+      else if (subject?.id === id && subject.state === "paused") this.stats.pausedDetections++;
+      else if (subject?.id === id && subject.state === "up") this.stats.falsePositives++;
+    }
+    this.#options.onEvent?.(node, event);
+  }
+
+  #fail(message: string): never {
+    throw new SimulationError(
+      `${message}\n  seed ${this.seed}: the same seed and script replay this run exactly`,
+    );
+  }
+}

@@ -1,0 +1,349 @@
+/**
+ * Encoding and decoding of every message, as one tagged union behind a protocol-version byte:
+ * `[protocolVersion] ++ msgpack([tag, ...fields])`. Tags are only ever appended.
+ *
+ * Decoding never throws: whatever the bytes, it returns either a message whose every field has
+ * been checked, or the reason it was dropped, for counting.
+ */
+import { Decoder, Encoder } from "@msgpack/msgpack";
+import { isAddress } from "../core/address.ts";
+import type {
+  Entry,
+  Gossip,
+  JoinRequest,
+  JoinResponse,
+  Settings,
+  Status,
+  SyncRequest,
+  SyncResponse,
+} from "../core/types.ts";
+import { protocolVersion } from "./size.ts";
+
+/** Wire tags. Append only; never reuse a number. */
+export const Tag = {
+  Gossip: 1,
+  JoinRequest: 2,
+  JoinResponse: 3,
+  SyncRequest: 4,
+  SyncResponse: 5,
+  StatsRequest: 6,
+  StatsResponse: 7,
+  ControlRequest: 8,
+  ControlResponse: 9,
+} as const;
+
+/** Asks a node for its list and counters (`member stats`). */
+export interface StatsRequest {
+  readonly kind: "stats-request";
+}
+
+/** A node's statistics, as the JSON object `member stats --json` prints. */
+export interface StatsResponse {
+  readonly kind: "stats-response";
+  readonly json: string;
+}
+
+/** What a control request asks a node to do. */
+export type ControlAction = "leave" | "join" | "set";
+
+/** A command for the node itself (`member leave`, `join`, `set`); accepted from its own machine. */
+export interface ControlRequest {
+  readonly kind: "control-request";
+  readonly action: ControlAction;
+  /** For `set`: the new receive-side drop rate. */
+  readonly dropRate?: number;
+  /** For `set`: switch suspicion on or off for the whole cluster. */
+  readonly suspicion?: boolean;
+}
+
+/** The outcome of a control request. */
+export interface ControlResponse {
+  readonly kind: "control-response";
+  readonly ok: boolean;
+  readonly message: string;
+}
+
+/** Messages carried by UDP datagrams. */
+export type DatagramMessage = Gossip;
+/** Messages carried by TCP frames. */
+export type FrameMessage =
+  | JoinRequest
+  | JoinResponse
+  | SyncRequest
+  | SyncResponse
+  | StatsRequest
+  | StatsResponse
+  | ControlRequest
+  | ControlResponse;
+
+/** Why bytes were dropped. */
+export type DropReason =
+  | "empty"
+  | "protocol-version"
+  | "too-large"
+  | "msgpack"
+  | "unknown-tag"
+  | "shape";
+
+/** A decoded message, or why there is none. */
+export type Decoded<T> = { ok: true; message: T } | { ok: false; reason: DropReason };
+
+/** Bounds applied while decoding, so that no input can make the decoder allocate without end. */
+export interface DecodeLimits {
+  /** The most bytes accepted. */
+  readonly bytesMax: number;
+  /** The most entries in one list. */
+  readonly entriesMax: number;
+}
+
+const encoder = new Encoder({ ignoreUndefined: true });
+
+function decoderFor(limits: DecodeLimits): Decoder {
+  return new Decoder({
+    maxStrLength: limits.bytesMax,
+    maxBinLength: limits.bytesMax,
+    maxArrayLength: Math.max(16, limits.entriesMax),
+    maxMapLength: 64,
+    maxExtLength: 0,
+  });
+}
+
+const decoders = new Map<string, Decoder>();
+function cachedDecoder(limits: DecodeLimits): Decoder {
+  const key = `${limits.bytesMax}/${limits.entriesMax}`;
+  let decoder = decoders.get(key);
+  if (decoder === undefined) {
+    decoder = decoderFor(limits);
+    decoders.set(key, decoder);
+  }
+  return decoder;
+}
+
+// ---- encoding ---------------------------------------------------------------------------------
+
+function entryTuple(entry: Entry): unknown[] {
+  return [entry.address, entry.version, entry.incarnation, entry.heartbeat, entry.status];
+}
+
+function body(message: DatagramMessage | FrameMessage): unknown[] {
+  switch (message.kind) {
+    case "gossip":
+      return [
+        Tag.Gossip,
+        message.settings.epoch,
+        message.settings.suspicion ? 1 : 0,
+        message.members,
+        message.entries.map(entryTuple),
+      ];
+    case "sync-request":
+    case "sync-response":
+      return [
+        message.kind === "sync-request" ? Tag.SyncRequest : Tag.SyncResponse,
+        message.settings.epoch,
+        message.settings.suspicion ? 1 : 0,
+        message.entries.map(entryTuple),
+      ];
+    case "join-request":
+      return [Tag.JoinRequest, entryTuple(message.entry)];
+    case "stats-request":
+      return [Tag.StatsRequest];
+    case "stats-response":
+      return [Tag.StatsResponse, message.json];
+    case "control-request":
+      return [
+        Tag.ControlRequest,
+        message.action,
+        message.dropRate ?? null,
+        message.suspicion === undefined ? null : message.suspicion ? 1 : 0,
+      ];
+    case "control-response":
+      return [Tag.ControlResponse, message.ok ? 1 : 0, message.message];
+    case "join-response":
+      return message.accepted
+        ? [
+          Tag.JoinResponse,
+          1,
+          message.settings.epoch,
+          message.settings.suspicion ? 1 : 0,
+          message.entries.map(entryTuple),
+        ]
+        : [Tag.JoinResponse, 0, message.reason];
+  }
+}
+
+/** Encodes a message: the protocol-version byte, then the msgpack body. */
+export function encodeMessage(message: DatagramMessage | FrameMessage): Uint8Array {
+  const packed = encoder.encode(body(message));
+  const bytes = new Uint8Array(packed.length + 1);
+  bytes[0] = protocolVersion;
+  bytes.set(packed, 1);
+  return bytes;
+}
+
+// ---- decoding ---------------------------------------------------------------------------------
+
+class Shape extends Error {}
+
+function fail(): never {
+  throw new Shape();
+}
+
+function uint32(value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
+    fail();
+  }
+  return value;
+}
+
+function safeUint(value: unknown): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) fail();
+  return value;
+}
+
+function flag(value: unknown): boolean {
+  if (value !== 0 && value !== 1) fail();
+  return value === 1;
+}
+
+function entryOf(value: unknown): Entry {
+  if (!Array.isArray(value) || value.length !== 5) fail();
+  const [address, version, incarnation, heartbeat, status] = value;
+  if (typeof address !== "string" || !isAddress(address)) fail();
+  const v = safeUint(version);
+  if (v === 0) fail();
+  if (typeof status !== "number" || !(status >= 1 && status <= 4) || !Number.isInteger(status)) {
+    fail();
+  }
+  return {
+    address,
+    version: v,
+    incarnation: uint32(incarnation),
+    heartbeat: uint32(heartbeat),
+    status: status as Status,
+  };
+}
+
+function entriesOf(value: unknown, limits: DecodeLimits): Entry[] {
+  if (!Array.isArray(value) || value.length > limits.entriesMax) fail();
+  return value.map(entryOf);
+}
+
+function settingsOf(epoch: unknown, suspicion: unknown): Settings {
+  return { epoch: safeUint(epoch), suspicion: flag(suspicion) };
+}
+
+function messageOf(
+  value: unknown,
+  limits: DecodeLimits,
+): DatagramMessage | FrameMessage | "unknown-tag" {
+  if (!Array.isArray(value) || value.length === 0) fail();
+  switch (value[0]) {
+    case Tag.Gossip: {
+      if (value.length !== 5) fail();
+      const entries = entriesOf(value[4], limits);
+      if (entries.length === 0) fail();
+      return {
+        kind: "gossip",
+        settings: settingsOf(value[1], value[2]),
+        members: uint32(value[3]),
+        entries,
+      };
+    }
+    case Tag.SyncRequest:
+    case Tag.SyncResponse: {
+      if (value.length !== 4) fail();
+      return {
+        kind: value[0] === Tag.SyncRequest ? "sync-request" : "sync-response",
+        settings: settingsOf(value[1], value[2]),
+        entries: entriesOf(value[3], limits),
+      };
+    }
+    case Tag.JoinRequest: {
+      if (value.length !== 2) fail();
+      return { kind: "join-request", entry: entryOf(value[1]) };
+    }
+    case Tag.JoinResponse: {
+      if (value[1] === 1 && value.length === 5) {
+        return {
+          kind: "join-response",
+          accepted: true,
+          settings: settingsOf(value[2], value[3]),
+          entries: entriesOf(value[4], limits),
+        };
+      }
+      if (value[1] === 0 && value.length === 3 && typeof value[2] === "string") {
+        return { kind: "join-response", accepted: false, reason: value[2].slice(0, 500) };
+      }
+      return fail();
+    }
+    case Tag.StatsRequest: {
+      if (value.length !== 1) fail();
+      return { kind: "stats-request" };
+    }
+    case Tag.StatsResponse: {
+      if (value.length !== 2 || typeof value[1] !== "string") fail();
+      return { kind: "stats-response", json: value[1] };
+    }
+    case Tag.ControlRequest: {
+      if (value.length !== 4) fail();
+      const [, action, dropRate, suspicion] = value;
+      if (action !== "leave" && action !== "join" && action !== "set") fail();
+      if (
+        dropRate !== null && (typeof dropRate !== "number" || !(dropRate >= 0 && dropRate <= 1))
+      ) {
+        fail();
+      }
+      if (suspicion !== null && suspicion !== 0 && suspicion !== 1) fail();
+      return {
+        kind: "control-request",
+        action,
+        ...(dropRate === null ? {} : { dropRate }),
+        ...(suspicion === null ? {} : { suspicion: suspicion === 1 }),
+      };
+    }
+    case Tag.ControlResponse: {
+      if (value.length !== 3 || typeof value[2] !== "string") fail();
+      return { kind: "control-response", ok: flag(value[1]), message: value[2].slice(0, 2000) };
+    }
+    default:
+      return "unknown-tag";
+  }
+}
+
+function decodeAny(
+  bytes: Uint8Array,
+  limits: DecodeLimits,
+): Decoded<DatagramMessage | FrameMessage> {
+  if (bytes.length === 0) return { ok: false, reason: "empty" };
+  if (bytes.length > limits.bytesMax) return { ok: false, reason: "too-large" };
+  if (bytes[0] !== protocolVersion) return { ok: false, reason: "protocol-version" };
+  let value: unknown;
+  try {
+    value = cachedDecoder(limits).decode(bytes.subarray(1));
+  } catch {
+    return { ok: false, reason: "msgpack" };
+  }
+  try {
+    const message = messageOf(value, limits);
+    if (message === "unknown-tag") return { ok: false, reason: "unknown-tag" };
+    return { ok: true, message };
+  } catch (error) {
+    if (error instanceof Shape) return { ok: false, reason: "shape" };
+    // Anything else here would be a bug in the checks above; bytes must still never throw.
+    return { ok: false, reason: "shape" };
+  }
+}
+
+/** Decodes a datagram; only gossip travels by UDP. */
+export function decodeDatagram(bytes: Uint8Array, limits: DecodeLimits): Decoded<DatagramMessage> {
+  const decoded = decodeAny(bytes, limits);
+  if (decoded.ok && decoded.message.kind !== "gossip") return { ok: false, reason: "unknown-tag" };
+  return decoded as Decoded<DatagramMessage>;
+}
+
+/** Decodes the payload of a TCP frame. */
+export function decodeFrame(bytes: Uint8Array, limits: DecodeLimits): Decoded<FrameMessage> {
+  const decoded = decodeAny(bytes, limits);
+  if (decoded.ok && decoded.message.kind === "gossip") return { ok: false, reason: "unknown-tag" };
+  return decoded as Decoded<FrameMessage>;
+}

@@ -1,0 +1,52 @@
+/**
+ * Exact encoded sizes of the messages the core builds, so that it can fill a datagram to its limit
+ * without encoding it. `codec_test.ts` checks these against the encoder on random messages.
+ */
+import type { Settings } from "../core/types.ts";
+
+/** The protocol-version byte that opens every datagram and every TCP frame's payload. */
+export const protocolVersion = 1;
+
+/** Bytes msgpack uses for a non-negative integer. */
+export function uintBytes(n: number): number {
+  if (n < 0x80) return 1;
+  if (n < 0x100) return 2;
+  if (n < 0x1_0000) return 3;
+  if (n < 0x1_0000_0000) return 5;
+  return 9;
+}
+
+/** Bytes msgpack uses for a string of `length` ASCII characters. */
+export function strBytes(length: number): number {
+  if (length < 32) return 1 + length;
+  if (length < 0x100) return 2 + length;
+  if (length < 0x1_0000) return 3 + length;
+  return 5 + length;
+}
+
+/** Bytes msgpack uses for the header of an array of `count` items. */
+export function arrayHeaderBytes(count: number): number {
+  if (count < 16) return 1;
+  if (count < 0x1_0000) return 3;
+  return 5;
+}
+
+/** Bytes of one entry, `[address, version, incarnation, heartbeat, status]`. */
+export function entryBytes(
+  addressLength: number,
+  version: number,
+  incarnation: number,
+  heartbeat: number,
+): number {
+  return 1 + strBytes(addressLength) + uintBytes(version) + uintBytes(incarnation) +
+    uintBytes(heartbeat) + 1;
+}
+
+/**
+ * Bytes of a whole gossip datagram around its entries: the protocol byte, then
+ * `[tag, epoch, suspicion, members, [entries...]]`.
+ */
+export function gossipFrameBytes(settings: Settings, members: number, entryCount: number): number {
+  return 1 + 1 + 1 + uintBytes(settings.epoch) + 1 + uintBytes(members) +
+    arrayHeaderBytes(entryCount);
+}

@@ -1,0 +1,59 @@
+/**
+ * The requirement, checked where time is exact: with the default settings, a crash is listed as
+ * failed by at least one member within 3 s and by every member within 6 s, for clusters of 2 to
+ * 1,000 members with up to 10% loss, without a false positive.
+ */
+import assert from "node:assert/strict";
+import { runScenario, type ScenarioReport } from "../mod/sim/scenario.ts";
+
+function check(report: ScenarioReport): void {
+  const note = `(nodes ${report.nodes}, loss ${report.loss}, suspicion ${report.suspicion}, ` +
+    `seed ${report.seed}; replay: member sim --nodes ${report.nodes} --loss ${report.loss} ` +
+    `--seed ${report.seed}${report.suspicion ? "" : " --no-suspicion"})`;
+  assert(report.failures.length > 0);
+  for (const failure of report.failures) {
+    assert.notEqual(failure.firstDetectedMs, null, `${failure.member} never detected ${note}`);
+    assert.notEqual(failure.allDetectedMs, null, `${failure.member} not detected by all ${note}`);
+    assert(
+      failure.firstDetectedMs! <= 3000,
+      `first detection ${failure.firstDetectedMs} ms ${note}`,
+    );
+    assert(
+      failure.allDetectedMs! <= 6000,
+      `all detected after ${failure.allDetectedMs} ms ${note}`,
+    );
+  }
+  assert.equal(report.falsePositives, 0, `false positives ${note}`);
+  assert.deepEqual(report.disagreements, [], note);
+  assert(report.datagramBytesMax <= 1400, note);
+}
+
+for (const nodes of [2, 10, 100]) {
+  for (const lossRate of [0, 0.1]) {
+    for (const suspicion of [true, false]) {
+      Deno.test(`bounds: ${nodes} nodes, ${lossRate * 100}% loss, suspicion ${suspicion}`, () => {
+        for (const seed of [1, 2]) {
+          check(runScenario({
+            nodes,
+            seed,
+            lossRate,
+            suspicion,
+            fail: Math.min(3, nodes - 1),
+            durationMs: 15_000,
+          }));
+        }
+      });
+    }
+  }
+}
+
+Deno.test("bounds: 1,000 nodes, 10% loss, suspicion on, three crashes", () => {
+  check(runScenario({
+    nodes: 1000,
+    seed: 7,
+    lossRate: 0.1,
+    suspicion: true,
+    fail: 3,
+    durationMs: 10_000,
+  }));
+});
