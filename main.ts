@@ -6,7 +6,12 @@
  */
 import { Command, CommanderError } from "commander";
 import { RuntimeFailure, UsageError } from "./cmd/_cli.ts";
+import { joinCommand } from "./cmd/join.ts";
+import { leaveCommand } from "./cmd/leave.ts";
+import { serveCommand } from "./cmd/serve.ts";
+import { setCommand } from "./cmd/set.ts";
 import { simCommand } from "./cmd/sim.ts";
+import { statsCommand } from "./cmd/stats.ts";
 import { version } from "./mod/version.ts";
 
 /** Runs the command line and returns the exit code. */
@@ -23,6 +28,11 @@ export async function main(args: string[]): Promise<number> {
     .version(version, "-V, --version")
     .showSuggestionAfterError(true)
     .exitOverride()
+    .addCommand(serveCommand(setExit))
+    .addCommand(joinCommand(setExit))
+    .addCommand(leaveCommand(setExit))
+    .addCommand(statsCommand(setExit))
+    .addCommand(setCommand(setExit))
     .addCommand(simCommand(setExit));
   for (const command of [program, ...program.commands]) {
     command.exitOverride().configureOutput({

@@ -1,0 +1,68 @@
+/**
+ * What the client subcommands (join, leave, set, stats) share: reaching a node with `--node`.
+ */
+import { Option } from "commander";
+import { parseAddress } from "../mod/core/address.ts";
+import type { Address } from "../mod/core/types.ts";
+import { request, RequestError } from "../mod/node/client.ts";
+import type { ControlRequest, ControlResponse, FrameMessage } from "../mod/wire/codec.ts";
+import { RuntimeFailure } from "./_cli.ts";
+import { InvalidArgumentError } from "commander";
+
+/** The node a client talks to unless told otherwise. */
+export const defaultNode = "127.0.0.1:3000";
+
+/** Parses `--node HOST:PORT`. */
+export function nodeAddress(text: string): Address {
+  const parsed = parseAddress(text);
+  if ("error" in parsed) throw new InvalidArgumentError(parsed.error);
+  return text;
+}
+
+/** The `--node` option. */
+export function nodeOption(): Option {
+  return new Option("--node <HOST:PORT>", "the node to ask").default(defaultNode).argParser(
+    nodeAddress,
+  );
+}
+
+/** The `--timeout` option, in seconds. */
+export function timeoutOption(defaultSeconds = 10): Option {
+  return new Option("--timeout <SECONDS>", "give up after this long").default(defaultSeconds)
+    .argParser((text: string) => {
+      const value = Number(text);
+      if (!(value > 0 && value <= 3600)) {
+        throw new InvalidArgumentError(`expected seconds from 0 to 3600, got '${text}'`);
+      }
+      return value;
+    });
+}
+
+/** Sends one request to a node; a node that cannot be reached is a runtime failure. */
+export async function ask(
+  node: Address,
+  message: FrameMessage,
+  timeoutSeconds: number,
+): Promise<FrameMessage> {
+  try {
+    return await request(node, message, timeoutSeconds * 1000);
+  } catch (error) {
+    if (error instanceof RequestError) {
+      throw new RuntimeFailure(`cannot reach ${node}: ${error.reason}`);
+    }
+    throw error;
+  }
+}
+
+/** Sends a control request and returns the node's answer. */
+export async function control(
+  node: Address,
+  message: ControlRequest,
+  timeoutSeconds: number,
+): Promise<ControlResponse> {
+  const reply = await ask(node, message, timeoutSeconds);
+  if (reply.kind !== "control-response") {
+    throw new RuntimeFailure(`${node} answered with ${reply.kind}, not a control response`);
+  }
+  return reply;
+}

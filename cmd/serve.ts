@@ -1,0 +1,150 @@
+/**
+ * `member serve`: run this machine's member of the cluster until SIGINT or SIGTERM.
+ */
+import { Command, Option } from "commander";
+import { configureSync, defaultTextFormatter, getLogger, type LogLevel } from "@logtape/logtape";
+import { isAddress } from "../mod/core/address.ts";
+import { Node, StartError } from "../mod/node/node.ts";
+import { isLoopback } from "../mod/node/node.ts";
+import { integerIn, numberIn, RuntimeFailure, UsageError } from "./_cli.ts";
+import { nodeAddress } from "./_client.ts";
+
+interface ServeFlags {
+  introducer?: boolean;
+  join?: string;
+  host?: string;
+  port: number;
+  dataDir?: string;
+  dropRate: number;
+  suspicion: boolean;
+  logLevel: LogLevel;
+}
+
+/** The `serve` subcommand. */
+export function serveCommand(setExit: (code: number) => void): Command {
+  return new Command("serve")
+    .description(
+      "Run this machine's member: UDP gossip and TCP requests on one port, the event log in the " +
+        "data dir. SIGINT or SIGTERM leaves the group and exits.",
+    )
+    .option("--introducer", "start a new cluster: the well-known contact others join through")
+    .option("--join <HOST:PORT>", "join the cluster through this member", nodeAddress)
+    .option(
+      "--host <HOST>",
+      "the address others reach this node at (default: 127.0.0.1 when joining a loopback " +
+        "address, otherwise this machine's first non-loopback IPv4 address)",
+    )
+    .option("--port <PORT>", "UDP and TCP port", integerIn(1, 65535), 3000)
+    .option("--data-dir <DIR>", "event log and state (default: ./member-data/HOST_PORT)")
+    .option(
+      "--drop-rate <P>",
+      "drop this share of incoming datagrams on purpose (0 to 1), to measure false positives",
+      numberIn(0, 1),
+      0,
+    )
+    .option("--no-suspicion", "start the cluster with suspicion off (a joiner takes the cluster's)")
+    .addOption(
+      new Option("--log-level <LEVEL>", "operational log level, on stderr")
+        .choices(["debug", "info", "warning", "error"])
+        .default("info"),
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  member serve --introducer --host 10.0.0.1\n" +
+        "  member serve --join 10.0.0.1:3000 --host 10.0.0.2 --data-dir /var/lib/member\n",
+    )
+    .action(async (flags: ServeFlags) => {
+      setExit(await serve(flags));
+    });
+}
+
+async function serve(flags: ServeFlags): Promise<number> {
+  if (flags.introducer && flags.join !== undefined) {
+    throw new UsageError("--introducer starts a cluster; --join joins one: give one of them");
+  }
+  if (!flags.introducer && flags.join === undefined) {
+    throw new UsageError("give --introducer to start a cluster or --join HOST:PORT to join one");
+  }
+  const host = flags.host ?? defaultHost(flags.join);
+  if (!isAddress(`${host.includes(":") ? `[${host}]` : host}:${flags.port}`)) {
+    throw new UsageError(`bad --host '${host}'`);
+  }
+  configureLogging(flags.logLevel);
+  const logger = getLogger(["member", "serve"]);
+  const dataDir = flags.dataDir ?? `member-data/${host.replaceAll(":", "_")}_${flags.port}`;
+  let node: Node;
+  try {
+    node = await Node.start({
+      host,
+      port: flags.port,
+      dataDir,
+      join: flags.join,
+      dropRate: flags.dropRate,
+      suspicion: flags.suspicion,
+      logger,
+    });
+  } catch (error) {
+    if (error instanceof StartError) throw new RuntimeFailure(error.message);
+    throw error;
+  }
+  logger.info("serving {address}; events in {dataDir}/member.log", {
+    address: node.address,
+    dataDir,
+  });
+  if (flags.join !== undefined && flags.suspicion === false) {
+    logger.warn("--no-suspicion applies when starting a cluster; this node follows the cluster's");
+  }
+  const stop = Promise.withResolvers<string>();
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  const handlers = signals.map((signal) => {
+    const handler = () => stop.resolve(signal);
+    Deno.addSignalListener(signal, handler);
+    return [signal, handler] as const;
+  });
+  const signal = await stop.promise;
+  logger.info("{signal}: leaving the group", { signal });
+  const leaving = node.leave();
+  await Promise.race([leaving, new Promise((resolve) => setTimeout(resolve, 3000))]);
+  await node.close();
+  for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
+  return 0;
+}
+
+/**
+ * The host to advertise when none is given: loopback to join a loopback contact, otherwise the
+ * machine's first non-loopback IPv4 address.
+ */
+function defaultHost(join: string | undefined): string {
+  if (join !== undefined && isLoopback(join.slice(0, join.lastIndexOf(":")))) return "127.0.0.1";
+  try {
+    const found = Deno.networkInterfaces().find((i) =>
+      i.family === "IPv4" && !isLoopback(i.address)
+    );
+    if (found !== undefined) return found.address;
+  } catch {
+    // Not allowed to look: fall back to loopback.
+  }
+  return "127.0.0.1";
+}
+
+const encoder = new TextEncoder();
+
+/** Operational logging to stderr through LogTape, at the given level and above. */
+export function configureLogging(level: LogLevel): void {
+  configureSync({
+    reset: true,
+    sinks: {
+      stderr: (record) => {
+        try {
+          Deno.stderr.writeSync(encoder.encode(defaultTextFormatter(record)));
+        } catch {
+          // Nowhere to report a broken stderr.
+        }
+      },
+    },
+    loggers: [
+      { category: ["member"], lowestLevel: level, sinks: ["stderr"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
+    ],
+  });
+}

@@ -1,0 +1,48 @@
+/**
+ * `member set`: change a running node's settings: its receive-side drop rate, and the suspicion
+ * switch of the whole cluster.
+ */
+import { Command, Option } from "commander";
+import { numberIn, out, RuntimeFailure, UsageError } from "./_cli.ts";
+import { control, nodeOption, timeoutOption } from "./_client.ts";
+
+interface SetFlags {
+  node: string;
+  timeout: number;
+  dropRate?: number;
+  suspicion?: "on" | "off";
+  json?: boolean;
+}
+
+/** The `set` subcommand. */
+export function setCommand(setExit: (code: number) => void): Command {
+  return new Command("set")
+    .description(
+      "Change a running node's settings: its receive-side drop rate (this node only) and the " +
+        "suspicion switch (spreads to the whole cluster).",
+    )
+    .option("--drop-rate <P>", "drop this share of incoming datagrams (0 to 1)", numberIn(0, 1))
+    .addOption(
+      new Option("--suspicion <on|off>", "suspect silent members before failing them")
+        .choices(["on", "off"]),
+    )
+    .addOption(nodeOption())
+    .addOption(timeoutOption())
+    .option("--json", "print the answer as JSON")
+    .addHelpText("after", "\nExample:\n  member set --drop-rate 0.1 --suspicion off\n")
+    .action(async (flags: SetFlags) => {
+      if (flags.dropRate === undefined && flags.suspicion === undefined) {
+        throw new UsageError("nothing to set: give --drop-rate and/or --suspicion");
+      }
+      const reply = await control(flags.node, {
+        kind: "control-request",
+        action: "set",
+        ...(flags.dropRate === undefined ? {} : { dropRate: flags.dropRate }),
+        ...(flags.suspicion === undefined ? {} : { suspicion: flags.suspicion === "on" }),
+      }, flags.timeout);
+      if (flags.json) out(JSON.stringify({ ok: reply.ok, message: reply.message }) + "\n");
+      if (!reply.ok) throw new RuntimeFailure(reply.message);
+      if (!flags.json) out(reply.message + "\n");
+      setExit(0);
+    });
+}

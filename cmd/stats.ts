@@ -1,0 +1,125 @@
+/**
+ * `member stats`: who is in the group as one node sees it (its own entry and its list), and its
+ * counters: traffic by message kind, datagrams dropped, detections, uptime.
+ */
+import { Command } from "commander";
+import type { EntryJson, NodeStats } from "../mod/node/node.ts";
+import { numberIn, out, RuntimeFailure } from "./_cli.ts";
+import { ask, nodeOption, timeoutOption } from "./_client.ts";
+
+interface StatsFlags {
+  node: string;
+  timeout: number;
+  json?: boolean;
+  watch?: number | true;
+}
+
+/** The `stats` subcommand. */
+export function statsCommand(setExit: (code: number) => void): Command {
+  return new Command("stats")
+    .description(
+      "Show the node's own entry, its membership list, and its counters: traffic per second by " +
+        "message kind, datagrams dropped on purpose and as malformed, detections, uptime.",
+    )
+    .addOption(nodeOption())
+    .addOption(timeoutOption(5))
+    .option("--json", "print one JSON object: self, members, and the counters beside them")
+    .option("--watch [SECONDS]", "refresh in place every SECONDS (default 1)", numberIn(0.2, 3600))
+    .action(async (flags: StatsFlags) => {
+      if (flags.watch === undefined) {
+        const stats = await fetchStats(flags.node, flags.timeout);
+        out(flags.json ? JSON.stringify(stats) + "\n" : render(stats));
+        setExit(0);
+        return;
+      }
+      const everyMs = (flags.watch === true ? 1 : flags.watch) * 1000;
+      for (;;) {
+        const stats = await fetchStats(flags.node, flags.timeout);
+        const text = flags.json ? JSON.stringify(stats) + "\n" : render(stats);
+        // Clear the screen and draw from the top, so the table refreshes in place.
+        out(flags.json || !Deno.stdout.isTerminal() ? text : `\x1b[H\x1b[2J${text}`);
+        await new Promise((resolve) => setTimeout(resolve, everyMs));
+      }
+    });
+}
+
+/** Asks a node for its statistics. */
+export async function fetchStats(node: string, timeoutSeconds: number): Promise<NodeStats> {
+  const reply = await ask(node, { kind: "stats-request" }, timeoutSeconds);
+  if (reply.kind !== "stats-response") {
+    throw new RuntimeFailure(`${node} answered with ${reply.kind}, not statistics`);
+  }
+  try {
+    return JSON.parse(reply.json) as NodeStats;
+  } catch {
+    throw new RuntimeFailure(`${node} answered with statistics that are not JSON`);
+  }
+}
+
+function pad(text: string, width: number, right = false): string {
+  return right ? text.padStart(width) : text.padEnd(width);
+}
+
+function rate(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)} MiB/s`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB/s`;
+  return `${bytes.toFixed(0)} B/s`;
+}
+
+function duration(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = Math.floor(seconds % 60);
+  return h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
+}
+
+/** The human-readable table. */
+export function render(stats: NodeStats): string {
+  const node = stats.node as Record<string, unknown>;
+  const lines: string[] = [];
+  const self = stats.self;
+  lines.push(
+    `self  ${self.id}  ${self.status}  heartbeat ${self.heartbeat}  incarnation ${self.incarnation}`,
+    `      ${node.state}, up ${duration(Number(node.uptimeSeconds))}, ${node.liveMembers} live ` +
+      `members, suspicion ${node.suspicion ? "on" : "off"}, drop rate ${node.dropRate}`,
+    "",
+  );
+  const members = [...stats.members].sort((a, b) => a.address.localeCompare(b.address));
+  const width = Math.max(6, ...members.map((m) => m.id.length));
+  lines.push(
+    `${pad("MEMBER", width)}  ${pad("STATUS", 8)}${pad("HEARTBEAT", 10, true)}${
+      pad("INC", 5, true)
+    }  ${pad("HEARD", 9, true)}  ${pad("FOR", 8, true)}`,
+  );
+  const row = (m: EntryJson) =>
+    `${pad(m.id, width)}  ${pad(m.status, 8)}${pad(String(m.heartbeat), 10, true)}${
+      pad(String(m.incarnation), 5, true)
+    }  ${pad(`${m.heardSecondsAgo}s ago`, 9, true)}  ${pad(duration(m.statusForSeconds), 8, true)}`;
+  for (const member of members) lines.push(row(member));
+  if (members.length === 0) lines.push("(no other members)");
+  lines.push("");
+  const traffic = stats.traffic as {
+    perSecond: Record<string, Record<string, number>>;
+  };
+  lines.push("traffic per second (last 10 s):");
+  for (const [kind, r] of Object.entries(traffic.perSecond)) {
+    lines.push(
+      `  ${pad(kind, 8)} in ${pad(rate(r.bytesInPerSecond), 11, true)} ${
+        pad(r.messagesInPerSecond.toFixed(1), 7, true)
+      } msg/s   out ${pad(rate(r.bytesOutPerSecond), 11, true)} ${
+        pad(r.messagesOutPerSecond.toFixed(1), 7, true)
+      } msg/s`,
+    );
+  }
+  const dropped = stats.dropped as { onPurpose: number; malformed: Record<string, number> };
+  const malformed = Object.entries(dropped.malformed);
+  lines.push(
+    `dropped: ${dropped.onPurpose} on purpose, ${
+      malformed.reduce((sum, [, n]) => sum + n, 0)
+    } malformed${
+      malformed.length > 0 ? ` (${malformed.map(([r, n]) => `${r} ${n}`).join(", ")})` : ""
+    }`,
+    `detections: ${stats.detections.failuresDetected} failures detected, ${stats.detections.suspicionsRaised} suspicions raised, ${stats.detections.refutations} refuted, ${stats.detections.rejoins} rejoins`,
+  );
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,70 @@
+/**
+ * One request, one response over TCP: what the CLI and the nodes themselves use to reach a node.
+ */
+import { parseAddress } from "../core/address.ts";
+import type { Address } from "../core/types.ts";
+import type { FrameMessage } from "../wire/codec.ts";
+import { FrameError, FrameReader, writeFrame } from "./frames.ts";
+
+/** Raised when a node cannot be reached or does not answer properly. */
+export class RequestError extends Error {
+  override name = "RequestError";
+  /** A short reason, as in `connection refused`. */
+  readonly reason: string;
+
+  constructor(reason: string) {
+    super(reason);
+    this.reason = reason;
+  }
+}
+
+/** Connects to `address`, failing after `timeoutMs`. */
+export async function connect(address: Address, timeoutMs: number): Promise<Deno.TcpConn> {
+  const parsed = parseAddress(address);
+  if ("error" in parsed) throw new RequestError(parsed.error);
+  const hostname = parsed.host.startsWith("[") ? parsed.host.slice(1, -1) : parsed.host;
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    return await Deno.connect({ hostname, port: parsed.port, signal });
+  } catch (error) {
+    if (signal.aborted) throw new RequestError(`no answer within ${timeoutMs} ms`);
+    throw new RequestError(describe(error));
+  }
+}
+
+/** Sends one request and reads one response. */
+export async function request(
+  address: Address,
+  message: FrameMessage,
+  timeoutMs: number,
+): Promise<FrameMessage> {
+  const conn = await connect(address, timeoutMs);
+  try {
+    await writeFrame(conn, message, timeoutMs);
+    const reply = await new FrameReader(conn).next(timeoutMs);
+    if (reply === null) throw new RequestError("the connection closed without an answer");
+    if (!reply.ok) throw new RequestError(`unreadable answer (${reply.reason})`);
+    return reply.message;
+  } catch (error) {
+    if (error instanceof RequestError) throw error;
+    if (error instanceof FrameError) throw new RequestError(error.message);
+    throw new RequestError(describe(error));
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // Closed by a timeout already.
+    }
+  }
+}
+
+/** A short, lower-case description of a network error. */
+export function describe(error: unknown): string {
+  if (error instanceof Deno.errors.ConnectionRefused) return "connection refused";
+  if (error instanceof Deno.errors.ConnectionReset) return "connection reset";
+  if (error instanceof Deno.errors.TimedOut) return "timed out";
+  if (error instanceof Deno.errors.AddrNotAvailable) return "address not available";
+  if (error instanceof Deno.errors.NotCapable) return "not permitted";
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/\s*\(os error \d+\)$/, "").replace(/^./, (c) => c.toLowerCase());
+}

@@ -1,0 +1,688 @@
+/**
+ * The shell around one core: UDP and TCP on the same port, the clock, the receive-side drop, the
+ * event log, and the answers to joins, list exchanges, stats and control requests.
+ *
+ * The shell owns its core alone. Every input (a datagram, a TCP request, the timer) is a
+ * synchronous call into the core followed by a flush of the core's outputs: datagrams are encoded
+ * and sent, events are logged, list exchanges are started, and the timer is set to the core's
+ * next wake-up. Nothing else touches the core, so there is nothing to lock.
+ */
+import type { Logger } from "@logtape/logtape";
+import { isAddress, parseAddress } from "../core/address.ts";
+import type { Config } from "../core/config.ts";
+import { defaultConfig } from "../core/config.ts";
+import { Core, type MemberView } from "../core/core.ts";
+import { Random } from "../core/random.ts";
+import { type Address, type Entry, memberId, statusNames } from "../core/types.ts";
+import {
+  type ControlRequest,
+  type ControlResponse,
+  decodeDatagram,
+  type DecodeLimits,
+  encodeMessage,
+  type FrameMessage,
+} from "../wire/codec.ts";
+import { EventLog } from "../log/event_log.ts";
+import { describe, request, RequestError } from "./client.ts";
+import { FrameReader, writeFrame } from "./frames.ts";
+import { Traffic } from "./traffic.ts";
+import { version as toolVersion } from "../version.ts";
+
+/** What a node is started with. */
+export interface NodeOptions {
+  /** The address others reach this node at; it binds exactly this host. */
+  readonly host: string;
+  readonly port: number;
+  /** Holds `member.log` and the last version used. */
+  readonly dataDir: string;
+  /** Join through this member; without it the node starts a cluster of its own. */
+  readonly join?: Address;
+  /** Probability that an incoming datagram is dropped on purpose. */
+  readonly dropRate: number;
+  /** The suspicion switch, when this node starts the cluster. */
+  readonly suspicion?: boolean;
+  readonly config?: Partial<Config>;
+  readonly logger: Logger;
+  /** Join attempts before giving up. */
+  readonly joinAttempts?: number;
+}
+
+/** Raised when a node cannot start: port in use, contact unreachable, unwritable data dir. */
+export class StartError extends Error {
+  override name = "StartError";
+}
+
+/** Answers to anything over TCP take at most this long. */
+const requestTimeoutMs = 5000;
+/** A connection that sends nothing for this long is closed. */
+const idleTimeoutMs = 5000;
+/** Connections served at once; more are refused. */
+const connectionsMax = 64;
+/** Malformed datagrams logged per minute, at most. */
+const malformedLogsPerMinute = 10;
+
+const datagramLimits: DecodeLimits = { bytesMax: 65_535, entriesMax: 2000 };
+
+/** Where a node stands. */
+export type NodeState = "joining" | "member" | "leaving" | "left" | "closed";
+
+/** A running member: the shell around a core. */
+export class Node {
+  readonly address: Address;
+  readonly options: NodeOptions;
+  readonly #log: Logger;
+  readonly #udp: Deno.DatagramConn;
+  readonly #tcp: Deno.TcpListener;
+  readonly #eventLog: EventLog;
+  readonly #traffic = new Traffic();
+  readonly #random: Random;
+  readonly #startedMs = performance.now();
+  readonly #addrCache = new Map<Address, Deno.NetAddr>();
+  readonly #malformed: Record<string, number> = {};
+  readonly #tasks = new Set<Promise<unknown>>();
+
+  #core: Core;
+  #state: NodeState = "joining";
+  #dropRate: number;
+  #droppedOnPurpose = 0;
+  #sendErrors = 0;
+  #connections = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAtMs = Infinity;
+  #sampler: ReturnType<typeof setInterval> | undefined;
+  #malformedLogged = 0;
+  #malformedWindowMs = 0;
+  #syncing = false;
+  #leaveDone: (() => void) | undefined;
+  #closed = false;
+
+  private constructor(
+    options: NodeOptions,
+    udp: Deno.DatagramConn,
+    tcp: Deno.TcpListener,
+    eventLog: EventLog,
+    core: Core,
+  ) {
+    this.options = options;
+    this.address = core.address;
+    this.#log = options.logger;
+    this.#udp = udp;
+    this.#tcp = tcp;
+    this.#eventLog = eventLog;
+    this.#core = core;
+    this.#dropRate = options.dropRate;
+    this.#random = new Random(crypto.getRandomValues(new Uint32Array(1))[0]);
+  }
+
+  /**
+   * Binds UDP and TCP on the same port, opens the event log, and joins through the contact (with
+   * retries and backoff) or starts a cluster. Resolves once the node is a member.
+   */
+  static async start(options: NodeOptions): Promise<Node> {
+    const address = formatHostPort(options.host, options.port);
+    if (!isAddress(address)) throw new StartError(`bad address ${address}`);
+    const hostname = bareHost(options.host);
+    let udp: Deno.DatagramConn;
+    try {
+      udp = Deno.listenDatagram({ hostname, port: options.port, transport: "udp" });
+    } catch (error) {
+      throw new StartError(`cannot listen on ${address} (UDP): ${describe(error)}`);
+    }
+    let tcp: Deno.TcpListener;
+    try {
+      tcp = Deno.listen({ hostname, port: options.port, transport: "tcp" });
+    } catch (error) {
+      udp.close();
+      throw new StartError(`cannot listen on ${address} (TCP): ${describe(error)}`);
+    }
+    let eventLog: EventLog;
+    let version: number;
+    try {
+      eventLog = EventLog.open(options.dataDir);
+      version = nextVersion(options.dataDir);
+    } catch (error) {
+      udp.close();
+      tcp.close();
+      throw new StartError(`cannot use data dir ${options.dataDir}: ${describe(error)}`);
+    }
+    const core = Node.#newCore(options, address, version);
+    const node = new Node(options, udp, tcp, eventLog, core);
+    node.#run();
+    try {
+      if (options.join !== undefined) await node.#join(options.join);
+    } catch (error) {
+      await node.close();
+      throw error;
+    }
+    node.#state = "member";
+    node.#log.info("member {id}, {members} members listed", {
+      id: memberId(address, node.#core.version),
+      members: node.#core.liveCount,
+    });
+    return node;
+  }
+
+  static #newCore(options: NodeOptions, address: Address, version: number): Core {
+    return new Core({
+      address,
+      version,
+      nowMs: performance.now(),
+      random: new Random(crypto.getRandomValues(new Uint32Array(1))[0]),
+      config: options.config,
+      suspicion: options.join === undefined ? options.suspicion : undefined,
+    });
+  }
+
+  /** Where the node stands. */
+  get state(): NodeState {
+    return this.#state;
+  }
+
+  /** The member's id, `host:port#version`. */
+  get id(): string {
+    return memberId(this.address, this.#core.version);
+  }
+
+  /** The current receive-side drop rate. */
+  get dropRate(): number {
+    return this.#dropRate;
+  }
+
+  // ---- running ------------------------------------------------------------------------------
+
+  #run(): void {
+    this.#track(this.#receiveLoop());
+    this.#track(this.#acceptLoop());
+    this.#sampler = setInterval(() => this.#traffic.sample(performance.now()), 1000);
+    this.#flush();
+  }
+
+  #track(task: Promise<unknown>): void {
+    this.#tasks.add(task);
+    task.finally(() => this.#tasks.delete(task));
+  }
+
+  #now(): number {
+    return performance.now();
+  }
+
+  async #receiveLoop(): Promise<void> {
+    while (!this.#closed) {
+      let bytes: Uint8Array;
+      try {
+        [bytes] = await this.#udp.receive();
+      } catch (error) {
+        if (this.#closed) return;
+        this.#log.warn("receiving a datagram failed: {error}", { error: describe(error) });
+        continue;
+      }
+      this.#traffic.countIn("gossip", bytes.length);
+      if (this.#dropRate > 0 && this.#random.chance(this.#dropRate)) {
+        this.#droppedOnPurpose++;
+        continue;
+      }
+      const decoded = decodeDatagram(bytes, datagramLimits);
+      if (!decoded.ok) {
+        this.#countMalformed(decoded.reason, "datagram");
+        continue;
+      }
+      if (this.#state === "left" || this.#state === "closed") continue;
+      this.#core.receive(this.#now(), decoded.message);
+      this.#flush();
+    }
+  }
+
+  #countMalformed(reason: string, what: string): void {
+    this.#malformed[reason] = (this.#malformed[reason] ?? 0) + 1;
+    const now = this.#now();
+    if (now - this.#malformedWindowMs > 60_000) {
+      this.#malformedWindowMs = now;
+      this.#malformedLogged = 0;
+    }
+    if (this.#malformedLogged++ < malformedLogsPerMinute) {
+      this.#log.warn("dropped a malformed {what}: {reason}", { what, reason });
+    }
+  }
+
+  /** Moves the core's outputs out and sets the timer for its next wake-up. */
+  #flush(): void {
+    const core = this.#core;
+    for (const datagram of core.takeDatagrams()) {
+      const bytes = encodeMessage(datagram.message);
+      this.#traffic.countOut("gossip", bytes.length);
+      const target = this.#netAddr(datagram.to);
+      if (target === undefined) continue;
+      this.#udp.send(bytes, target).catch(() => this.#sendErrors++);
+    }
+    const events = core.takeEvents();
+    if (events.length > 0) {
+      const id = this.id;
+      this.#eventLog.write(events, id, this.#log);
+      for (const event of events) {
+        if (event.kind === "FAIL" || event.kind === "LEAVE" || event.kind === "SETTINGS") {
+          this.#log.info("{kind} {member} via {via}", {
+            kind: event.kind,
+            member: memberId(event.address, event.version),
+            via: event.via,
+          });
+        }
+      }
+    }
+    for (const peer of core.takeSyncs()) this.#track(this.#sync(peer));
+    if (core.done && this.#state === "leaving") {
+      this.#state = "left";
+      this.#leaveDone?.();
+    }
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#closed) return;
+    const wake = this.#state === "left" ? Infinity : this.#core.nextWakeMs();
+    if (wake === this.#timerAtMs) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAtMs = wake;
+    if (wake === Infinity) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAtMs = Infinity;
+      if (this.#state === "left" || this.#closed) return;
+      this.#core.tick(this.#now());
+      this.#flush();
+    }, Math.max(0, Math.ceil(wake - this.#now())));
+  }
+
+  #netAddr(address: Address): Deno.NetAddr | undefined {
+    let cached = this.#addrCache.get(address);
+    if (cached === undefined) {
+      const parsed = parseAddress(address);
+      if ("error" in parsed) return undefined;
+      cached = { transport: "udp", hostname: bareHost(parsed.host), port: parsed.port };
+      if (this.#addrCache.size > 100_000) this.#addrCache.clear();
+      this.#addrCache.set(address, cached);
+    }
+    return cached;
+  }
+
+  // ---- joining, leaving ---------------------------------------------------------------------
+
+  async #join(contact: Address): Promise<void> {
+    const attempts = this.options.joinAttempts ?? 5;
+    let last = "";
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        const reply = await request(contact, this.#core.joinRequest(), requestTimeoutMs);
+        if (reply.kind !== "join-response") throw new RequestError(`unexpected ${reply.kind}`);
+        if (!reply.accepted) throw new StartError(`cannot join via ${contact}: ${reply.reason}`);
+        this.#core.applyJoinResponse(this.#now(), reply, contact);
+        this.#flush();
+        return;
+      } catch (error) {
+        if (error instanceof StartError) throw error;
+        last = error instanceof RequestError ? error.reason : describe(error);
+        if (attempt < attempts) {
+          const delayMs = 250 * 2 ** (attempt - 1);
+          this.#log.warn("joining via {contact} failed ({reason}); retrying in {delayMs} ms", {
+            contact,
+            reason: last,
+            delayMs,
+          });
+          await new Promise((resolve) => setTimeout(resolve, delayMs));
+          if (this.#closed) throw new StartError("closed while joining");
+        }
+      }
+    }
+    throw new StartError(`cannot join via ${contact}: ${last} after ${attempts} attempts`);
+  }
+
+  /** Leaves the group voluntarily; resolves once the leave has been announced. */
+  async leave(): Promise<void> {
+    if (this.#state !== "member") return;
+    this.#state = "leaving";
+    const done = new Promise<void>((resolve) => (this.#leaveDone = resolve));
+    this.#core.leave(this.#now());
+    this.#flush();
+    await done;
+    this.#log.info("left the group as {id}", { id: this.id });
+  }
+
+  /**
+   * Joins again after a leave, as a new version: through the original contact, or through any
+   * member this node knew.
+   */
+  async rejoin(): Promise<void> {
+    if (this.#state !== "left") throw new Error(`cannot join: this node is ${this.#state}`);
+    const known = this.#core.members().filter((m) => m.status <= 2).map((m) => m.address);
+    const contacts = [
+      ...(this.options.join === undefined ? [] : [this.options.join]),
+      ...known.filter((a) => a !== this.options.join),
+    ];
+    const version = nextVersion(this.options.dataDir);
+    this.#core = Node.#newCore(this.options, this.address, version);
+    this.#state = "joining";
+    this.#flush();
+    let failure = "no member to join through";
+    for (const contact of contacts.slice(0, 8)) {
+      try {
+        await this.#join(contact);
+        this.#state = "member";
+        this.#flush();
+        return;
+      } catch (error) {
+        failure = (error as Error).message;
+      }
+    }
+    if (contacts.length === 0) {
+      // It knew nobody: it starts a cluster of its own again.
+      this.#state = "member";
+      this.#flush();
+      return;
+    }
+    this.#state = "left";
+    throw new Error(failure);
+  }
+
+  /** Stops everything: sockets, timers, the event log (flushed). Does not announce a leave. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#state = "closed";
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#sampler !== undefined) clearInterval(this.#sampler);
+    this.#leaveDone?.();
+    try {
+      this.#udp.close();
+    } catch { /* closed */ }
+    try {
+      this.#tcp.close();
+    } catch { /* closed */ }
+    this.#eventLog.close();
+    await Promise.allSettled([...this.#tasks]);
+  }
+
+  // ---- TCP ----------------------------------------------------------------------------------
+
+  async #acceptLoop(): Promise<void> {
+    while (!this.#closed) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#tcp.accept();
+      } catch (error) {
+        if (this.#closed) return;
+        this.#log.warn("accepting a connection failed: {error}", { error: describe(error) });
+        continue;
+      }
+      if (this.#connections >= connectionsMax) {
+        conn.close();
+        this.#countMalformed("too-many-connections", "connection");
+        continue;
+      }
+      this.#connections++;
+      this.#track(this.#serve(conn).finally(() => this.#connections--));
+    }
+  }
+
+  async #serve(conn: Deno.TcpConn): Promise<void> {
+    try {
+      const reader = new FrameReader(conn);
+      const received = await reader.next(idleTimeoutMs);
+      if (received === null) return;
+      if (!received.ok) {
+        this.#countMalformed(received.reason, "request");
+        return;
+      }
+      this.#traffic.countIn(kindOf(received.message), reader.bytesRead);
+      const reply = await this.#answer(received.message, conn);
+      if (reply !== undefined) {
+        const bytes = encodeMessage(reply).length;
+        this.#traffic.countOut(kindOf(reply), bytes);
+        await writeFrame(conn, reply, requestTimeoutMs);
+      }
+    } catch (error) {
+      if (!this.#closed) this.#log.debug("a connection failed: {error}", { error: String(error) });
+    } finally {
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    }
+  }
+
+  async #answer(message: FrameMessage, conn: Deno.TcpConn): Promise<FrameMessage | undefined> {
+    const refuse = (text: string): ControlResponse => ({
+      kind: "control-response",
+      ok: false,
+      message: text,
+    });
+    switch (message.kind) {
+      case "join-request": {
+        if (this.#state !== "member") {
+          return { kind: "join-response", accepted: false, reason: `this node is ${this.#state}` };
+        }
+        const response = this.#core.acceptJoin(this.#now(), message);
+        this.#flush();
+        return response;
+      }
+      case "sync-request": {
+        if (this.#state !== "member") return undefined;
+        const from = message.entries[0]?.address ?? conn.remoteAddr.hostname;
+        const response = this.#core.acceptSync(this.#now(), message, from);
+        this.#flush();
+        return response;
+      }
+      case "stats-request":
+        return { kind: "stats-response", json: JSON.stringify(this.stats()) };
+      case "control-request":
+        if (!isLocal(conn)) {
+          this.#log.warn("refused a control request from {peer}", {
+            peer: conn.remoteAddr.hostname,
+          });
+          return refuse("control requests are accepted only from this node's own machine");
+        }
+        return await this.#control(message);
+      default:
+        return undefined;
+    }
+  }
+
+  async #control(message: ControlRequest): Promise<ControlResponse> {
+    const ok = (text: string): ControlResponse => ({
+      kind: "control-response",
+      ok: true,
+      message: text,
+    });
+    const no = (text: string): ControlResponse => ({
+      kind: "control-response",
+      ok: false,
+      message: text,
+    });
+    switch (message.action) {
+      case "leave":
+        if (this.#state !== "member") return no(`this node is ${this.#state}, not a member`);
+        await this.leave();
+        return ok(`${this.id} left the group`);
+      case "join":
+        if (this.#state !== "left") return no(`this node is ${this.#state}; leave first`);
+        try {
+          await this.rejoin();
+          return ok(`joined as ${this.id}, ${this.#core.liveCount} members listed`);
+        } catch (error) {
+          return no(`cannot join again: ${(error as Error).message}`);
+        }
+      case "set": {
+        const changes: string[] = [];
+        if (message.dropRate !== undefined) {
+          this.#dropRate = message.dropRate;
+          changes.push(`drop rate ${message.dropRate}`);
+          this.#log.info("receive-side drop rate set to {rate}", { rate: message.dropRate });
+        }
+        if (message.suspicion !== undefined) {
+          if (this.#state !== "member") return no(`this node is ${this.#state}, not a member`);
+          this.#core.setSuspicion(this.#now(), message.suspicion);
+          this.#flush();
+          changes.push(`suspicion ${message.suspicion ? "on" : "off"} for the whole cluster`);
+        }
+        return ok(changes.length > 0 ? `set ${changes.join(", ")}` : "nothing to set");
+      }
+    }
+  }
+
+  async #sync(peer: Address): Promise<void> {
+    if (this.#syncing || this.#state !== "member") return;
+    this.#syncing = true;
+    try {
+      const requestMessage = this.#core.syncRequest();
+      this.#traffic.countOut("sync", encodeMessage(requestMessage).length);
+      const reply = await request(peer, requestMessage, requestTimeoutMs);
+      if (reply.kind === "sync-response" && this.#state === "member") {
+        this.#core.applySync(this.#now(), reply, peer);
+        this.#flush();
+      }
+    } catch (error) {
+      this.#log.debug("list exchange with {peer} failed: {error}", { peer, error: String(error) });
+    } finally {
+      this.#syncing = false;
+    }
+  }
+
+  // ---- stats --------------------------------------------------------------------------------
+
+  /** The statistics `member stats --json` prints. */
+  stats(): NodeStats {
+    const now = this.#now();
+    const core = this.#core;
+    const self = core.lookup(this.address)!;
+    const counters = core.counters;
+    return {
+      self: entryJson(self, now),
+      members: core.members().map((m) => entryJson(m, now)),
+      node: {
+        tool: toolVersion,
+        state: this.#state,
+        uptimeSeconds: Math.round((now - this.#startedMs) / 1000),
+        dataDir: this.options.dataDir,
+        dropRate: this.#dropRate,
+        suspicion: core.settings.suspicion,
+        settingsEpoch: core.settings.epoch,
+        neighbors: core.neighbors(),
+        liveMembers: core.liveCount,
+      },
+      traffic: { perSecond: this.#traffic.rates(), totals: this.#traffic.totals() },
+      dropped: {
+        onPurpose: this.#droppedOnPurpose,
+        malformed: { ...this.#malformed },
+        sendErrors: this.#sendErrors,
+      },
+      detections: {
+        suspicionsRaised: counters.suspicionsRaised,
+        failuresDetected: counters.failuresDetected,
+        refutations: counters.refutations,
+        rejoins: counters.rejoins,
+      },
+      counters: { ...counters },
+    };
+  }
+}
+
+/** One member, as `member stats --json` prints it. */
+export interface EntryJson {
+  readonly id: string;
+  readonly address: Address;
+  readonly version: number;
+  readonly status: string;
+  readonly heartbeat: number;
+  readonly incarnation: number;
+  /** Seconds since the status last changed. */
+  readonly statusForSeconds: number;
+  /** Seconds since its heartbeat last grew, as this node heard it. */
+  readonly heardSecondsAgo: number;
+}
+
+/** What `member stats --json` prints. */
+export interface NodeStats {
+  readonly self: EntryJson;
+  readonly members: EntryJson[];
+  readonly node: Record<string, unknown>;
+  readonly traffic: Record<string, unknown>;
+  readonly dropped: Record<string, unknown>;
+  readonly detections: Record<string, number>;
+  readonly counters: Record<string, number>;
+}
+
+function entryJson(
+  view: MemberView | Entry & { sinceMs?: number; heardMs?: number },
+  nowMs: number,
+): EntryJson {
+  const round = (ms: number | undefined) =>
+    ms === undefined ? 0 : Math.max(0, Math.round((nowMs - ms) / 100) / 10);
+  return {
+    id: memberId(view.address, view.version),
+    address: view.address,
+    version: view.version,
+    status: statusNames[view.status],
+    heartbeat: view.heartbeat,
+    incarnation: view.incarnation,
+    statusForSeconds: round(view.sinceMs),
+    heardSecondsAgo: round(view.heardMs),
+  };
+}
+
+function kindOf(message: FrameMessage): string {
+  switch (message.kind) {
+    case "join-request":
+    case "join-response":
+      return "join";
+    case "sync-request":
+    case "sync-response":
+      return "sync";
+    case "stats-request":
+    case "stats-response":
+      return "stats";
+    case "control-request":
+    case "control-response":
+      return "control";
+  }
+}
+
+/**
+ * A connection is from this machine when it comes from a loopback address or from the very
+ * address it reached (a local client connecting to the machine's own IP).
+ */
+export function isLocal(conn: Deno.TcpConn): boolean {
+  const remote = conn.remoteAddr.hostname;
+  return isLoopback(remote) || remote === conn.localAddr.hostname;
+}
+
+/** True for 127.0.0.0/8, ::1 and IPv4-mapped loopback. */
+export function isLoopback(host: string): boolean {
+  return /^127\./.test(host) || host === "::1" || /^::ffff:127\./i.test(host);
+}
+
+function bareHost(host: string): string {
+  return host.startsWith("[") ? host.slice(1, -1) : host;
+}
+
+function formatHostPort(host: string, port: number): Address {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * The version of a new join: the time in ms, made strictly larger than any version this data dir
+ * has used, and remembered there.
+ */
+export function nextVersion(dataDir: string): number {
+  const path = `${dataDir}/version`;
+  let last = 0;
+  try {
+    last = Number(Deno.readTextFileSync(path).trim()) || 0;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const version = Math.max(Date.now(), last + 1);
+  Deno.writeTextFileSync(`${path}.tmp`, `${version}\n`);
+  Deno.renameSync(`${path}.tmp`, path);
+  return version;
+}
+
+/** The defaults, for `--help` texts. */
+export const nodeDefaults = { config: defaultConfig, port: 3000 };

@@ -1,0 +1,254 @@
+/**
+ * Real processes on loopback, both ways: ten members on distinct 127.0.0.x addresses sharing one
+ * port, and ten on one address with ten ports. Default timings throughout.
+ */
+import assert from "node:assert/strict";
+import type { EventRecord } from "../mod/log/event_line.ts";
+import { Cluster, freePort, member, type MemberProcess, waitFor } from "./_cluster.ts";
+
+function addressOf(id: string): string {
+  return id.slice(0, id.lastIndexOf("#"));
+}
+
+/** FAIL events about `address`, by observer address. */
+function failTimes(members: MemberProcess[], address: string): Map<string, number> {
+  const times = new Map<string, number>();
+  for (const m of members) {
+    const fail = m.events().find((e) => e.kind === "FAIL" && addressOf(e.member) === address);
+    if (fail !== undefined) times.set(m.address, fail.timeMs);
+  }
+  return times;
+}
+
+/** Kills members at once and checks when the survivors list them as failed. */
+async function killAndCheck(cluster: Cluster, victims: MemberProcess[]): Promise<void> {
+  const killedAt = Date.now();
+  for (const victim of victims) victim.signal("SIGKILL");
+  await Promise.all(victims.map((v) => v.status));
+  const survivors = cluster.running();
+  await waitFor(
+    "every survivor to list the victims as failed",
+    () => victims.every((v) => failTimes(survivors, v.address).size === survivors.length),
+    15_000,
+  );
+  for (const victim of victims) {
+    const times = [...failTimes(survivors, victim.address).values()].map((t) => t - killedAt);
+    const first = Math.min(...times);
+    const last = Math.max(...times);
+    assert(first <= 3000, `${victim.address}: first detection after ${first} ms`);
+    assert(last <= 6000, `${victim.address}: last detection after ${last} ms`);
+  }
+  // Nobody else was failed.
+  const victimAddresses = new Set(victims.map((v) => v.address));
+  for (const m of survivors) {
+    const wrong = m.events().filter((e: EventRecord) =>
+      e.kind === "FAIL" && !victimAddresses.has(addressOf(e.member)) &&
+      cluster.running().some((r) => r.address === addressOf(e.member))
+    );
+    assert.deepEqual(wrong, [], `${m.address} failed a live member`);
+  }
+}
+
+for (const layout of ["addresses", "ports"] as const) {
+  Deno.test(`real processes (${layout}): join, crashes, leave and rejoin, introducer restart`, async (t) => {
+    const cluster = new Cluster(layout);
+    try {
+      await t.step("10 members join; each logs a JOIN for each of the 9 others", async () => {
+        await cluster.start(10);
+        for (const m of cluster.members) {
+          const others = new Set(
+            m.events().filter((e) => e.kind === "JOIN").map((e) => addressOf(e.member)),
+          );
+          others.delete(m.address);
+          assert.equal(others.size, 9, `${m.address} logged ${others.size} joins`);
+        }
+      });
+
+      await t.step("kill -9 one: first detection within 3 s, all within 6 s", async () => {
+        await killAndCheck(cluster, [cluster.members[4]]);
+      });
+
+      await t.step("kill -9 three at once", async () => {
+        await killAndCheck(cluster, [cluster.members[2], cluster.members[6], cluster.members[9]]);
+      });
+
+      await t.step(
+        "leave is LEAVE everywhere, never FAIL; join comes back as a new member",
+        async () => {
+          const leaver = cluster.members[3];
+          const before = (await leaver.stats()).self.id;
+          const left = await member(["leave", "--node", leaver.address]);
+          assert.equal(left.code, 0, left.stderr);
+          assert.match(left.stdout, /left the group/);
+          const others = cluster.running().filter((m) => m !== leaver);
+          await waitFor(
+            "everyone to log the LEAVE",
+            () =>
+              others.every((m) =>
+                m.events().some((e) => e.kind === "LEAVE" && e.member === before)
+              ),
+            10_000,
+          );
+          // Wait past the fail timeout: a leave must never turn into a failure.
+          await new Promise((resolve) => setTimeout(resolve, 3000));
+          for (const m of others) {
+            assert(!m.events().some((e) => e.kind === "FAIL" && e.member === before), m.address);
+          }
+          const joined = await member(["join", "--node", leaver.address]);
+          assert.equal(joined.code, 0, joined.stderr);
+          const after = (await leaver.stats()).self.id;
+          assert.notEqual(after, before);
+          await cluster.waitForAgreement(15_000);
+          for (const m of others) {
+            const view = (await m.stats()).members.find((e) => e.address === leaver.address);
+            assert.equal(view?.id, after, `${m.address} lists the new version`);
+          }
+        },
+      );
+
+      await t.step(
+        "the introducer crashes: failures are still detected; it restarts with the list",
+        async () => {
+          const introducer = cluster.members[0];
+          introducer.signal("SIGKILL");
+          await introducer.status;
+          await killAndCheck(cluster, [cluster.members[5]]);
+          const restarted = cluster.add(["--introducer"], 0);
+          const expected = cluster.running().length - 1;
+          await waitFor("the restarted introducer to list every member again", async () => {
+            const stats = await restarted.stats();
+            return stats.members.filter((e) => e.status === "alive").length === expected;
+          }, 10_000);
+          // New joins work through it.
+          cluster.add(["--join", restarted.address], 10);
+          await cluster.waitForAgreement(15_000);
+        },
+      );
+    } finally {
+      await cluster.stop();
+    }
+  });
+}
+
+Deno.test("real processes: 10% receive-side drop, one crash, no false positive", async () => {
+  const cluster = new Cluster("addresses");
+  try {
+    await cluster.start(10, ["--drop-rate", "0.1"]);
+    // Let loss work on the cluster for a while before the crash.
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    await killAndCheck(cluster, [cluster.members[7]]);
+    const dropped = await Promise.all(
+      cluster.running().map(async (m) => (await m.stats()).dropped),
+    );
+    assert(
+      dropped.every((d) => Number(d.onPurpose) > 0),
+      "every node dropped datagrams on purpose",
+    );
+  } finally {
+    await cluster.stop();
+  }
+});
+
+Deno.test("real processes: the drop rate and the suspicion switch change at run time", async () => {
+  const cluster = new Cluster("ports");
+  try {
+    await cluster.start(3);
+    const [a, b, c] = cluster.members;
+    const set = await member([
+      "set",
+      "--node",
+      b.address,
+      "--drop-rate",
+      "0.25",
+      "--suspicion",
+      "off",
+    ]);
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal((await b.stats()).node.dropRate, 0.25);
+    await waitFor("suspicion off everywhere", async () => {
+      for (const m of [a, b, c]) if ((await m.stats()).node.suspicion !== false) return false;
+      return true;
+    }, 5000);
+    const noop = await member(["set", "--node", b.address]);
+    assert.equal(noop.code, 2);
+  } finally {
+    await cluster.stop();
+  }
+});
+
+Deno.test("bad flags exit 2 with one clear line", async () => {
+  const cases = [
+    ["serve", "--introducer", "--port", "abc"],
+    ["serve", "--introducer", "--drop-rate", "2"],
+    ["serve"],
+    ["serve", "--introducer", "--join", "127.0.0.1:1"],
+    ["serve", "--join", "nohost"],
+    ["stats", "--bogus"],
+    ["stats", "--node", "127.0.0.1"],
+    ["sim", "--nodes", "1"],
+    ["nosuchcommand"],
+  ];
+  for (const args of cases) {
+    const result = await member(args);
+    assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+    const lines = result.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, `${args.join(" ")}: ${result.stderr}`);
+    assert.match(lines[0], /^error: /, args.join(" "));
+  }
+});
+
+Deno.test("an unreachable introducer exits 1 with one clear line", async () => {
+  const port = freePort();
+  const dir = Deno.makeTempDirSync();
+  try {
+    const result = await member([
+      "serve",
+      "--join",
+      `127.0.0.1:${port}`,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      `${freePort()}`,
+      "--data-dir",
+      dir,
+    ]);
+    assert.equal(result.code, 1, result.stderr);
+    const last = result.stderr.trim().split("\n").at(-1)!;
+    assert.equal(
+      last,
+      `error: cannot join via 127.0.0.1:${port}: connection refused after 5 attempts`,
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("a port in use, or a node that is not running, is one clear line and exit 1", async () => {
+  const cluster = new Cluster("ports");
+  try {
+    const first = cluster.add(["--introducer"]);
+    await waitFor("the node", () => first.stats(), 15_000);
+    const dir = Deno.makeTempDirSync();
+    const clash = await member([
+      "serve",
+      "--introducer",
+      "--host",
+      first.host,
+      "--port",
+      `${first.port}`,
+      "--data-dir",
+      dir,
+    ]);
+    Deno.removeSync(dir, { recursive: true });
+    assert.equal(clash.code, 1);
+    assert.match(clash.stderr.trim(), new RegExp(`^error: cannot listen on ${first.address}`));
+    const absent = await member(["stats", "--node", `127.0.0.1:${freePort()}`]);
+    assert.equal(absent.code, 1);
+    assert.match(
+      absent.stderr.trim(),
+      /^error: cannot reach 127\.0\.0\.1:\d+: connection refused$/,
+    );
+  } finally {
+    await cluster.stop();
+  }
+});
