@@ -44,7 +44,10 @@ export interface Config {
    * out, starved): its own silence timers are not trusted for that gap.
    */
   readonly stallThresholdMs: number;
-  /** A node that hears of more members than it lists for this long asks for a whole list. */
+  /**
+   * A node that hears of more members than it lists for this long, and has learned of no new
+   * member for this long, asks the best-informed member for its whole list.
+   */
   readonly syncAfterMs: number;
   /** The least time between two such list exchanges started by one node. */
   readonly syncIntervalMs: number;
@@ -70,8 +73,8 @@ export const defaultConfig: Config = {
   leaveRounds: 5,
   reconnectIntervalMs: 1000,
   stallThresholdMs: 1000,
-  syncAfterMs: 2000,
-  syncIntervalMs: 5000,
+  syncAfterMs: 1000,
+  syncIntervalMs: 3000,
   heartbeatNewsMax: 8,
 };
 

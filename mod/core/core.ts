@@ -222,7 +222,10 @@ export class Core {
   #syncs: Address[] = [];
   #behindSinceMs: number | undefined;
   #bestCount = 0;
+  /** Members gossip brought in the current window of being behind. */
+  #learnedInWindow = 0;
   #bestPeer: Address = "";
+  #bestHeardMs = -Infinity;
   #lastSyncMs = -Infinity;
 
   constructor(options: CoreOptions) {
@@ -458,27 +461,33 @@ export class Core {
    * `syncAfterMs` of that, it asks the sender for its whole list (at most every `syncIntervalMs`).
    */
   #compareCounts(nowMs: number, members: number, from: Address): void {
-    if (members < this.liveCount) {
-      this.#behindSinceMs = undefined;
-      return;
-    }
-    if (members === this.liveCount) return;
-    // Ask the best-informed member heard from: one exchange then likely fills every gap.
-    if (this.#behindSinceMs === undefined || members >= this.#bestCount) {
+    const config = this.config;
+    // The best count heard lately, and from whom: a lower count from a node that is itself
+    // behind does not hide it.
+    if (members >= this.#bestCount || nowMs - this.#bestHeardMs > 2 * config.syncAfterMs) {
       this.#bestCount = members;
       this.#bestPeer = from;
+      this.#bestHeardMs = nowMs;
+    }
+    const gap = this.#bestCount - this.liveCount;
+    if (gap <= 0) {
+      this.#behindSinceMs = undefined;
+      return;
     }
     if (this.#behindSinceMs === undefined) {
       this.#behindSinceMs = nowMs;
+      this.#learnedInWindow = 0;
       return;
     }
-    const config = this.config;
-    if (
-      nowMs - this.#behindSinceMs >= config.syncAfterMs &&
-      nowMs - this.#lastSyncMs >= config.syncIntervalMs
-    ) {
+    // While gossip brings new members faster than the gap (a wave of joins), it is at work. Every
+    // `syncAfterMs` of being behind, a node that gossip brought fewer new members than it still
+    // lacks asks for a whole list.
+    if (nowMs - this.#behindSinceMs < config.syncAfterMs) return;
+    const slow = this.#learnedInWindow < gap;
+    this.#behindSinceMs = nowMs;
+    this.#learnedInWindow = 0;
+    if (slow && nowMs - this.#lastSyncMs >= config.syncIntervalMs) {
       this.#lastSyncMs = nowMs;
-      this.#behindSinceMs = undefined;
       this.#syncs.push(this.#bestPeer);
     }
   }
@@ -495,10 +504,19 @@ export class Core {
     return { kind: "sync-request", settings: this.#settings, entries: this.#fullList() };
   }
 
-  /** Merges a list another node pushed, and answers with this node's own. */
+  /**
+   * Merges a list another node pushed, and answers with what that list lacked or had older:
+   * this node's own entry and every entry the requester did not hold as this node does.
+   */
   acceptSync(nowMs: number, request: SyncRequest, from: Address): SyncResponse {
-    this.#mergeList(nowMs, request.settings, request.entries, from);
-    return { kind: "sync-response", settings: this.#settings, entries: this.#fullList() };
+    const mark = this.#mergeList(nowMs, request.settings, request.entries, from);
+    const rows = this.#rows;
+    const entries: Entry[] = [this.selfEntry];
+    for (let i = 0; i < this.#present.size; i++) {
+      const slot = this.#present.at(i);
+      if (rows[slot * rowSize + fStamp] !== mark) entries.push(this.#entry(slot));
+    }
+    return { kind: "sync-response", settings: this.#settings, entries };
   }
 
   /** Merges the list that answered this node's request. */
@@ -506,20 +524,38 @@ export class Core {
     this.#mergeList(nowMs, response.settings, response.entries, from);
   }
 
+  /**
+   * Merges a whole list. Returns a stamp that marks the rows the list held exactly as this node
+   * now holds them (same version, incarnation, status and tombstone state).
+   */
   #mergeList(
     nowMs: number,
     settings: Settings,
     entries: readonly Entry[],
     from: Address,
-  ): void {
+  ): number {
     this.#enter(nowMs);
-    if (this.#phase !== "active") return;
+    const mark = this.#nextStamp();
+    if (this.#phase !== "active") return mark;
     this.#mergeSettings(settings, from);
     for (const entry of entries) {
-      if (entry.address === this.address) this.#mergeAboutSelf(nowMs, entry, from);
-      else this.#merge(nowMs, entry, "gossip", from, false);
-      if (this.#phase !== "active") return;
+      if (entry.address === this.address) {
+        this.#mergeAboutSelf(nowMs, entry, from);
+        if (this.#phase !== "active") return mark;
+        continue;
+      }
+      this.#merge(nowMs, entry, "gossip", from, false);
+      const slot = this.#book.find(entry.address);
+      if (slot < 0 || slot >= this.#capacity) continue;
+      // The table may have grown during the merge: index it afresh.
+      const rows = this.#rows;
+      const row = slot * rowSize;
+      if (
+        rows[row + fVersion] === entry.version && rows[row + fStatus] === entry.status &&
+        rows[row + fIncarnation] === entry.incarnation
+      ) rows[row + fStamp] = mark;
     }
+    return mark;
   }
 
   /** The request a joiner sends to any member. */
@@ -799,9 +835,9 @@ export class Core {
     if (!full) {
       // Neighbours relay each other's heartbeats: a watcher that lost X's own datagram still
       // hears X's heartbeat grow through the members they both neighbour, so loss alone rarely
-      // makes it suspect X.
+      // makes it suspect X. Only the entries the target itself watches are worth its bytes.
       rows[target * rowSize + fStamp] = mark;
-      for (const slot of this.#ring.neighbors()) {
+      for (const slot of this.#ring.sharedWith(target)) {
         if (rows[slot * rowSize + fStamp] === mark) continue;
         const entry = this.#entry(slot);
         used += this.#entryBytes(entry);
@@ -982,7 +1018,10 @@ export class Core {
     this.#present.add(slot);
     this.#live.add(slot);
     if (this.#ring.offer(slot, ringHash(entry.address, entry.version))) this.#syncNeighbors(nowMs);
-    if (news) this.#announceJoin(slot);
+    if (news) {
+      this.#announceJoin(slot);
+      this.#learnedInWindow++;
+    }
     this.#emit("JOIN", slot, entry.version, entry.incarnation, via, from);
     if (entry.status === Status.Suspect) {
       this.#emit("SUSPECT", slot, entry.version, entry.incarnation, via, from);

@@ -86,14 +86,39 @@ export class Ring {
 
   /** The neighbours, each once; recomputed only after a change. */
   neighbors(): ReadonlySet<number> {
-    if (this.#changed) {
-      const next = new Set<number>();
-      for (let i = 0; i < this.#after.length; i += 2) next.add(this.#after[i]);
-      for (let i = 0; i < this.#before.length; i += 2) next.add(this.#before[i]);
-      this.#members = next;
-      this.#changed = false;
-    }
+    if (this.#changed) this.#recompute();
     return this.#members;
+  }
+
+  /**
+   * The neighbours that are most likely the given neighbour's own neighbours too: those within
+   * `k` ring positions of it. When the two sides overlap (a small cluster), all of them.
+   */
+  sharedWith(slot: number): readonly number[] {
+    if (this.#changed) this.#recompute();
+    return this.#shared.get(slot) ?? [];
+  }
+
+  #shared = new Map<number, number[]>();
+
+  #recompute(): void {
+    const next = new Set<number>();
+    for (let i = 0; i < this.#after.length; i += 2) next.add(this.#after[i]);
+    for (let i = 0; i < this.#before.length; i += 2) next.add(this.#before[i]);
+    this.#members = next;
+    this.#changed = false;
+    this.#shared = new Map();
+    const overlap = next.size < this.#after.length / 2 + this.#before.length / 2;
+    // Positions around this node: before[0] is -1, after[0] is +1.
+    const positioned: [number, number][] = [];
+    for (let i = 0; i < this.#before.length; i += 2) positioned.push([this.#before[i], -1 - i / 2]);
+    for (let i = 0; i < this.#after.length; i += 2) positioned.push([this.#after[i], 1 + i / 2]);
+    for (const [slot, position] of positioned) {
+      const shared = overlap ? [...next] : positioned
+        .filter(([other, p]) => other !== slot && Math.abs(p - position) <= this.k)
+        .map(([other]) => other);
+      this.#shared.set(slot, shared.filter((other) => other !== slot));
+    }
   }
 
   #listed(slot: number): boolean {
