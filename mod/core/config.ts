@@ -53,6 +53,11 @@ export interface Config {
   readonly syncIntervalMs: number;
   /** News (changed entries) carried by one heartbeat datagram to a neighbour, at most. */
   readonly heartbeatNewsMax: number;
+  /**
+   * Entries of the rotating slice in one full gossip, at most: a small cluster's whole list fits;
+   * in a large one the slice is background repair, so it need not fill the datagram.
+   */
+  readonly sliceEntriesMax: number;
 }
 
 /** The defaults. */
@@ -76,6 +81,7 @@ export const defaultConfig: Config = {
   syncAfterMs: 1000,
   syncIntervalMs: 3000,
   heartbeatNewsMax: 8,
+  sliceEntriesMax: 24,
 };
 
 /** Checks a configuration, returning the first problem found, or undefined when it is sound. */
@@ -98,6 +104,7 @@ export function configProblem(config: Config): string | undefined {
     "stallThresholdMs",
     "syncAfterMs",
     "syncIntervalMs",
+    "sliceEntriesMax",
   ];
   for (const key of positive) {
     const value = config[key];

@@ -209,6 +209,8 @@ export class Core {
   readonly #tombstones = new DeadlineQueue();
   readonly #repliedMs = new Map<number, number>();
   #sliceCursor = 0;
+  /** Entries built in the current round, shared by its datagrams; undefined between rounds. */
+  #roundEntries: Map<number, Entry> | undefined;
 
   #nowMs: number;
   #nextRoundMs: number;
@@ -251,9 +253,9 @@ export class Core {
       this.#book.capacity,
       Math.max(16, this.#book.extent, options.membersExpected ?? 0),
     );
-    this.#live = new SlotSet(capacity);
-    this.#present = new SlotSet(capacity);
-    this.#failed = new SlotSet(capacity);
+    this.#live = new SlotSet();
+    this.#present = new SlotSet();
+    this.#failed = new SlotSet();
     this.#news = new NewsQueue(capacity);
     this.#joins = new NewsQueue(capacity);
     this.#ring = new Ring(config.ringNeighbors);
@@ -748,6 +750,15 @@ export class Core {
   // ---- rounds and datagrams -------------------------------------------------------------------
 
   #round(): void {
+    this.#roundEntries = new Map();
+    try {
+      this.#roundSends();
+    } finally {
+      this.#roundEntries = undefined;
+    }
+  }
+
+  #roundSends(): void {
     this.#heartbeat++;
     const neighbors = this.#ring.neighbors();
     if (this.#phase === "leaving") {
@@ -820,7 +831,7 @@ export class Core {
       gossipFrameBytes(this.#settings, 0xffff_ffff, 0x1_0000);
     const mark = this.#nextStamp();
     const rows = this.#rows;
-    const entries: Entry[] = [this.selfEntry];
+    const entries: Entry[] = [this.#entry(this.#self)];
     rows[this.#self * rowSize + fStamp] = mark;
     let used = this.#entryBytes(entries[0]);
 
@@ -869,7 +880,8 @@ export class Core {
 
     if (full) {
       const present = this.#present;
-      for (let visited = 0; visited < present.size; visited++) {
+      let slice = 0;
+      for (let visited = 0; visited < present.size && slice < config.sliceEntriesMax; visited++) {
         if (this.#sliceCursor >= present.size) this.#sliceCursor = 0;
         const slot = present.at(this.#sliceCursor);
         if (rows[slot * rowSize + fStamp] === mark) {
@@ -883,6 +895,7 @@ export class Core {
         entries.push(entry);
         rows[slot * rowSize + fStamp] = mark;
         this.#sliceCursor++;
+        slice++;
       }
     }
 
@@ -913,6 +926,21 @@ export class Core {
   }
 
   #entry(slot: number): Entry {
+    // Within one round nothing changes, so every datagram of the round shares one object per
+    // entry: fewer allocations for the heartbeats, relays and news it sends to several members.
+    const cache = this.#roundEntries;
+    if (cache !== undefined) {
+      let entry = cache.get(slot);
+      if (entry === undefined) {
+        entry = this.#freshEntry(slot);
+        cache.set(slot, entry);
+      }
+      return entry;
+    }
+    return this.#freshEntry(slot);
+  }
+
+  #freshEntry(slot: number): Entry {
     if (slot === this.#self) return this.selfEntry;
     return {
       address: this.#book.address(slot),
@@ -1194,9 +1222,6 @@ export class Core {
     const rows = new Float64Array(capacity * rowSize);
     rows.set(this.#rows);
     this.#rows = rows;
-    this.#live.grow(capacity);
-    this.#present.grow(capacity);
-    this.#failed.grow(capacity);
     this.#news.grow(capacity);
     this.#joins.grow(capacity);
     this.#capacity = capacity;

@@ -236,7 +236,8 @@ Deno.test("cleanup removes a failed member; its tombstone keeps stale gossip out
 
 Deno.test("a datagram stays within 1,400 bytes however large the list", () => {
   const others = Array.from({ length: 3000 }, (_, i) => `host-${i}.cluster.example.internal:3000`);
-  const c = withMembers(others);
+  // Without a cap on the slice, the full gossip is filled up to the limit and not past it.
+  const c = withMembers(others, { sliceEntriesMax: 10_000 });
   for (let t = 0; t < 2000; t += 200) {
     c.tick(t);
     const datagrams = c.takeDatagrams();
@@ -244,6 +245,18 @@ Deno.test("a datagram stays within 1,400 bytes however large the list", () => {
     for (const d of datagrams) assert(d.bytes <= 1400, `${d.bytes} bytes`);
     const full = datagrams.filter((d) => d.bytes > 1300);
     assert(full.length > 0, "the full gossip is filled up to the limit");
+  }
+  // With the default cap, the slice holds at most that many entries besides the sender's own.
+  const capped = withMembers(others);
+  for (let t = 0; t < 2000; t += 200) {
+    capped.tick(t);
+    for (const d of capped.takeDatagrams()) {
+      assert(d.bytes <= 1400, `${d.bytes} bytes`);
+      assert(
+        d.message.entries.length <=
+          1 + defaultConfig.sliceEntriesMax + defaultConfig.heartbeatNewsMax + 6,
+      );
+    }
   }
 });
 
@@ -317,4 +330,38 @@ Deno.test("a node that keeps hearing of more members than it lists asks for a fu
   const response = peer.acceptSync(5, request, "10.0.0.1:3000");
   assert.equal(peer.lookup("10.0.0.1:3000")?.status, Status.Alive, "the push side merged");
   c.applySync(defaultConfig.syncAfterMs + 5, response, a);
+});
+
+Deno.test("a member table at its limit refuses joins and ignores strangers, and keeps working", () => {
+  const others = Array.from({ length: 7 }, (_, i) => `10.0.0.${i + 2}:3000`);
+  const c = withMembers(others, { memberTableMax: 8 });
+  assert.equal(c.liveCount, 8);
+  const refused = c.acceptJoin(100, { kind: "join-request", entry: entry("10.0.9.1:3000") });
+  assert.equal(refused.accepted, false);
+  assert.match(refused.accepted ? "" : refused.reason, /member table full/);
+  // Gossip naming strangers is taken for what fits: nothing, without an error.
+  const strangers = Array.from({ length: 50 }, (_, i) => entry(`10.0.8.${i}:3000`));
+  c.receive(150, gossip(...strangers, ...others.map((a) => entry(a, { heartbeat: 2 }))));
+  assert.equal(c.liveCount, 8);
+  assert.deepEqual(c.members().map((m) => m.address).sort(), [...others].sort());
+  // The members it holds are still watched: heartbeats keep them alive, nobody is failed.
+  for (let t = 200, beat = 3; t <= 10_000; t += 200, beat++) {
+    c.receive(t, gossip(...others.map((a) => entry(a, { heartbeat: beat }))));
+    c.tick(t);
+  }
+  assert.deepEqual(kinds(c.takeEvents()).filter((k) => k === "FAIL" || k === "SUSPECT"), []);
+  // A member that crashes is still detected, and its slot is free once its tombstone expires.
+  const survivors = others.slice(1);
+  let t = 10_000;
+  for (let beat = 100; t <= 20_000; t += 200, beat++) {
+    c.receive(t, gossip(...survivors.map((a) => entry(a, { heartbeat: beat }))));
+    c.tick(t);
+  }
+  assert(kinds(c.takeEvents(), others[0]).includes("FAIL"));
+  for (let beat = 200; t <= 20_000 + 11 * 60_000; t += 1000, beat++) {
+    c.receive(t, gossip(...survivors.map((a) => entry(a, { heartbeat: beat }))));
+    c.tick(t);
+  }
+  const later = c.acceptJoin(t, { kind: "join-request", entry: entry("10.0.9.1:3000") });
+  assert(later.accepted, "a freed slot takes a new member");
 });

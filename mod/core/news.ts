@@ -52,6 +52,8 @@ export class NewsQueue {
     this.#queued[slot] = 0;
     this.#generation[slot]++;
     this.#count--;
+    // An empty queue lets go of its buckets, which a wave of joins may have made large.
+    if (this.#count === 0) this.#buckets.length = 0;
   }
 
   /**
