@@ -6,7 +6,9 @@
  */
 import { Command, CommanderError } from "commander";
 import { RuntimeFailure, UsageError } from "./cmd/_cli.ts";
+import { grepCommand, refusedOption } from "./cmd/grep.ts";
 import { joinCommand } from "./cmd/join.ts";
+import { keygenCommand } from "./cmd/keygen.ts";
 import { leaveCommand } from "./cmd/leave.ts";
 import { serveCommand } from "./cmd/serve.ts";
 import { setCommand } from "./cmd/set.ts";
@@ -32,7 +34,9 @@ export async function main(args: string[]): Promise<number> {
     .addCommand(joinCommand(setExit))
     .addCommand(leaveCommand(setExit))
     .addCommand(statsCommand(setExit))
+    .addCommand(grepCommand(setExit))
     .addCommand(setCommand(setExit))
+    .addCommand(keygenCommand(setExit))
     .addCommand(simCommand(setExit));
   for (const command of [program, ...program.commands]) {
     command.exitOverride().configureOutput({
@@ -41,6 +45,13 @@ export async function main(args: string[]): Promise<number> {
       getErrHasColors: () => false,
       outputError: (text, write) => write(text.trimEnd() + "\n"),
     });
+  }
+  if (args[0] === "grep") {
+    const refused = refusedOption(args.slice(1));
+    if (refused !== undefined) {
+      console.error(`error: ${refused}`);
+      return 2;
+    }
   }
   try {
     await program.parseAsync(args, { from: "user" });

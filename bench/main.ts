@@ -1,12 +1,15 @@
 /**
  * `deno task bench [PART...] [--quick]`: prints the figures the README records.
  *
- * Parts: `sim` (the protocol in simulation, 10 to 10,000 nodes). `--quick` keeps to the smaller
- * sizes, for a look in a few minutes.
+ * Parts: `sim` (the protocol in simulation, 10 to 10,000 nodes), `real` (local clusters of real
+ * processes, 10 and 50 nodes), `grep` (`member grep` on 4 and 10 nodes with 60 MB of log each,
+ * against GNU grep in one process). `--quick` keeps to the smaller sizes and shorter runs, for a look.
  */
+import { grepBench } from "./grep.ts";
+import { realBench } from "./real.ts";
 import { simBench } from "./sim.ts";
 
-const parts = ["sim"] as const;
+const parts = ["sim", "real", "grep"] as const;
 
 async function main(args: string[]): Promise<number> {
   const quick = args.includes("--quick");
@@ -28,6 +31,27 @@ async function main(args: string[]): Promise<number> {
       });
       console.log(
         `\nSimulation (\`deno task bench sim\`), 30 simulated seconds after the crash, seed 1:\n`,
+      );
+      console.log(table);
+    }
+    if (part === "real") {
+      const tables = await realBench({
+        sizes: quick ? [10] : [10, 50],
+        kills: quick ? 3 : 5,
+        dropRates: [0.03, 0.1, 0.3],
+        dropSeconds: quick ? 20 : 120,
+      });
+      console.log(`\nReal processes (\`deno task bench real\`), default settings:\n`);
+      console.log(tables);
+    }
+    if (part === "grep") {
+      const bytesPerNode = quick ? 10_000_000 : 60_000_000;
+      const runs = quick ? 3 : 5;
+      const table = await grepBench({ sizes: quick ? [4] : [4, 10], bytesPerNode, runs });
+      console.log(
+        `\nGrep (\`deno task bench grep\`), ${
+          bytesPerNode / 1e6
+        } MB of log per node, ${runs} runs:\n`,
       );
       console.log(table);
     }

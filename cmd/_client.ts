@@ -8,6 +8,7 @@ import { request, RequestError } from "../mod/node/client.ts";
 import type { ControlRequest, ControlResponse, FrameMessage } from "../mod/wire/codec.ts";
 import { RuntimeFailure } from "./_cli.ts";
 import { InvalidArgumentError } from "commander";
+import { KeyError, Keyring } from "../mod/wire/seal.ts";
 
 /** The node a client talks to unless told otherwise. */
 export const defaultNode = "127.0.0.1:3000";
@@ -38,14 +39,34 @@ export function timeoutOption(defaultSeconds = 10): Option {
     });
 }
 
+/** The `--key-file` option of clients. */
+export function keyFileOption(): Option {
+  return new Option(
+    "--key-file <FILE>",
+    "the cluster's key file, to reach nodes of a keyed cluster from another machine",
+  );
+}
+
+/** Loads the key file a client was given, if any; a bad one is a runtime failure. */
+export async function loadKeyring(path: string | undefined): Promise<Keyring | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    return await Keyring.load(path);
+  } catch (error) {
+    if (error instanceof KeyError) throw new RuntimeFailure(error.message);
+    throw error;
+  }
+}
+
 /** Sends one request to a node; a node that cannot be reached is a runtime failure. */
 export async function ask(
   node: Address,
   message: FrameMessage,
   timeoutSeconds: number,
+  keyring?: Keyring,
 ): Promise<FrameMessage> {
   try {
-    return await request(node, message, timeoutSeconds * 1000);
+    return await request(node, message, timeoutSeconds * 1000, keyring);
   } catch (error) {
     if (error instanceof RequestError) {
       throw new RuntimeFailure(`cannot reach ${node}: ${error.reason}`);
@@ -60,6 +81,7 @@ export async function control(
   message: ControlRequest,
   timeoutSeconds: number,
 ): Promise<ControlResponse> {
+  // Control is for the node's own machine, where no key is needed.
   const reply = await ask(node, message, timeoutSeconds);
   if (reply.kind !== "control-response") {
     throw new RuntimeFailure(`${node} answered with ${reply.kind}, not a control response`);

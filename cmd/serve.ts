@@ -2,11 +2,12 @@
  * `member serve`: run this machine's member of the cluster until SIGINT or SIGTERM.
  */
 import { Command, Option } from "commander";
-import { configureSync, defaultTextFormatter, getLogger, type LogLevel } from "@logtape/logtape";
+import { configureSync, getLogger, getTextFormatter, type LogLevel } from "@logtape/logtape";
 import { isAddress } from "../mod/core/address.ts";
 import { Node, StartError } from "../mod/node/node.ts";
 import { isLoopback } from "../mod/node/node.ts";
 import { integerIn, numberIn, RuntimeFailure, UsageError } from "./_cli.ts";
+import { KeyError, Keyring } from "../mod/wire/seal.ts";
 import { nodeAddress } from "./_client.ts";
 
 interface ServeFlags {
@@ -18,6 +19,8 @@ interface ServeFlags {
   dropRate: number;
   suspicion: boolean;
   logLevel: LogLevel;
+  grep?: string[];
+  keyFile?: string;
 }
 
 /** The `serve` subcommand. */
@@ -43,6 +46,16 @@ export function serveCommand(setExit: (code: number) => void): Command {
       0,
     )
     .option("--no-suspicion", "start the cluster with suspicion off (a joiner takes the cluster's)")
+    .option(
+      "--grep <PATH_OR_GLOB>",
+      "a file `member grep` may search here; repeatable (default: DATA_DIR/*.log)",
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option(
+      "--key-file <FILE>",
+      "seal every datagram and TCP frame with the cluster key(s) in FILE (see member keygen); " +
+        "SIGHUP reloads it",
+    )
     .addOption(
       new Option("--log-level <LEVEL>", "operational log level, on stderr")
         .choices(["debug", "info", "warning", "error"])
@@ -71,6 +84,15 @@ async function serve(flags: ServeFlags): Promise<number> {
   }
   configureLogging(flags.logLevel);
   const logger = getLogger(["member", "serve"]);
+  let keyring: Keyring | undefined;
+  if (flags.keyFile !== undefined) {
+    try {
+      keyring = await Keyring.load(flags.keyFile);
+    } catch (error) {
+      if (error instanceof KeyError) throw new RuntimeFailure(error.message);
+      throw error;
+    }
+  }
   const dataDir = flags.dataDir ?? `member-data/${host.replaceAll(":", "_")}_${flags.port}`;
   let node: Node;
   try {
@@ -82,18 +104,35 @@ async function serve(flags: ServeFlags): Promise<number> {
       dropRate: flags.dropRate,
       suspicion: flags.suspicion,
       logger,
+      grepPaths: flags.grep,
+      keyring,
     });
   } catch (error) {
     if (error instanceof StartError) throw new RuntimeFailure(error.message);
     throw error;
   }
-  logger.info("serving {address}; events in {dataDir}/member.log", {
+  logger.info("serving {address}; events in {dataDir}/member.log{sealed}", {
     address: node.address,
     dataDir,
+    sealed: keyring === undefined ? "" : `; sealed with ${keyring.size} key(s)`,
   });
   if (flags.join !== undefined && flags.suspicion === false) {
     logger.warn("--no-suspicion applies when starting a cluster; this node follows the cluster's");
   }
+  const reload = async () => {
+    try {
+      const keys = await Keyring.load(flags.keyFile!);
+      node.setKeyring(keys);
+      logger.info("SIGHUP: reloaded {count} key(s) from {file}", {
+        count: keys.size,
+        file: flags.keyFile,
+      });
+    } catch (error) {
+      logger.error("SIGHUP: kept the old keys: {error}", { error: (error as Error).message });
+    }
+  };
+  const onHangup = () => void reload();
+  if (keyring !== undefined) Deno.addSignalListener("SIGHUP", onHangup);
   const stop = Promise.withResolvers<string>();
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   const handlers = signals.map((signal) => {
@@ -107,6 +146,7 @@ async function serve(flags: ServeFlags): Promise<number> {
   await Promise.race([leaving, new Promise((resolve) => setTimeout(resolve, 3000))]);
   await node.close();
   for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
+  if (keyring !== undefined) Deno.removeSignalListener("SIGHUP", onHangup);
   return 0;
 }
 
@@ -128,6 +168,8 @@ function defaultHost(join: string | undefined): string {
 }
 
 const encoder = new TextEncoder();
+/** Strings bare (addresses, ids), so that the operational log greps like the event log. */
+const formatter = getTextFormatter({ value: "bare" });
 
 /** Operational logging to stderr through LogTape, at the given level and above. */
 export function configureLogging(level: LogLevel): void {
@@ -136,7 +178,7 @@ export function configureLogging(level: LogLevel): void {
     sinks: {
       stderr: (record) => {
         try {
-          Deno.stderr.writeSync(encoder.encode(defaultTextFormatter(record)));
+          Deno.stderr.writeSync(encoder.encode(formatter(record)));
         } catch {
           // Nowhere to report a broken stderr.
         }

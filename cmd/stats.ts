@@ -5,9 +5,11 @@
 import { Command } from "commander";
 import type { EntryJson, NodeStats } from "../mod/node/node.ts";
 import { numberIn, out, RuntimeFailure } from "./_cli.ts";
-import { ask, nodeOption, timeoutOption } from "./_client.ts";
+import { ask, keyFileOption, loadKeyring, nodeOption, timeoutOption } from "./_client.ts";
+import type { Keyring } from "../mod/wire/seal.ts";
 
 interface StatsFlags {
+  keyFile?: string;
   node: string;
   timeout: number;
   json?: boolean;
@@ -23,18 +25,20 @@ export function statsCommand(setExit: (code: number) => void): Command {
     )
     .addOption(nodeOption())
     .addOption(timeoutOption(5))
+    .addOption(keyFileOption())
     .option("--json", "print one JSON object: self, members, and the counters beside them")
     .option("--watch [SECONDS]", "refresh in place every SECONDS (default 1)", numberIn(0.2, 3600))
     .action(async (flags: StatsFlags) => {
+      const keyring = await loadKeyring(flags.keyFile);
       if (flags.watch === undefined) {
-        const stats = await fetchStats(flags.node, flags.timeout);
+        const stats = await fetchStats(flags.node, flags.timeout, keyring);
         out(flags.json ? JSON.stringify(stats) + "\n" : render(stats));
         setExit(0);
         return;
       }
       const everyMs = (flags.watch === true ? 1 : flags.watch) * 1000;
       for (;;) {
-        const stats = await fetchStats(flags.node, flags.timeout);
+        const stats = await fetchStats(flags.node, flags.timeout, keyring);
         const text = flags.json ? JSON.stringify(stats) + "\n" : render(stats);
         // Clear the screen and draw from the top, so the table refreshes in place.
         out(flags.json || !Deno.stdout.isTerminal() ? text : `\x1b[H\x1b[2J${text}`);
@@ -44,8 +48,12 @@ export function statsCommand(setExit: (code: number) => void): Command {
 }
 
 /** Asks a node for its statistics. */
-export async function fetchStats(node: string, timeoutSeconds: number): Promise<NodeStats> {
-  const reply = await ask(node, { kind: "stats-request" }, timeoutSeconds);
+export async function fetchStats(
+  node: string,
+  timeoutSeconds: number,
+  keyring?: Keyring,
+): Promise<NodeStats> {
+  const reply = await ask(node, { kind: "stats-request" }, timeoutSeconds, keyring);
   if (reply.kind !== "stats-response") {
     throw new RuntimeFailure(`${node} answered with ${reply.kind}, not statistics`);
   }

@@ -56,7 +56,7 @@ const children: Deno.ChildProcess[] = [];
 function start(i: number): void {
   const args = [
     "run",
-    ...binaryFlags,
+    ...binaryFlags({ dataDirs: [`${dir}/${hosts[i]}`] }),
     main,
     "serve",
     "--host",

@@ -18,7 +18,7 @@ export async function member(
   options: { cwd?: string } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...binaryFlags, bundle, ...args],
+    args: ["run", ...binaryFlags(), bundle, ...args],
     cwd: options.cwd,
     stdout: "piped",
     stderr: "piped",
@@ -88,10 +88,18 @@ export class MemberProcess {
     this.args = args;
     Deno.mkdirSync(dataDir, { recursive: true });
     const stderr = Deno.openSync(`${dataDir}/stderr.log`, { append: true, create: true });
+    // Least privilege, as an operator's narrow build has it: files only in the data dir, the
+    // grep paths and the key file.
+    const option = (name: string) => args.flatMap((a, i) => a === name ? [args[i + 1]] : []);
+    const flags = binaryFlags({
+      dataDirs: [dataDir],
+      grepPaths: option("--grep"),
+      keyFiles: option("--key-file"),
+    });
     this.#child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
-        ...binaryFlags,
+        ...flags,
         bundle,
         "serve",
         "--host",
@@ -105,11 +113,27 @@ export class MemberProcess {
       stdout: "null",
       stderr: "piped",
     }).spawn();
-    this.#child.stderr.pipeTo(stderr.writable).catch(() => {});
-    this.status = this.#child.status.then((status) => {
+    // Each piece is written as it comes (a file's `writable` holds writes back until it closes).
+    const output = this.#child.stderr;
+    const piped = (async () => {
+      try {
+        for await (const chunk of output) stderr.writeSync(chunk);
+      } catch {
+        // The process is gone.
+      } finally {
+        stderr.close();
+      }
+    })();
+    // Settles once the process has exited and all it wrote to stderr is in the file.
+    this.status = Promise.all([this.#child.status, piped]).then(([status]) => {
       this.#exited = true;
       return status;
     });
+  }
+
+  /** The process id, for reading its CPU time and memory. */
+  get pid(): number {
+    return this.#child.pid;
   }
 
   /** `host:port`. */

@@ -5,6 +5,7 @@ import { parseAddress } from "../core/address.ts";
 import type { Address } from "../core/types.ts";
 import type { FrameMessage } from "../wire/codec.ts";
 import { FrameError, FrameReader, writeFrame } from "./frames.ts";
+import type { Keyring } from "../wire/seal.ts";
 
 /** Raised when a node cannot be reached or does not answer properly. */
 export class RequestError extends Error {
@@ -32,16 +33,19 @@ export async function connect(address: Address, timeoutMs: number): Promise<Deno
   }
 }
 
-/** Sends one request and reads one response. */
+/** Sends one request (sealed when a keyring is given) and reads one response. */
 export async function request(
   address: Address,
   message: FrameMessage,
   timeoutMs: number,
+  keyring?: Keyring,
 ): Promise<FrameMessage> {
   const conn = await connect(address, timeoutMs);
   try {
-    await writeFrame(conn, message, timeoutMs);
-    const reply = await new FrameReader(conn).next(timeoutMs);
+    await writeFrame(conn, message, timeoutMs, keyring);
+    const reply = await new FrameReader(conn, undefined, { keyring, allowPlain: true }).next(
+      timeoutMs,
+    );
     if (reply === null) throw new RequestError("the connection closed without an answer");
     if (!reply.ok) throw new RequestError(`unreadable answer (${reply.reason})`);
     return reply.message;

@@ -1,9 +1,11 @@
 /**
  * Length-prefixed frames over TCP: a 4-byte big-endian length, then the payload (the protocol
- * byte and the msgpack body). Every frame has a maximum size and every wait has a timeout.
+ * byte and the msgpack body, sealed with the cluster key when there is one). Every frame has a
+ * maximum size and every wait has a timeout.
  */
 import { type Decoded, decodeFrame, type DecodeLimits, encodeMessage } from "../wire/codec.ts";
 import type { FrameMessage } from "../wire/codec.ts";
+import { type Keyring, sealedMarker } from "../wire/seal.ts";
 
 /** The largest frame accepted: room for a join response of 100,000 members. */
 export const frameBytesMax = 16 << 20;
@@ -14,11 +16,19 @@ export const frameLimits: DecodeLimits = { bytesMax: frameBytesMax, entriesMax: 
 /** Raised when the other side sends something that is not a valid frame, or takes too long. */
 export class FrameError extends Error {
   override name = "FrameError";
+  /** A short name for stats: truncated-frame, frame-too-large, idle-timeout, io. */
+  readonly reason: string;
+
+  constructor(message: string, reason = "io") {
+    super(message);
+    this.reason = reason;
+  }
 }
 
-/** Encodes a message as one frame. */
-export function frame(message: FrameMessage): Uint8Array {
-  const payload = encodeMessage(message);
+/** Encodes a message as one frame, sealed when a keyring is given. */
+export async function frame(message: FrameMessage, keyring?: Keyring): Promise<Uint8Array> {
+  let payload = encodeMessage(message);
+  if (keyring !== undefined) payload = await keyring.seal(payload);
   if (payload.length > frameBytesMax) throw new FrameError("frame too large to send");
   const bytes = new Uint8Array(4 + payload.length);
   new DataView(bytes.buffer).setUint32(0, payload.length);
@@ -26,13 +36,21 @@ export function frame(message: FrameMessage): Uint8Array {
   return bytes;
 }
 
-/** Writes a frame, all of it, or fails after `timeoutMs`. */
+/** Writes a frame (sealed when a keyring is given), all of it, or fails after `timeoutMs`. */
 export async function writeFrame(
   conn: Deno.Conn,
   message: FrameMessage,
   timeoutMs: number,
+  keyring?: Keyring,
 ): Promise<void> {
-  await writeAll(conn, frame(message), timeoutMs);
+  await writeAll(conn, await frame(message, keyring), timeoutMs);
+}
+
+/** What a reader accepts: sealed frames (with a keyring), plain ones, or both. */
+export interface FrameSecurity {
+  readonly keyring?: Keyring;
+  /** Whether plain frames are accepted (always without a keyring; from this machine with one). */
+  readonly allowPlain: boolean;
 }
 
 /** Writes bytes, all of them, or fails after `timeoutMs`. */
@@ -55,12 +73,20 @@ export class FrameReader {
   #start = 0;
   #end = 0;
   #eof = false;
+  readonly #security: FrameSecurity;
   /** Bytes read so far, frame headers included. */
   bytesRead = 0;
+  /** Whether the last frame read was sealed: an answer should be sealed the same way. */
+  lastSealed = false;
 
-  constructor(conn: Deno.Conn, limits: DecodeLimits = frameLimits) {
+  constructor(
+    conn: Deno.Conn,
+    limits: DecodeLimits = frameLimits,
+    security: FrameSecurity = { allowPlain: true },
+  ) {
     this.#conn = conn;
     this.#limits = limits;
+    this.#security = security;
   }
 
   /**
@@ -72,20 +98,30 @@ export class FrameReader {
       while (this.#end - this.#start < 4) {
         if (!(await this.#fill())) {
           if (this.#end === this.#start) return null;
-          throw new FrameError("connection closed inside a frame");
+          throw new FrameError("connection closed inside a frame", "truncated-frame");
         }
       }
       const length = new DataView(this.#buffer.buffer, this.#start, 4).getUint32(0);
       if (length > this.#limits.bytesMax) {
-        throw new FrameError(`frame of ${length} bytes is too large`);
+        throw new FrameError(`frame of ${length} bytes is too large`, "frame-too-large");
       }
       while (this.#end - this.#start < 4 + length) {
         if (!(await this.#fill(4 + length))) {
-          throw new FrameError("connection closed inside a frame");
+          throw new FrameError("connection closed inside a frame", "truncated-frame");
         }
       }
-      const payload = this.#buffer.subarray(this.#start + 4, this.#start + 4 + length);
+      let payload: Uint8Array = this.#buffer.slice(this.#start + 4, this.#start + 4 + length);
       this.#start += 4 + length;
+      this.lastSealed = payload[0] === sealedMarker;
+      const keyring = this.#security.keyring;
+      if (this.lastSealed) {
+        if (keyring === undefined) return { ok: false, reason: "sealed-without-key" };
+        const opened = await keyring.open(payload);
+        if (!opened.ok) return { ok: false, reason: opened.reason };
+        payload = opened.plain;
+      } else if (keyring !== undefined && !this.#security.allowPlain) {
+        return { ok: false, reason: "plain-refused" };
+      }
       return decodeFrame(payload, this.#limits);
     });
   }
@@ -138,7 +174,7 @@ async function withTimeout<T>(
   try {
     return await work();
   } catch (error) {
-    if (timedOut) throw new FrameError(`${what} timed out after ${timeoutMs} ms`);
+    if (timedOut) throw new FrameError(`${what} timed out after ${timeoutMs} ms`, "idle-timeout");
     if (error instanceof FrameError) throw error;
     throw new FrameError(`${what} failed: ${(error as Error).message}`);
   } finally {

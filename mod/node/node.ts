@@ -21,10 +21,15 @@ import {
   type DecodeLimits,
   encodeMessage,
   type FrameMessage,
+  type GrepDone,
+  type GrepRequest,
 } from "../wire/codec.ts";
+import { expandPaths } from "../grep/glob.ts";
+import { runGrep } from "../grep/run.ts";
 import { EventLog } from "../log/event_log.ts";
 import { describe, request, RequestError } from "./client.ts";
-import { FrameReader, writeFrame } from "./frames.ts";
+import { frame, FrameError, frameLimits, FrameReader, writeAll } from "./frames.ts";
+import { type Keyring, sealOverheadBytes } from "../wire/seal.ts";
 import { Traffic } from "./traffic.ts";
 import { version as toolVersion } from "../version.ts";
 
@@ -45,6 +50,10 @@ export interface NodeOptions {
   readonly logger: Logger;
   /** Join attempts before giving up. */
   readonly joinAttempts?: number;
+  /** The files `member grep` searches here: paths or globs (default: the data dir's logs). */
+  readonly grepPaths?: readonly string[];
+  /** The cluster keys: with them every datagram and every frame from elsewhere is sealed. */
+  readonly keyring?: Keyring;
 }
 
 /** Raised when a node cannot start: port in use, contact unreachable, unwritable data dir. */
@@ -58,10 +67,27 @@ const requestTimeoutMs = 5000;
 const idleTimeoutMs = 5000;
 /** Connections served at once; more are refused. */
 const connectionsMax = 64;
+/** Joins a node accepts per second, on average, and at once: a flood is refused, not absorbed. */
+const joinsPerSecond = 200;
+const joinsBurst = 400;
+/** The refusal a joiner retries after. */
+const busyReason = "busy: too many joins at once";
 /** Malformed datagrams logged per minute, at most. */
 const malformedLogsPerMinute = 10;
+/** Grep queries run at once; more are refused, so a flood of queries cannot starve gossip. */
+const grepsMax = 4;
+/** The most output one grep query may send from one node, whatever the client asks. */
+export const grepBytesMax = 256 << 20;
+/** The longest one grep query may run on one node, whatever the client asks. */
+export const grepTimeoutMaxMs = 10 * 60_000;
+/** Files one query may search. */
+const grepFilesMax = 10_000;
+/** A client that reads nothing for this long is given up on. */
+const grepWriteTimeoutMs = 30_000;
+/** The most of its event log a node sends to `member viz`. */
+export const eventsBytesMax = 256 << 20;
 
-const datagramLimits: DecodeLimits = { bytesMax: 65_535, entriesMax: 2000 };
+export const datagramLimits: DecodeLimits = { bytesMax: 65_535, entriesMax: 2000 };
 
 /** Where a node stands. */
 export type NodeState = "joining" | "member" | "leaving" | "left" | "closed";
@@ -87,6 +113,10 @@ export class Node {
   #droppedOnPurpose = 0;
   #sendErrors = 0;
   #connections = 0;
+  #greps = 0;
+  readonly #joinBucket = new TokenBucket(joinsPerSecond, joinsBurst);
+  /** The cluster keys, when the cluster has them; replaced whole by `setKeyring`. */
+  #keyring: Keyring | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAtMs = Infinity;
   #sampler: ReturnType<typeof setInterval> | undefined;
@@ -111,6 +141,7 @@ export class Node {
     this.#eventLog = eventLog;
     this.#core = core;
     this.#dropRate = options.dropRate;
+    this.#keyring = options.keyring;
     this.#random = new Random(crypto.getRandomValues(new Uint32Array(1))[0]);
   }
 
@@ -168,7 +199,11 @@ export class Node {
       version,
       nowMs: performance.now(),
       random: new Random(crypto.getRandomValues(new Uint32Array(1))[0]),
-      config: options.config,
+      // A sealed datagram is larger than its message: the core leaves room for the seal.
+      config: {
+        ...options.config,
+        ...(options.keyring === undefined ? {} : { datagramOverheadBytes: sealOverheadBytes }),
+      },
       suspicion: options.join === undefined ? options.suspicion : undefined,
     });
   }
@@ -179,6 +214,18 @@ export class Node {
   }
 
   /** The member's id, `host:port#version`. */
+  /**
+   * Replaces the cluster keys (a key file reloaded on SIGHUP), for rotation without downtime: the
+   * first key seals from now on, every key opens. A node started without a key stays without.
+   */
+  setKeyring(keyring: Keyring): void {
+    if (this.#keyring === undefined) {
+      throw new Error("this node was started without a key; restart it with --key-file");
+    }
+    keyring.continueFrom(this.#keyring);
+    this.#keyring = keyring;
+  }
+
   get id(): string {
     return memberId(this.address, this.#core.version);
   }
@@ -221,6 +268,15 @@ export class Node {
         this.#droppedOnPurpose++;
         continue;
       }
+      const keyring = this.#keyring;
+      if (keyring !== undefined) {
+        const opened = await keyring.open(bytes);
+        if (!opened.ok) {
+          this.#countMalformed(opened.reason, "datagram");
+          continue;
+        }
+        bytes = opened.plain;
+      }
       const decoded = decodeDatagram(bytes, datagramLimits);
       if (!decoded.ok) {
         this.#countMalformed(decoded.reason, "datagram");
@@ -248,11 +304,19 @@ export class Node {
   #flush(): void {
     const core = this.#core;
     for (const datagram of core.takeDatagrams()) {
-      const bytes = encodeMessage(datagram.message);
-      this.#traffic.countOut("gossip", bytes.length);
       const target = this.#netAddr(datagram.to);
       if (target === undefined) continue;
-      this.#udp.send(bytes, target).catch(() => this.#sendErrors++);
+      const bytes = encodeMessage(datagram.message);
+      const keyring = this.#keyring;
+      if (keyring === undefined) {
+        this.#traffic.countOut("gossip", bytes.length);
+        this.#udp.send(bytes, target).catch(() => this.#sendErrors++);
+      } else {
+        keyring.seal(bytes).then((sealed) => {
+          this.#traffic.countOut("gossip", sealed.length);
+          return this.#udp.send(sealed, target);
+        }).catch(() => this.#sendErrors++);
+      }
     }
     const events = core.takeEvents();
     if (events.length > 0) {
@@ -312,8 +376,14 @@ export class Node {
     let last = "";
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        const reply = await request(contact, this.#core.joinRequest(), requestTimeoutMs);
+        const reply = await request(
+          contact,
+          this.#core.joinRequest(),
+          requestTimeoutMs,
+          this.#keyring,
+        );
         if (reply.kind !== "join-response") throw new RequestError(`unexpected ${reply.kind}`);
+        if (!reply.accepted && reply.reason === busyReason) throw new RequestError(busyReason);
         if (!reply.accepted) throw new StartError(`cannot join via ${contact}: ${reply.reason}`);
         this.#core.applyJoinResponse(this.#now(), reply, contact);
         this.#flush();
@@ -321,6 +391,9 @@ export class Node {
       } catch (error) {
         if (error instanceof StartError) throw error;
         last = error instanceof RequestError ? error.reason : describe(error);
+        if (this.#keyring !== undefined && /closed without an answer/.test(last)) {
+          last += " (does the contact hold this --key-file's key?)";
+        }
         if (attempt < attempts) {
           const delayMs = 250 * 2 ** (attempt - 1);
           this.#log.warn("joining via {contact} failed ({reason}); retrying in {delayMs} ms", {
@@ -425,19 +498,60 @@ export class Node {
 
   async #serve(conn: Deno.TcpConn): Promise<void> {
     try {
-      const reader = new FrameReader(conn);
-      const received = await reader.next(idleTimeoutMs);
+      // With a cluster key, only this machine may talk without it (the local CLI).
+      const keyring = this.#keyring;
+      const reader = new FrameReader(conn, frameLimits, {
+        keyring,
+        allowPlain: keyring === undefined || isLocal(conn),
+      });
+      let received;
+      try {
+        received = await reader.next(idleTimeoutMs);
+      } catch (error) {
+        // Cut short, too large, or nothing sent in time: bad input, counted like a bad datagram.
+        if (error instanceof FrameError && !this.#closed) {
+          this.#countMalformed(error.reason, "request");
+        }
+        throw error;
+      }
       if (received === null) return;
       if (!received.ok) {
         this.#countMalformed(received.reason, "request");
         return;
       }
+      const replyKey = reader.lastSealed ? keyring : undefined;
+      const kind = received.message.kind;
+      if (
+        keyring !== undefined && !reader.lastSealed && kind !== "stats-request" &&
+        kind !== "grep-request" && kind !== "events-request" && kind !== "control-request"
+      ) {
+        // Local clients may ask without the key; members (join, sync) never may.
+        this.#countMalformed("plain-refused", "request");
+        if (kind === "join-request") {
+          const refusal: FrameMessage = {
+            kind: "join-response",
+            accepted: false,
+            reason:
+              "this cluster seals its traffic: start the joiner with the cluster's --key-file",
+          };
+          await writeAll(conn, await frame(refusal), requestTimeoutMs);
+        }
+        return;
+      }
       this.#traffic.countIn(kindOf(received.message), reader.bytesRead);
+      if (received.message.kind === "grep-request") {
+        await this.#grep(conn, received.message, replyKey);
+        return;
+      }
+      if (received.message.kind === "events-request") {
+        await this.#sendEvents(conn, received.message.bytesMax, replyKey);
+        return;
+      }
       const reply = await this.#answer(received.message, conn);
       if (reply !== undefined) {
-        const bytes = encodeMessage(reply).length;
-        this.#traffic.countOut(kindOf(reply), bytes);
-        await writeFrame(conn, reply, requestTimeoutMs);
+        const bytes = await frame(reply, replyKey);
+        this.#traffic.countOut(kindOf(reply), bytes.length);
+        await writeAll(conn, bytes, requestTimeoutMs);
       }
     } catch (error) {
       if (!this.#closed) this.#log.debug("a connection failed: {error}", { error: String(error) });
@@ -458,6 +572,10 @@ export class Node {
       case "join-request": {
         if (this.#state !== "member") {
           return { kind: "join-response", accepted: false, reason: `this node is ${this.#state}` };
+        }
+        if (!this.#joinBucket.take(this.#now())) {
+          this.#countMalformed("join-flood", "join request");
+          return { kind: "join-response", accepted: false, reason: busyReason };
         }
         const response = this.#core.acceptJoin(this.#now(), message);
         this.#flush();
@@ -527,13 +645,119 @@ export class Node {
     }
   }
 
+  /** The files this node serves to `member grep`. */
+  grepPaths(): readonly string[] {
+    return this.options.grepPaths ?? [`${this.options.dataDir}/*.log`];
+  }
+
+  /**
+   * Runs GNU grep on this node's own files and streams its output back. The query is structured
+   * and allowlisted (see mod/grep/query.ts); the files are this node's choice, never the client's.
+   */
+  async #grep(conn: Deno.TcpConn, request: GrepRequest, keyring?: Keyring): Promise<void> {
+    const send = async (message: FrameMessage) => {
+      const bytes = await frame(message, keyring);
+      this.#traffic.countOut("grep", bytes.length);
+      await writeAll(conn, bytes, grepWriteTimeoutMs);
+    };
+    const started = performance.now();
+    if (this.#greps >= grepsMax) {
+      await send(grepFailure(`busy: ${grepsMax} queries are running on this node`, started));
+      return;
+    }
+    this.#greps++;
+    try {
+      const { files, unmatched } = await expandPaths(this.grepPaths(), { filesMax: grepFilesMax });
+      const run = runGrep(request.query, files, request.mode, {
+        bytesMax: Math.min(request.bytesMax, grepBytesMax),
+        timeoutMs: Math.min(request.timeoutMs, grepTimeoutMaxMs),
+      });
+      try {
+        for await (const data of run.chunks) await send({ kind: "grep-chunk", data });
+      } catch (error) {
+        run.cancel();
+        throw error;
+      }
+      const outcome = await run.outcome;
+      const problems = [
+        outcome.stderr,
+        unmatched.length > 0 ? `nothing matches ${unmatched.join(", ")}` : "",
+      ].filter((line) => line !== "");
+      await send({
+        kind: "grep-done",
+        exitCode: outcome.exitCode,
+        error: problems.join("\n"),
+        truncated: outcome.truncated,
+        timedOut: outcome.timedOut,
+        files: files.length,
+        bytes: outcome.bytes,
+        lines: outcome.lines,
+        elapsedMs: Math.round(outcome.elapsedMs),
+      });
+    } finally {
+      this.#greps--;
+    }
+  }
+
+  /** Streams this node's own event log (and nothing else), newest `bytesMax` bytes at most. */
+  async #sendEvents(conn: Deno.TcpConn, bytesMax: number, keyring?: Keyring): Promise<void> {
+    const send = async (message: FrameMessage) => {
+      const bytes = await frame(message, keyring);
+      this.#traffic.countOut("events", bytes.length);
+      await writeAll(conn, bytes, grepWriteTimeoutMs);
+    };
+    const path = this.#eventLog.path;
+    let file: Deno.FsFile | undefined;
+    let truncated = false;
+    let error = "";
+    try {
+      file = await Deno.open(path, { read: true });
+      const size = (await file.stat()).size;
+      const limit = Math.min(bytesMax, eventsBytesMax);
+      let start = 0;
+      if (size > limit) {
+        truncated = true;
+        start = size - limit;
+        await file.seek(start, Deno.SeekMode.Start);
+      }
+      const buffer = new Uint8Array(256 * 1024);
+      let first = start > 0;
+      let carry: Uint8Array = new Uint8Array(0);
+      for (let sent = 0; sent < size - start;) {
+        const read = await file.read(buffer);
+        if (read === null) break;
+        sent += read;
+        let data = concat(carry, buffer.subarray(0, read));
+        // Cut the partial first line of a truncated log, and send whole lines only.
+        if (first) {
+          const newline = data.indexOf(10);
+          if (newline < 0) {
+            carry = data;
+            continue;
+          }
+          data = data.subarray(newline + 1);
+          first = false;
+        }
+        const last = data.lastIndexOf(10);
+        carry = data.slice(last + 1);
+        if (last >= 0) await send({ kind: "events-chunk", data: data.slice(0, last + 1) });
+      }
+      if (carry.length > 0) await send({ kind: "events-chunk", data: carry });
+    } catch (failure) {
+      error = `cannot read ${path}: ${describe(failure)}`;
+    } finally {
+      file?.close();
+    }
+    await send({ kind: "events-done", truncated, error });
+  }
+
   async #sync(peer: Address): Promise<void> {
     if (this.#syncing || this.#state !== "member") return;
     this.#syncing = true;
     try {
       const requestMessage = this.#core.syncRequest();
       this.#traffic.countOut("sync", encodeMessage(requestMessage).length);
-      const reply = await request(peer, requestMessage, requestTimeoutMs);
+      const reply = await request(peer, requestMessage, requestTimeoutMs, this.#keyring);
       if (reply.kind === "sync-response" && this.#state === "member") {
         this.#core.applySync(this.#now(), reply, peer);
         this.#flush();
@@ -561,6 +785,7 @@ export class Node {
         state: this.#state,
         uptimeSeconds: Math.round((now - this.#startedMs) / 1000),
         dataDir: this.options.dataDir,
+        grepPaths: this.grepPaths(),
         dropRate: this.#dropRate,
         suspicion: core.settings.suspicion,
         settingsEpoch: core.settings.epoch,
@@ -641,7 +866,37 @@ function kindOf(message: FrameMessage): string {
     case "control-request":
     case "control-response":
       return "control";
+    case "grep-request":
+    case "grep-chunk":
+    case "grep-done":
+      return "grep";
+    case "events-request":
+    case "events-chunk":
+    case "events-done":
+      return "events";
   }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a);
+  joined.set(b, a.length);
+  return joined;
+}
+
+function grepFailure(error: string, startedMs: number): GrepDone {
+  return {
+    kind: "grep-done",
+    exitCode: 2,
+    error,
+    truncated: false,
+    timedOut: false,
+    files: 0,
+    bytes: 0,
+    lines: 0,
+    elapsedMs: Math.round(performance.now() - startedMs),
+  };
 }
 
 /**
@@ -686,3 +941,31 @@ export function nextVersion(dataDir: string): number {
 
 /** The defaults, for `--help` texts. */
 export const nodeDefaults = { config: defaultConfig, port: 3000 };
+
+/** A token bucket: `rate` tokens a second, at most `burst` saved up. */
+export class TokenBucket {
+  readonly #rate: number;
+  readonly #burst: number;
+  #tokens: number;
+  #lastMs: number | undefined;
+
+  constructor(rate: number, burst: number) {
+    this.#rate = rate;
+    this.#burst = burst;
+    this.#tokens = burst;
+  }
+
+  /** Takes a token at `nowMs` if there is one. */
+  take(nowMs: number): boolean {
+    if (this.#lastMs !== undefined) {
+      this.#tokens = Math.min(
+        this.#burst,
+        this.#tokens + (nowMs - this.#lastMs) * this.#rate / 1000,
+      );
+    }
+    this.#lastMs = nowMs;
+    if (this.#tokens < 1) return false;
+    this.#tokens--;
+    return true;
+  }
+}

@@ -18,6 +18,7 @@ import type {
   SyncResponse,
 } from "../core/types.ts";
 import { protocolVersion } from "./size.ts";
+import { type GrepQuery, type OutputMode, queryProblem } from "../grep/query.ts";
 
 /** Wire tags. Append only; never reuse a number. */
 export const Tag = {
@@ -30,7 +31,69 @@ export const Tag = {
   StatsResponse: 7,
   ControlRequest: 8,
   ControlResponse: 9,
+  GrepRequest: 10,
+  GrepChunk: 11,
+  GrepDone: 12,
+  EventsRequest: 13,
+  EventsChunk: 14,
+  EventsDone: 15,
 } as const;
+
+/** Asks a node for its own event log (`member viz` with no files). */
+export interface EventsRequest {
+  readonly kind: "events-request";
+  /** The most bytes to send; the newest part of the log is kept when it is longer. */
+  readonly bytesMax: number;
+}
+
+/** A piece of an event log: whole lines. */
+export interface EventsChunk {
+  readonly kind: "events-chunk";
+  readonly data: Uint8Array;
+}
+
+/** The end of an event log. */
+export interface EventsDone {
+  readonly kind: "events-done";
+  /** True when only the newest `bytesMax` bytes were sent. */
+  readonly truncated: boolean;
+  readonly error: string;
+}
+
+/** How grep output travels: GNU grep's own text, or NUL-separated records for `--json`. */
+export type GrepMode = OutputMode;
+
+/** Asks a node to grep its own files (the ones it serves) and stream the output back. */
+export interface GrepRequest {
+  readonly kind: "grep-request";
+  readonly query: GrepQuery;
+  readonly mode: GrepMode;
+  /** The most output bytes this node may send for this query. */
+  readonly bytesMax: number;
+  /** How long GNU grep may run on this node. */
+  readonly timeoutMs: number;
+}
+
+/** A piece of grep output: whole lines, as GNU grep wrote them. */
+export interface GrepChunk {
+  readonly kind: "grep-chunk";
+  readonly data: Uint8Array;
+}
+
+/** The end of one node's grep output. */
+export interface GrepDone {
+  readonly kind: "grep-done";
+  /** GNU grep's: 0 lines selected, 1 none, 2 an error. */
+  readonly exitCode: number;
+  /** What went wrong, one line per problem, when something did. */
+  readonly error: string;
+  readonly truncated: boolean;
+  readonly timedOut: boolean;
+  readonly files: number;
+  readonly bytes: number;
+  readonly lines: number;
+  readonly elapsedMs: number;
+}
 
 /** Asks a node for its list and counters (`member stats`). */
 export interface StatsRequest {
@@ -74,7 +137,13 @@ export type FrameMessage =
   | StatsRequest
   | StatsResponse
   | ControlRequest
-  | ControlResponse;
+  | ControlResponse
+  | GrepRequest
+  | GrepChunk
+  | GrepDone
+  | EventsRequest
+  | EventsChunk
+  | EventsDone;
 
 /** Why bytes were dropped. */
 export type DropReason =
@@ -83,7 +152,14 @@ export type DropReason =
   | "too-large"
   | "msgpack"
   | "unknown-tag"
-  | "shape";
+  | "shape"
+  // Refused by the cluster key (see seal.ts):
+  | "not-sealed"
+  | "unauthenticated"
+  | "stale"
+  | "replayed"
+  | "plain-refused"
+  | "sealed-without-key";
 
 /** A decoded message, or why there is none. */
 export type Decoded<T> = { ok: true; message: T } | { ok: false; reason: DropReason };
@@ -158,6 +234,28 @@ function body(message: DatagramMessage | FrameMessage): unknown[] {
       ];
     case "control-response":
       return [Tag.ControlResponse, message.ok ? 1 : 0, message.message];
+    case "grep-request":
+      return [Tag.GrepRequest, message.query, message.mode, message.bytesMax, message.timeoutMs];
+    case "grep-chunk":
+      return [Tag.GrepChunk, message.data];
+    case "events-request":
+      return [Tag.EventsRequest, message.bytesMax];
+    case "events-chunk":
+      return [Tag.EventsChunk, message.data];
+    case "events-done":
+      return [Tag.EventsDone, message.truncated ? 1 : 0, message.error];
+    case "grep-done":
+      return [
+        Tag.GrepDone,
+        message.exitCode,
+        message.error,
+        message.truncated ? 1 : 0,
+        message.timedOut ? 1 : 0,
+        message.files,
+        message.bytes,
+        message.lines,
+        message.elapsedMs,
+      ];
     case "join-response":
       return message.accepted
         ? [
@@ -304,6 +402,51 @@ function messageOf(
     case Tag.ControlResponse: {
       if (value.length !== 3 || typeof value[2] !== "string") fail();
       return { kind: "control-response", ok: flag(value[1]), message: value[2].slice(0, 2000) };
+    }
+    case Tag.GrepRequest: {
+      if (value.length !== 5) fail();
+      const [, query, mode, bytesMax, timeoutMs] = value;
+      if (queryProblem(query) !== undefined) fail();
+      if (mode !== "text" && mode !== "records") fail();
+      return {
+        kind: "grep-request",
+        query: query as GrepQuery,
+        mode,
+        bytesMax: safeUint(bytesMax),
+        timeoutMs: safeUint(timeoutMs),
+      };
+    }
+    case Tag.GrepChunk: {
+      if (value.length !== 2 || !(value[1] instanceof Uint8Array)) fail();
+      return { kind: "grep-chunk", data: value[1] };
+    }
+    case Tag.EventsRequest: {
+      if (value.length !== 2) fail();
+      return { kind: "events-request", bytesMax: safeUint(value[1]) };
+    }
+    case Tag.EventsChunk: {
+      if (value.length !== 2 || !(value[1] instanceof Uint8Array)) fail();
+      return { kind: "events-chunk", data: value[1] };
+    }
+    case Tag.EventsDone: {
+      if (value.length !== 3 || typeof value[2] !== "string") fail();
+      return { kind: "events-done", truncated: flag(value[1]), error: value[2].slice(0, 2000) };
+    }
+    case Tag.GrepDone: {
+      if (value.length !== 9 || typeof value[2] !== "string") fail();
+      const exitCode = value[1];
+      if (exitCode !== 0 && exitCode !== 1 && exitCode !== 2) fail();
+      return {
+        kind: "grep-done",
+        exitCode,
+        error: value[2].slice(0, 4096),
+        truncated: flag(value[3]),
+        timedOut: flag(value[4]),
+        files: safeUint(value[5]),
+        bytes: safeUint(value[6]),
+        lines: safeUint(value[7]),
+        elapsedMs: safeUint(value[8]),
+      };
     }
     default:
       return "unknown-tag";

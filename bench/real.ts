@@ -1,0 +1,209 @@
+/**
+ * The real-process benchmark: local clusters of N `member serve` processes (the bundle, under the
+ * binary's flags) on loopback addresses, with default settings. It measures detection times over
+ * several kills, background traffic per node, the bytes a join, a leave and a failure cost the
+ * cluster, false positives over a stretch of receive-side drop with and without suspicion, and
+ * CPU and memory per node. Prints markdown tables.
+ */
+import { Cluster, member, type MemberProcess, waitFor } from "../tests/_cluster.ts";
+import type { NodeStats } from "../mod/node/node.ts";
+
+/** What the real-process part is run with. */
+export interface RealBenchOptions {
+  readonly sizes: number[];
+  readonly kills: number;
+  readonly dropRates: number[];
+  readonly dropSeconds: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+function addressOf(id: string): string {
+  return id.slice(0, id.lastIndexOf("#"));
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Total bytes every running member has sent so far, all message kinds. */
+async function bytesSent(members: MemberProcess[]): Promise<number> {
+  let total = 0;
+  for (const m of members) {
+    const stats: NodeStats = await m.stats();
+    const totals = (stats.traffic as { totals: Record<string, { bytesOut: number }> }).totals;
+    for (const kind of Object.values(totals)) total += kind.bytesOut;
+  }
+  return total;
+}
+
+/** Bytes the cluster sends in `ms` around an action, less what it sends in the same time at rest. */
+async function costOf(
+  cluster: Cluster,
+  action: () => Promise<void>,
+  ms: number,
+): Promise<number> {
+  const members = cluster.running();
+  const before = await bytesSent(members);
+  await sleep(ms);
+  const baseline = (await bytesSent(members)) - before;
+  const start = await bytesSent(cluster.running());
+  await action();
+  await sleep(ms);
+  const during = (await bytesSent(cluster.running().filter((m) => members.includes(m)))) - start;
+  return Math.max(0, during - baseline);
+}
+
+/** CPU seconds per second and resident memory of one process, from /proc. */
+function procUsage(pid: number): { cpuTicks: number; rssKiB: number } {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const cpuTicks = Number(fields[11]) + Number(fields[12]);
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return { cpuTicks, rssKiB };
+}
+
+async function detection(
+  cluster: Cluster,
+  kills: number,
+): Promise<{ first: number[]; all: number[] }> {
+  const first: number[] = [];
+  const all: number[] = [];
+  for (let k = 0; k < kills; k++) {
+    const candidates = cluster.running().filter((m) => m !== cluster.members[0]);
+    const victim = candidates[Math.floor(Math.random() * candidates.length)];
+    const index = cluster.members.indexOf(victim);
+    const killedAt = Date.now();
+    victim.signal("SIGKILL");
+    await victim.status;
+    const survivors = cluster.running();
+    const times = await waitFor("every survivor to list the victim as failed", () => {
+      const seen: number[] = [];
+      for (const m of survivors) {
+        const fail = m.events().find((e) =>
+          e.kind === "FAIL" && addressOf(e.member) === victim.address
+        );
+        if (fail === undefined) return undefined;
+        seen.push(fail.timeMs - killedAt);
+      }
+      return seen;
+    }, 20_000);
+    first.push(Math.min(...times));
+    all.push(Math.max(...times));
+    // Bring the machine back as a new member, so the cluster keeps its size.
+    cluster.add(["--join", cluster.members[0].address], index);
+    await cluster.waitForAgreement(30_000);
+  }
+  return { first, all };
+}
+
+async function falsePositives(cluster: Cluster, drop: number, suspicion: boolean, seconds: number) {
+  const first = cluster.members[0];
+  await member(["set", "--node", first.address, "--suspicion", suspicion ? "on" : "off"]);
+  for (const m of cluster.running()) {
+    await member(["set", "--node", m.address, "--drop-rate", `${drop}`]);
+  }
+  const ids = new Set<string>();
+  for (const m of cluster.running()) ids.add((await m.stats()).self.id);
+  const counted = new Map(cluster.running().map((m) => [m.address, m.events().length]));
+  await sleep(seconds * 1000);
+  let falsePositives = 0;
+  for (const m of cluster.running()) {
+    const fresh = m.events().slice(counted.get(m.address));
+    falsePositives += fresh.filter((e) => e.kind === "FAIL" && ids.has(e.member)).length;
+  }
+  for (const m of cluster.running()) await member(["set", "--node", m.address, "--drop-rate", "0"]);
+  await member(["set", "--node", first.address, "--suspicion", "on"]);
+  return falsePositives;
+}
+
+/** Runs the real-process benchmark and returns markdown tables. */
+export async function realBench(options: RealBenchOptions): Promise<string> {
+  const detectionRows: string[] = [];
+  const costRows: string[] = [];
+  const fpRows: string[] = [];
+  for (const size of options.sizes) {
+    const cluster = new Cluster("addresses");
+    try {
+      console.error(`real: starting ${size} members`);
+      await cluster.start(size);
+      await sleep(10_000);
+      // Background traffic and resource use over 10 quiet seconds.
+      const members = cluster.running();
+      const usageBefore = members.map((m) => procUsage(m.pid));
+      const bytesBefore = await bytesSent(members);
+      const startedAt = performance.now();
+      await sleep(10_000);
+      const seconds = (performance.now() - startedAt) / 1000;
+      const background = ((await bytesSent(members)) - bytesBefore) / members.length / seconds;
+      const usageAfter = members.map((m) => procUsage(m.pid));
+      const ticksPerSecond = 100;
+      const cpu = usageAfter.map((u, i) =>
+        (u.cpuTicks - usageBefore[i].cpuTicks) / ticksPerSecond / seconds * 100
+      );
+      const rss = usageAfter.map((u) => u.rssKiB / 1024);
+      console.error(`real: ${size} members: ${background.toFixed(0)} B/s per node at rest`);
+
+      const { first, all } = await detection(cluster, options.kills);
+      detectionRows.push(
+        `| ${size} | ${first.length} | ${(median(first) / 1000).toFixed(2)} / ${
+          (Math.max(...first) / 1000).toFixed(2)
+        } | ${(median(all) / 1000).toFixed(2)} / ${(Math.max(...all) / 1000).toFixed(2)} | ${
+          Math.round(background)
+        } | ${median(cpu).toFixed(1)}% / ${Math.max(...cpu).toFixed(1)}% | ${
+          median(rss).toFixed(0)
+        } / ${Math.max(...rss).toFixed(0)} |`,
+      );
+
+      // What a join, a leave and a failure cost the whole cluster, in bytes.
+      const extra = cluster.members.length;
+      const joinCost = await costOf(cluster, async () => {
+        cluster.add(["--join", cluster.members[0].address], extra);
+        await cluster.waitForAgreement(20_000);
+      }, 5000);
+      const leaver = cluster.members[extra];
+      const leaveCost = await costOf(cluster, async () => {
+        await member(["leave", "--node", leaver.address]);
+      }, 5000);
+      await leaver.stop();
+      const victim = cluster.running().at(-1)!;
+      const failCost = await costOf(cluster, async () => {
+        victim.signal("SIGKILL");
+        await victim.status;
+        await sleep(3000);
+      }, 5000);
+      costRows.push(
+        `| ${size} | ${(joinCost / 1024).toFixed(1)} | ${(leaveCost / 1024).toFixed(1)} | ${
+          (failCost / 1024).toFixed(1)
+        } |`,
+      );
+
+      for (const drop of options.dropRates) {
+        for (const suspicion of [true, false]) {
+          const count = await falsePositives(cluster, drop, suspicion, options.dropSeconds);
+          console.error(
+            `real: ${size} members, drop ${drop}, suspicion ${suspicion}: ${count} false positives`,
+          );
+          fpRows.push(`| ${size} | ${drop * 100}% | ${suspicion ? "on" : "off"} | ${count} |`);
+        }
+      }
+    } finally {
+      await cluster.stop();
+    }
+  }
+  return [
+    `| nodes | kills | first detected, median / worst (s) | all detected, median / worst (s) | bytes/s per node at rest | CPU per node, median / max | memory per node, median / max (MiB) |`,
+    "|---:|---:|---:|---:|---:|---:|---:|",
+    ...detectionRows,
+    "",
+    "| nodes | bytes the cluster spends on a join (KiB) | on a leave (KiB) | on a failure (KiB) |",
+    "|---:|---:|---:|---:|",
+    ...costRows,
+    "",
+    `| nodes | receive-side drop | suspicion | false positives in ${options.dropSeconds} s |`,
+    "|---:|---:|:---:|---:|",
+    ...fpRows,
+  ].join("\n");
+}

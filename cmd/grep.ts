@@ -1,0 +1,285 @@
+/**
+ * `member grep`: grep the logs of every live member at once. Results stream to stdout as they
+ * arrive, each line prefixed with the member it came from (as `grep -H` prefixes a file name); a
+ * summary goes to stderr. Exit status as grep's: 0 something matched, 1 nothing, 2 an error.
+ */
+import { Command, InvalidArgumentError } from "commander";
+import type { GrepQuery } from "../mod/grep/query.ts";
+import { fanOut, type MemberOutcome } from "../mod/grep/fanout.ts";
+import { err } from "./_cli.ts";
+import { keyFileOption, loadKeyring, nodeOption } from "./_client.ts";
+import { fetchStats } from "./stats.ts";
+
+interface GrepFlags {
+  regexp: string[];
+  extendedRegexp?: boolean;
+  fixedStrings?: boolean;
+  basicRegexp?: boolean;
+  ignoreCase?: boolean;
+  invertMatch?: boolean;
+  wordRegexp?: boolean;
+  lineRegexp?: boolean;
+  count?: boolean;
+  lineNumber?: boolean;
+  filesWithMatches?: boolean;
+  filesWithoutMatch?: boolean;
+  onlyMatching?: boolean;
+  maxCount?: number;
+  afterContext?: number;
+  beforeContext?: number;
+  context?: number;
+  node: string;
+  keyFile?: string;
+  json?: boolean;
+  timeout: number;
+  maxOutput: number;
+  summary: boolean;
+}
+
+/** Options of GNU grep that read files other than the ones a node serves, or change how it runs. */
+const refused = new Map<string, string>([
+  ["-f", "reads patterns from a file"],
+  ["--file", "reads patterns from a file"],
+  ["-r", "searches directories"],
+  ["-R", "searches directories"],
+  ["--recursive", "searches directories"],
+  ["--dereference-recursive", "searches directories"],
+  ["--include", "chooses files"],
+  ["--exclude", "chooses files"],
+  ["--exclude-from", "reads a file"],
+  ["--exclude-dir", "chooses directories"],
+  ["-d", "chooses how directories are read"],
+  ["--directories", "chooses how directories are read"],
+  ["-D", "chooses how devices are read"],
+  ["--devices", "chooses how devices are read"],
+  ["-P", "Perl regular expressions are not offered"],
+  ["--perl-regexp", "Perl regular expressions are not offered"],
+]);
+
+function count(name: string): (text: string) => number {
+  return (text) => {
+    if (!/^\d+$/.test(text) || Number(text) > 2 ** 31 - 1) {
+      throw new InvalidArgumentError(`${name} must be a whole number, got '${text}'`);
+    }
+    return Number(text);
+  };
+}
+
+/** The `grep` subcommand. */
+export function grepCommand(setExit: (code: number) => void): Command {
+  return new Command("grep")
+    .description(
+      "Grep the logs of every member the node lists as alive, in parallel. Output lines are " +
+        "prefixed with the member (HOST:PORT:FILE:...); a summary goes to stderr.",
+    )
+    .argument("[PATTERN]", "the pattern, unless given with -e")
+    .option(
+      "-e, --regexp <PATTERN>",
+      "a pattern; repeatable",
+      (v: string, p: string[]) => [...p, v],
+      [],
+    )
+    .option("-E, --extended-regexp", "PATTERN is an extended regular expression")
+    .option("-F, --fixed-strings", "PATTERN is a set of fixed strings")
+    .option("-G, --basic-regexp", "PATTERN is a basic regular expression (the default)")
+    .option("-i, --ignore-case", "ignore case distinctions")
+    .option("-v, --invert-match", "select non-matching lines")
+    .option("-w, --word-regexp", "match only whole words")
+    .option("-x, --line-regexp", "match only whole lines")
+    .option("-c, --count", "print a count of selected lines per member and file")
+    .option("-n, --line-number", "print line numbers")
+    .option("-l, --files-with-matches", "print only names of files with selected lines")
+    .option("-L, --files-without-match", "print only names of files with no selected lines")
+    .option("-o, --only-matching", "print only the matched parts of lines")
+    .option("-m, --max-count <NUM>", "stop after NUM selected lines per file", count("-m"))
+    .option("-A, --after-context <NUM>", "print NUM lines of trailing context", count("-A"))
+    .option("-B, --before-context <NUM>", "print NUM lines of leading context", count("-B"))
+    .option("-C, --context <NUM>", "print NUM lines of context", count("-C"))
+    .addOption(nodeOption())
+    .addOption(keyFileOption())
+    .option("--json", "print one JSON object per match (or per file with -c, -l, -L)")
+    .option(
+      "--timeout <SECONDS>",
+      "report a member as failed after this long without a word from it",
+      (text: string) => {
+        const value = Number(text);
+        if (!(value > 0 && value <= 3600)) {
+          throw new InvalidArgumentError(`bad --timeout '${text}'`);
+        }
+        return value;
+      },
+      10,
+    )
+    .option(
+      "--max-output <BYTES>",
+      "cut each member's output at this many bytes, with a notice",
+      count("--max-output"),
+      64 << 20,
+    )
+    .option("--no-summary", "do not print the summary on stderr")
+    .addHelpText(
+      "after",
+      "\nOptions mean what they mean to GNU grep, which runs on each member over the files it " +
+        "serves (member serve --grep). Options that read other files (-f, -r, --include, ...) are " +
+        "refused.\n\nExamples:\n  member grep -c ERROR\n  member grep -n -E 'timeout [0-9]+ms' " +
+        "--node 10.0.0.1:3000\n",
+    )
+    .action(async (pattern: string | undefined, flags: GrepFlags) => {
+      setExit(await grep(pattern, flags));
+    });
+}
+
+/** Options whose next argument is a value, not an option. */
+const takesValue = new Set([
+  "-e",
+  "--regexp",
+  "-m",
+  "--max-count",
+  "-A",
+  "--after-context",
+  "-B",
+  "--before-context",
+  "-C",
+  "--context",
+  "--node",
+  "--timeout",
+  "--max-output",
+]);
+
+/** Refuses GNU grep options that read other files, before parsing, with a clear line. */
+export function refusedOption(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") return undefined;
+    if (takesValue.has(arg)) {
+      i++;
+      continue;
+    }
+    const name = arg.startsWith("--") ? arg.split("=")[0] : arg;
+    const reason = refused.get(name) ??
+      (/^-[A-Za-z]+$/.test(arg) && !arg.startsWith("--")
+        ? [...arg.slice(1)].map((c) => refused.get(`-${c}`)).find((r) => r !== undefined)
+        : undefined);
+    if (reason !== undefined) {
+      return `grep option ${name} is not allowed (it ${reason}): member grep searches only the ` +
+        "files each member serves";
+    }
+  }
+  return undefined;
+}
+
+function queryOf(pattern: string | undefined, flags: GrepFlags): GrepQuery | string {
+  const patterns = flags.regexp.length > 0
+    ? (pattern === undefined ? flags.regexp : undefined)
+    : pattern === undefined
+    ? []
+    : [pattern];
+  if (patterns === undefined) return "give the pattern either as PATTERN or with -e, not both";
+  if (patterns.length === 0) return "no pattern: give PATTERN or -e PATTERN";
+  const syntaxes = [flags.extendedRegexp, flags.fixedStrings, flags.basicRegexp].filter(Boolean);
+  if (syntaxes.length > 1) return "conflicting matchers: give at most one of -E, -F, -G";
+  return {
+    patterns,
+    syntax: flags.extendedRegexp ? "extended" : flags.fixedStrings ? "fixed" : "basic",
+    ignoreCase: flags.ignoreCase ?? false,
+    invert: flags.invertMatch ?? false,
+    word: flags.wordRegexp ?? false,
+    line: flags.lineRegexp ?? false,
+    count: flags.count ?? false,
+    lineNumber: flags.lineNumber ?? false,
+    filesWithMatches: flags.filesWithMatches ?? false,
+    filesWithoutMatch: flags.filesWithoutMatch ?? false,
+    onlyMatching: flags.onlyMatching ?? false,
+    ...(flags.maxCount === undefined ? {} : { maxCount: flags.maxCount }),
+    ...(flags.afterContext ?? flags.context) === undefined
+      ? {}
+      : { after: flags.afterContext ?? flags.context },
+    ...(flags.beforeContext ?? flags.context) === undefined
+      ? {}
+      : { before: flags.beforeContext ?? flags.context },
+  };
+}
+
+const encoder = new TextEncoder();
+
+async function grep(pattern: string | undefined, flags: GrepFlags): Promise<number> {
+  const query = queryOf(pattern, flags);
+  if (typeof query === "string") {
+    err(`error: ${query}\n`);
+    return 2;
+  }
+  const started = performance.now();
+  let members: string[];
+  let keyring;
+  try {
+    keyring = await loadKeyring(flags.keyFile);
+    const stats = await fetchStats(flags.node, flags.timeout, keyring);
+    members = [
+      stats.self.address,
+      ...stats.members.filter((m) => m.status === "alive").map((m) => m.address),
+    ];
+  } catch (error) {
+    err(`error: ${(error as Error).message}\n`);
+    return 2;
+  }
+  let broken = false;
+  const write = (bytes: Uint8Array) => {
+    if (broken) return;
+    try {
+      let offset = 0;
+      while (offset < bytes.length) offset += Deno.stdout.writeSync(bytes.subarray(offset));
+    } catch {
+      // A closed pipe (`| head`): stop writing, as grep does, and let the queries wind down.
+      broken = true;
+    }
+  };
+  const outcomes = await fanOut(members, query, {
+    mode: flags.json ? "records" : "text",
+    idleTimeoutMs: flags.timeout * 1000,
+    bytesMax: flags.maxOutput,
+    keyring,
+    onText: (_member, data) => write(data),
+    onRecord: (member, record) =>
+      write(encoder.encode(JSON.stringify({ member, ...record }) + "\n")),
+  });
+  const elapsedMs = performance.now() - started;
+  return finish(outcomes, elapsedMs, flags.summary);
+}
+
+/** Prints the summary and works out grep's exit status. */
+function finish(outcomes: MemberOutcome[], elapsedMs: number, summary: boolean): number {
+  const failed = outcomes.filter((o) => o.failure !== undefined);
+  const errors = outcomes.filter((o) => o.done !== undefined && o.done.exitCode === 2);
+  // The same grep error everywhere (an invalid regular expression) is one line, not one per member.
+  const messages = new Set(errors.map((o) => o.done!.error.split("\n")[0]));
+  if (errors.length === outcomes.length && messages.size === 1 && failed.length === 0) {
+    err(`error: ${[...messages][0].replace(/^(\S*\/)?grep: /, "")}\n`);
+    return 2;
+  }
+  if (summary) {
+    const lines = outcomes.reduce((sum, o) => sum + o.lines, 0);
+    const answered = outcomes.length - failed.length;
+    const width = Math.max(...outcomes.map((o) => o.member.length));
+    const rows = outcomes.map((o) => {
+      const took = `${(o.elapsedMs / 1000).toFixed(2)} s`;
+      const what = o.failure !== undefined
+        ? `failed: ${o.failure} (${o.lines} lines before)`
+        : `${o.lines} lines, ${o.done!.files} files`;
+      const notes = [
+        o.done?.truncated ? "output cut at --max-output" : "",
+        o.done?.timedOut ? "grep timed out" : "",
+        o.done !== undefined && o.done.error !== "" ? o.done.error.replaceAll("\n", "; ") : "",
+      ].filter((n) => n !== "");
+      return `  ${o.member.padEnd(width)}  ${what}  ${took}${
+        notes.length > 0 ? `  (${notes.join("; ")})` : ""
+      }`;
+    });
+    err(
+      `member grep: ${lines} lines from ${answered} of ${outcomes.length} members in ${
+        (elapsedMs / 1000).toFixed(2)
+      } s\n${rows.join("\n")}\n`,
+    );
+  }
+  if (failed.length > 0 || errors.length > 0) return 2;
+  return outcomes.some((o) => o.done?.exitCode === 0) ? 0 : 1;
+}

@@ -1,0 +1,138 @@
+/**
+ * The files a node serves to `member grep`, from the paths and globs its operator gave
+ * (`member serve --grep`). Wildcards (`*`, `?`, `[...]`) may appear in any segment; `**` matches
+ * any number of directories. Only regular files are served, each once, in a stable order.
+ */
+
+/** What the specs expand to. */
+export interface Expansion {
+  /** Regular files, sorted, each once. */
+  readonly files: string[];
+  /** Specs that matched no file (so the operator hears of a typo). */
+  readonly unmatched: string[];
+}
+
+/** How far an expansion may go. */
+export interface ExpandOptions {
+  /** The most files served; more are left out. */
+  readonly filesMax: number;
+}
+
+/** Whether a path segment holds a wildcard. */
+export function isWild(segment: string): boolean {
+  return /[*?[]/.test(segment);
+}
+
+/** A glob segment as a regular expression over one directory entry's name. */
+export function segmentPattern(segment: string): RegExp {
+  let source = "";
+  for (let i = 0; i < segment.length; i++) {
+    const c = segment[i];
+    if (c === "*") source += "[^/]*";
+    else if (c === "?") source += "[^/]";
+    else if (c === "[") {
+      const end = segment.indexOf("]", i + 2);
+      if (end < 0) {
+        source += "\\[";
+        continue;
+      }
+      let body = segment.slice(i + 1, end);
+      const negated = body.startsWith("!") || body.startsWith("^");
+      if (negated) body = body.slice(1);
+      source += `[${negated ? "^" : ""}${body.replace(/[\\\]]/g, "\\$&")}]`;
+      i = end;
+    } else source += c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  }
+  return new RegExp(`^${source}$`);
+}
+
+/** Expands paths and globs into the regular files they name. Never throws for a missing path. */
+export async function expandPaths(
+  specs: readonly string[],
+  options: ExpandOptions,
+): Promise<Expansion> {
+  const found = new Set<string>();
+  const unmatched: string[] = [];
+  for (const spec of specs) {
+    const before = found.size;
+    await expandOne(spec, found, options.filesMax);
+    if (found.size === before) unmatched.push(spec);
+    if (found.size >= options.filesMax) break;
+  }
+  return { files: [...found].sort(), unmatched };
+}
+
+async function expandOne(spec: string, found: Set<string>, filesMax: number): Promise<void> {
+  const absolute = spec.startsWith("/");
+  const segments = spec.split("/").filter((s) => s !== "" && s !== ".");
+  const wild = segments.findIndex(isWild);
+  if (wild < 0) {
+    if (await isFile(spec)) found.add(spec);
+    return;
+  }
+  const base = (absolute ? "/" : "") + segments.slice(0, wild).join("/");
+  await walk(base === "" ? "." : base, segments.slice(wild), found, filesMax);
+}
+
+async function walk(
+  dir: string,
+  rest: readonly string[],
+  found: Set<string>,
+  filesMax: number,
+): Promise<void> {
+  if (found.size >= filesMax) return;
+  const [segment, ...after] = rest;
+  if (segment === "**") {
+    // Zero directories, then one more level down with `**` still to match.
+    await walk(dir, after, found, filesMax);
+    for (const entry of await entries(dir)) {
+      if (entry.isDirectory && !entry.name.startsWith(".")) {
+        await walk(join(dir, entry.name), rest, found, filesMax);
+      }
+    }
+    return;
+  }
+  if (segment === undefined) return;
+  const last = after.length === 0;
+  if (!isWild(segment)) {
+    const path = join(dir, segment);
+    if (last) {
+      if (await isFile(path)) found.add(path);
+    } else await walk(path, after, found, filesMax);
+    return;
+  }
+  const pattern = segmentPattern(segment);
+  const names = (await entries(dir))
+    .filter((e) => pattern.test(e.name) && (segment.startsWith(".") || !e.name.startsWith(".")))
+    .map((e) => e.name)
+    .sort();
+  for (const name of names) {
+    if (found.size >= filesMax) return;
+    const path = join(dir, name);
+    if (last) {
+      if (await isFile(path)) found.add(path);
+    } else await walk(path, after, found, filesMax);
+  }
+}
+
+function join(dir: string, name: string): string {
+  return dir === "." ? name : dir.endsWith("/") ? dir + name : `${dir}/${name}`;
+}
+
+async function entries(dir: string): Promise<Deno.DirEntry[]> {
+  const list: Deno.DirEntry[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) list.push(entry);
+  } catch {
+    // Missing, unreadable or not a directory: nothing to serve from here.
+  }
+  return list;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * A grep query as it travels: structured, never a command line. A node turns it into GNU grep's
+ * arguments itself (`grepArgv`), from an allowlist, so no option that reads other files (-f, -r,
+ * --include, ...) can arrive from the network, and the files searched are the node's own choice.
+ */
+
+/** GNU grep's regular-expression dialects: -G, -E, -F. */
+export type GrepSyntax = "basic" | "extended" | "fixed";
+
+/** What to search for and how, with GNU grep's meaning. */
+export interface GrepQuery {
+  /** One or more patterns (-e); a line is selected when any matches. */
+  readonly patterns: readonly string[];
+  readonly syntax: GrepSyntax;
+  /** -i */
+  readonly ignoreCase: boolean;
+  /** -v */
+  readonly invert: boolean;
+  /** -w */
+  readonly word: boolean;
+  /** -x */
+  readonly line: boolean;
+  /** -c */
+  readonly count: boolean;
+  /** -n */
+  readonly lineNumber: boolean;
+  /** -l */
+  readonly filesWithMatches: boolean;
+  /** -L */
+  readonly filesWithoutMatch: boolean;
+  /** -o */
+  readonly onlyMatching: boolean;
+  /** -m NUM */
+  readonly maxCount?: number;
+  /** -A NUM */
+  readonly after?: number;
+  /** -B NUM */
+  readonly before?: number;
+}
+
+/** The most patterns one query may hold. */
+export const patternsMax = 256;
+/** The most bytes (UTF-16 units) of all patterns together. */
+export const patternCharsMax = 64 << 10;
+/** The largest -m, -A, -B a query may ask for. */
+const numberMax = 2 ** 31 - 1;
+
+const flags = [
+  "ignoreCase",
+  "invert",
+  "word",
+  "line",
+  "count",
+  "lineNumber",
+  "filesWithMatches",
+  "filesWithoutMatch",
+  "onlyMatching",
+] as const;
+const numbers = ["maxCount", "after", "before"] as const;
+const keys = new Set<string>(["patterns", "syntax", ...flags, ...numbers]);
+
+/** Why `value` is not a well-formed query, or undefined when it is one. Never throws. */
+export function queryProblem(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "not an object";
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (!keys.has(key)) return `unknown field ${JSON.stringify(key.slice(0, 40))}`;
+  }
+  const patterns = record.patterns;
+  if (!Array.isArray(patterns) || patterns.length === 0 || patterns.length > patternsMax) {
+    return `patterns must be a list of 1 to ${patternsMax} strings`;
+  }
+  let chars = 0;
+  for (const pattern of patterns) {
+    if (typeof pattern !== "string") return "a pattern is not a string";
+    if (pattern.includes("\0")) return "a pattern holds a NUL byte";
+    chars += pattern.length;
+  }
+  if (chars > patternCharsMax) return `patterns longer than ${patternCharsMax} characters`;
+  if (record.syntax !== "basic" && record.syntax !== "extended" && record.syntax !== "fixed") {
+    return "syntax must be basic, extended or fixed";
+  }
+  for (const flag of flags) {
+    if (typeof record[flag] !== "boolean") return `${flag} must be true or false`;
+  }
+  for (const name of numbers) {
+    const n = record[name];
+    if (
+      n !== undefined &&
+      !(Number.isSafeInteger(n) && (n as number) >= 0 && n as number <= numberMax)
+    ) {
+      return `${name} must be a whole number up to ${numberMax}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * How output comes back: "text" is GNU grep's own output with `-H` (one line per match, the file
+ * name first); "records" adds `-Z` (a NUL after each file name) and `-n`, so `--json` can split
+ * lines into fields whatever they hold.
+ */
+export type OutputMode = "text" | "records";
+
+/** GNU grep's arguments for a query over `files`, without a shell and only from the allowlist. */
+export function grepArgv(query: GrepQuery, files: readonly string[], mode: OutputMode): string[] {
+  const argv = ["--color=never", "--with-filename"];
+  argv.push(
+    query.syntax === "extended"
+      ? "--extended-regexp"
+      : query.syntax === "fixed"
+      ? "--fixed-strings"
+      : "--basic-regexp",
+  );
+  if (query.ignoreCase) argv.push("--ignore-case");
+  if (query.invert) argv.push("--invert-match");
+  if (query.word) argv.push("--word-regexp");
+  if (query.line) argv.push("--line-regexp");
+  if (query.count) argv.push("--count");
+  if (query.filesWithMatches) argv.push("--files-with-matches");
+  if (query.filesWithoutMatch) argv.push("--files-without-match");
+  if (query.onlyMatching) argv.push("--only-matching");
+  if (query.lineNumber || mode === "records") argv.push("--line-number");
+  if (mode === "records") argv.push("--null");
+  if (query.maxCount !== undefined) argv.push(`--max-count=${query.maxCount}`);
+  if (query.after !== undefined) argv.push(`--after-context=${query.after}`);
+  if (query.before !== undefined) argv.push(`--before-context=${query.before}`);
+  for (const pattern of query.patterns) argv.push(`--regexp=${pattern}`);
+  argv.push("--", ...files);
+  return argv;
+}
+
+/** Whether a query's output is file names alone (-l, -L), one per file. */
+export function namesOnly(query: GrepQuery): boolean {
+  return query.filesWithMatches || query.filesWithoutMatch;
+}
+
+/**
+ * The byte that ends one unit of output: a newline, except that file names alone in records
+ * mode end with the NUL of `-Z`.
+ */
+export function outputTerminator(query: GrepQuery, mode: OutputMode): number {
+  return mode === "records" && namesOnly(query) ? 0 : 10;
+}

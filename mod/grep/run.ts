@@ -1,0 +1,257 @@
+/**
+ * Runs GNU grep on a node's own files, without a shell, and hands its output on in chunks of
+ * whole lines. The child is a separate process, so a heavy query costs the node's gossip nothing
+ * but the bytes it shuttles; output is bounded and so is the time it may take.
+ */
+import { grepArgv, type GrepQuery, type OutputMode, outputTerminator } from "./query.ts";
+
+/** How a run is bounded. */
+export interface RunOptions {
+  /** The most output bytes; the output is cut at a line boundary below this, with `truncated`. */
+  readonly bytesMax: number;
+  /** The longest the child may run; then it is killed, with `timedOut`. */
+  readonly timeoutMs: number;
+  /** The program to run (tests point this elsewhere); GNU grep by default. */
+  readonly grepCommand?: string;
+  /** The largest chunk handed on. */
+  readonly chunkBytes?: number;
+}
+
+/** How a run ended. */
+export interface RunOutcome {
+  /** As grep's: 0 lines selected, 1 none, 2 an error (a timeout is one). */
+  readonly exitCode: 0 | 1 | 2;
+  /** What grep said on stderr (bounded), or why the run failed. */
+  readonly stderr: string;
+  readonly truncated: boolean;
+  readonly timedOut: boolean;
+  /** Output bytes handed on. */
+  readonly bytes: number;
+  /** Output units (lines, or names with -l/-L) handed on. */
+  readonly lines: number;
+  readonly elapsedMs: number;
+}
+
+/** A run under way. */
+export interface GrepRun {
+  /** Whole lines of output, in order; pull them, and grep waits while they are not pulled. */
+  readonly chunks: AsyncIterable<Uint8Array>;
+  /** Settles once the chunks are drained (or the run is cancelled). */
+  readonly outcome: Promise<RunOutcome>;
+  /** Stops the child now. */
+  cancel(): void;
+}
+
+const stderrBytesMax = 4096;
+const defaultChunkBytes = 256 << 10;
+/** The longest line handed on (a frame holds 16 MiB); output stops, cut, at a longer one. */
+const lineBytesMax = 8 << 20;
+
+/** Starts grep for `query` over `files`. With no files it runs nothing and selects nothing. */
+export function runGrep(
+  query: GrepQuery,
+  files: readonly string[],
+  mode: OutputMode,
+  options: RunOptions,
+): GrepRun {
+  const started = performance.now();
+  if (files.length === 0) {
+    return {
+      chunks: (async function* () {})(),
+      outcome: Promise.resolve({
+        exitCode: 1,
+        stderr: "no files to search",
+        truncated: false,
+        timedOut: false,
+        bytes: 0,
+        lines: 0,
+        elapsedMs: performance.now() - started,
+      }),
+      cancel: () => {},
+    };
+  }
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(options.grepCommand ?? "grep", {
+      args: grepArgv(query, files, mode),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { LC_ALL: "C.UTF-8" },
+    }).spawn();
+  } catch (error) {
+    return failedRun(`cannot run grep: ${(error as Error).message}`, started);
+  }
+  const terminator = outputTerminator(query, mode);
+  const chunkBytes = options.chunkBytes ?? defaultChunkBytes;
+  let truncated = false;
+  let timedOut = false;
+  let cancelled = false;
+  let bytes = 0;
+  let lines = 0;
+  const kill = () => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    kill();
+  }, options.timeoutMs);
+  const stderr = readBounded(child.stderr, stderrBytesMax);
+
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    const reader = child.stdout.getReader();
+    let pending: Uint8Array = new Uint8Array(0);
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        pending = pending.length === 0 ? value : concat(pending, value);
+        // Hand on whole units only, at most `chunkBytes` at a time, and never past `bytesMax`.
+        while (pending.length > 0) {
+          const room = options.bytesMax - bytes;
+          let end =
+            pending.lastIndexOf(terminator, Math.min(pending.length, chunkBytes, room) - 1) +
+            1;
+          if (end === 0) {
+            // One line longer than a chunk: send it whole, if it ends within bounds.
+            const reach = Math.min(pending.length, room, lineBytesMax);
+            end = pending.subarray(0, reach).indexOf(terminator) + 1;
+          }
+          if (end === 0) {
+            if (pending.length >= Math.min(room, lineBytesMax)) {
+              truncated = true;
+              return;
+            }
+            break;
+          }
+          const chunk = pending.slice(0, end);
+          pending = pending.subarray(end);
+          bytes += chunk.length;
+          lines += countByte(chunk, terminator);
+          yield chunk;
+          if (pending.length === 0) pending = new Uint8Array(0);
+        }
+      }
+      if (pending.length > 0) {
+        // A last line without its newline (a file not ending in one): grep adds it, so this is
+        // only reached when grep was killed mid-line. Drop it rather than send half a line.
+        if (!timedOut && !cancelled && bytes + pending.length <= options.bytesMax) {
+          bytes += pending.length;
+          lines++;
+          yield pending;
+        }
+      }
+    } finally {
+      if (truncated || cancelled) kill();
+      reader.releaseLock();
+      await child.stdout.cancel().catch(() => {});
+    }
+  }
+
+  let settle!: () => void;
+  const drained = new Promise<void>((resolve) => settle = resolve);
+  const iterable: AsyncIterable<Uint8Array> = {
+    async *[Symbol.asyncIterator]() {
+      try {
+        yield* chunks();
+      } finally {
+        settle();
+      }
+    },
+  };
+  const outcome = (async (): Promise<RunOutcome> => {
+    await drained;
+    const status = await child.status;
+    clearTimeout(timer);
+    const said = (await stderr).trim();
+    let exitCode: 0 | 1 | 2 = status.code === 0 ? 0 : status.code === 1 ? 1 : 2;
+    const problems = said === "" ? [] : [said];
+    if (timedOut) {
+      exitCode = 2;
+      problems.push(
+        `grep ran longer than ${Math.round(options.timeoutMs / 1000)} s and was stopped`,
+      );
+    } else if (truncated) {
+      // Cut by us, not failed: what was selected stands.
+      exitCode = lines > 0 ? 0 : exitCode;
+    } else if (cancelled) {
+      exitCode = 2;
+      problems.push("cancelled");
+    } else if (status.signal !== null) {
+      exitCode = 2;
+      problems.push(`grep was killed by ${status.signal}`);
+    }
+    return {
+      exitCode,
+      stderr: problems.join("\n"),
+      truncated,
+      timedOut,
+      bytes,
+      lines,
+      elapsedMs: performance.now() - started,
+    };
+  })();
+  return {
+    chunks: iterable,
+    outcome,
+    cancel: () => {
+      cancelled = true;
+      kill();
+      settle();
+    },
+  };
+}
+
+function failedRun(message: string, started: number): GrepRun {
+  return {
+    chunks: (async function* () {})(),
+    outcome: Promise.resolve({
+      exitCode: 2,
+      stderr: message,
+      truncated: false,
+      timedOut: false,
+      bytes: 0,
+      lines: 0,
+      elapsedMs: performance.now() - started,
+    }),
+    cancel: () => {},
+  };
+}
+
+/** Reads a stream to its end, keeping at most `max` bytes of it as text. */
+async function readBounded(stream: ReadableStream<Uint8Array>, max: number): Promise<string> {
+  const kept: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for await (const part of stream) {
+      if (size < max) {
+        const piece = part.subarray(0, max - size);
+        kept.push(piece);
+        size += piece.length;
+      }
+    }
+  } catch {
+    // The child was killed: what was said so far will do.
+  }
+  return new TextDecoder().decode(concat(...kept));
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+function countByte(data: Uint8Array, byte: number): number {
+  let n = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] === byte) n++;
+  return n;
+}

@@ -1,0 +1,273 @@
+/**
+ * `member grep` across a real local cluster, compared line for line and count for count with GNU
+ * grep run here on the same files. Also: a member killed mid-query, one that stalls, an option
+ * outside the allowlist, an invalid regular expression, and a bounded output.
+ */
+import assert from "node:assert/strict";
+import { binaryFlags } from "../tasks/flags.ts";
+import { bundle, Cluster, member, type MemberProcess, waitFor } from "./_cluster.ts";
+import { known, writeLog } from "./_logs.ts";
+
+const nodes = 4;
+
+/** Each member's files, in the order it serves them (sorted). */
+function filesOf(cluster: Cluster, i: number): string[] {
+  return [`${cluster.dir}/logs-${i}/app.1.log`, `${cluster.dir}/logs-${i}/app.log`];
+}
+
+async function startCluster(): Promise<Cluster> {
+  const cluster = new Cluster("addresses");
+  for (let i = 0; i < nodes; i++) {
+    Deno.mkdirSync(`${cluster.dir}/logs-${i}`, { recursive: true });
+    const [rotated, current] = filesOf(cluster, i);
+    await writeLog(current, i, 600_000, 1);
+    await writeLog(rotated, i, 200_000, 2);
+  }
+  const grepFlags = (i: number) => ["--grep", `${cluster.dir}/logs-${i}/*.log`];
+  const introducer = cluster.add(["--introducer", ...grepFlags(0)]);
+  await waitFor("the introducer", () => introducer.stats(), 15_000);
+  for (let i = 1; i < nodes; i++) cluster.add(["--join", introducer.address, ...grepFlags(i)]);
+  await cluster.waitForAgreement(30_000);
+  return cluster;
+}
+
+/** GNU grep here over member `i`'s files, `-H` as member grep has it. */
+async function localGrep(args: string[], files: string[]): Promise<{ code: number; out: string }> {
+  const output = await new Deno.Command("grep", {
+    args: ["-H", ...args, "--", ...files],
+    env: { LC_ALL: "C.UTF-8" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: output.code, out: new TextDecoder().decode(output.stdout) };
+}
+
+/** Output lines of one member, prefix removed, in order; grep's `--` separators left out. */
+function linesOf(stdout: string, m: MemberProcess): string[] {
+  const prefix = `${m.address}:`;
+  return stdout.split("\n").filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length));
+}
+
+function withoutSeparators(text: string): string[] {
+  return text.split("\n").filter((l) => l !== "" && l !== "--");
+}
+
+const queries: string[][] = [
+  [known.frequent],
+  ["-c", known.frequent],
+  ["-c", known.rare],
+  ["-n", known.rare],
+  ["-i", "-n", "error timeout"],
+  ["-E", "-n", "timeout after [0-9]{4}ms"],
+  ["-G", "-c", "timeout after [0-9]\\{4\\}ms"],
+  ["-F", "-c", "a.b"],
+  ["-c", "a.b"],
+  ["-w", "-c", "id"],
+  ["-x", "-n", "ok"],
+  ["-v", "-c", "INFO"],
+  ["-l", known.rare],
+  ["-L", known.rare],
+  ["-o", "-E", "user=[a-z]+"],
+  ["-m", "3", "-n", "WARN"],
+  ["-A", "2", "-n", known.rare],
+  ["-B", "1", known.rare],
+  ["-C", "1", "-n", "-e", known.rare, "-e", "^ok$"],
+  ["-e", "user=ann", "-e", "user=cy", "-c"],
+  ["-c", "no such line anywhere"],
+  ["-i", "-c", "WARN"],
+];
+
+Deno.test("member grep over a real cluster: the same lines and counts as GNU grep", async (t) => {
+  const cluster = await startCluster();
+  try {
+    const node = cluster.members[1].address;
+    for (const query of queries) {
+      await t.step(query.join(" "), async () => {
+        const result = await member(["grep", "--node", node, "--no-summary", ...query]);
+        let anyMatch = false;
+        for (let i = 0; i < nodes; i++) {
+          const local = await localGrep(query, filesOf(cluster, i));
+          anyMatch ||= local.code === 0;
+          assert.deepEqual(
+            withoutSeparators(linesOf(result.stdout, cluster.members[i]).join("\n")),
+            withoutSeparators(local.out),
+            `member ${i}: ${query.join(" ")}`,
+          );
+        }
+        assert.equal(result.code, anyMatch ? 0 : 1, result.stderr);
+        assert.equal(result.stderr, "");
+      });
+    }
+
+    await t.step("--json: one object per match, with member, file, line and text", async () => {
+      const result = await member(["grep", "--node", node, "--json", "--no-summary", known.rare]);
+      assert.equal(result.code, 0, result.stderr);
+      const records = result.stdout.trim().split("\n").map((l) => JSON.parse(l));
+      const local = await localGrep(["-n", known.rare], filesOf(cluster, 0));
+      assert.deepEqual(
+        records.map((r) => `${r.file}:${r.line}:${r.text}`),
+        withoutSeparators(local.out),
+      );
+      assert(records.every((r) => r.member === cluster.members[0].address && r.type === "match"));
+      const counts = await member(["grep", "--node", node, "--json", "-c", known.frequent]);
+      const perFile = counts.stdout.trim().split("\n").map((l) => JSON.parse(l));
+      assert.equal(perFile.length, nodes * 2); // app.log and app.1.log
+      assert(perFile.every((r) => r.type === "count" && Number.isInteger(r.count)));
+    });
+
+    await t.step("the summary names every member and the total", async () => {
+      const result = await member(["grep", "--node", node, "-c", known.rare]);
+      assert.equal(result.code, 0);
+      assert.match(result.stderr, new RegExp(`from ${nodes} of ${nodes} members`));
+      for (const m of cluster.members) assert(result.stderr.includes(m.address), result.stderr);
+    });
+
+    await t.step("output past --max-output is cut at a line, with a notice", async () => {
+      const result = await member(["grep", "--node", node, "--max-output", "10000", "INFO"]);
+      assert.equal(result.code, 0, result.stderr);
+      for (const m of cluster.members) {
+        const bytes = linesOf(result.stdout, m).reduce((n, l) => n + l.length + 1, 0);
+        assert(bytes > 0 && bytes <= 10000, `${m.address}: ${bytes} bytes`);
+      }
+      assert.match(result.stderr, /output cut at --max-output/);
+      assert(result.stdout.endsWith("\n"));
+    });
+
+    await t.step("an option outside the allowlist: one clear line, exit 2", async () => {
+      for (
+        const args of [["-r", "x"], ["-f", "/etc/passwd"], ["--include=*.log", "x"], ["-ri", "x"]]
+      ) {
+        const result = await member(["grep", "--node", node, ...args]);
+        assert.equal(result.code, 2, args.join(" "));
+        assert.equal(result.stdout, "");
+        assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+        assert.match(result.stderr, /not allowed/);
+      }
+    });
+
+    await t.step("an invalid regular expression: one clear line, exit 2", async () => {
+      for (const args of [["a\\{1"], ["-E", "(unclosed"], ["-E", "a{1"]]) {
+        const local = await localGrep(args, filesOf(cluster, 0));
+        if (local.code !== 2) continue; // GNU grep accepts some of these; so do we.
+        const result = await member(["grep", "--node", node, ...args]);
+        assert.equal(result.code, 2, args.join(" "));
+        assert.equal(result.stdout, "");
+        const lines = result.stderr.trim().split("\n");
+        assert.equal(lines.length, 1, result.stderr);
+        assert.match(lines[0], /^error: /);
+      }
+    });
+
+    await t.step(
+      "a member killed mid-query is reported with what it sent; the rest complete",
+      async () => {
+        // Member 3 gets a large file, so its output is still flowing when it dies.
+        const victim = cluster.members[3];
+        await writeLog(`${cluster.dir}/logs-3/big.log`, 3, 40_000_000, 3);
+        const child = new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            ...binaryFlags(),
+            bundle,
+            "grep",
+            "--node",
+            node,
+            "--timeout",
+            "3",
+            "-v",
+            "zzzz",
+          ],
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        const reader = child.stdout.getReader();
+        const decoder = new TextDecoder();
+        let text = "";
+        // Read until the victim has sent something, then stop reading and kill it.
+        while (!text.includes(`${victim.address}:${cluster.dir}/logs-3/big.log`)) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          text += decoder.decode(value, { stream: true });
+          if (text.length > 1_000_000) text = text.slice(-200_000);
+        }
+        victim.signal("SIGKILL");
+        await victim.status;
+        for (;;) {
+          const { done } = await reader.read();
+          if (done) break;
+        }
+        const status = await child.status;
+        const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+        assert.equal(status.code, 2, stderr);
+        const victimRow = stderr.split("\n").find((l) => l.includes(victim.address))!;
+        assert.match(victimRow, /failed: .*\((\d+) lines before\)/);
+        assert(Number(/\((\d+) lines before\)/.exec(victimRow)![1]) > 0, victimRow);
+        for (const m of cluster.members.slice(0, 3)) {
+          const row = stderr.split("\n").find((l) => l.includes(m.address))!;
+          assert.doesNotMatch(row, /failed/, row);
+        }
+      },
+    );
+
+    await t.step("a stalled member times out; the rest complete", async () => {
+      const stalled = cluster.members[2];
+      stalled.signal("SIGSTOP");
+      try {
+        const started = Date.now();
+        const result = await member(["grep", "--node", node, "--timeout", "2", "-c", known.rare]);
+        const took = Date.now() - started;
+        assert.equal(result.code, 2);
+        assert(took < 10_000, `took ${took} ms`);
+        const row = result.stderr.split("\n").find((l) => l.includes(stalled.address))!;
+        assert.match(row, /failed/);
+        assert.equal(linesOf(result.stdout, cluster.members[0]).length, 2);
+      } finally {
+        stalled.signal("SIGCONT");
+      }
+    });
+  } finally {
+    await cluster.stop();
+  }
+});
+
+Deno.test("a heavy grep on every node stalls nobody's gossip: no false positive", async () => {
+  const cluster = new Cluster("addresses");
+  try {
+    for (let i = 0; i < nodes; i++) {
+      Deno.mkdirSync(`${cluster.dir}/logs-${i}`, { recursive: true });
+      await writeLog(`${cluster.dir}/logs-${i}/app.log`, i, 30_000_000, 4);
+    }
+    const introducer = cluster.add(["--introducer", "--grep", `${cluster.dir}/logs-0/*.log`]);
+    await waitFor("the introducer", () => introducer.stats(), 15_000);
+    for (let i = 1; i < nodes; i++) {
+      cluster.add(["--join", introducer.address, "--grep", `${cluster.dir}/logs-${i}/*.log`]);
+    }
+    await cluster.waitForAgreement(30_000);
+    // Every node greps its 30 MB, over and over, from several clients at once, for 10 s.
+    const until = Date.now() + 10_000;
+    let queries = 0;
+    const client = async (args: string[]) => {
+      while (Date.now() < until) {
+        const result = await member([
+          "grep",
+          "--node",
+          introducer.address,
+          "--no-summary",
+          ...args,
+        ]);
+        assert.equal(result.code, 0, result.stderr);
+        queries++;
+      }
+    };
+    await Promise.all([
+      client(["-c", "-i", "e.*r.*o"]),
+      client(["-c", "-v", "-E", "(a|b)+c"]),
+      client(["-c", "-w", "id"]),
+    ]);
+    assert(queries >= 3);
+    const failures = cluster.members.flatMap((m) => m.events().filter((e) => e.kind === "FAIL"));
+    assert.deepEqual(failures, []);
+  } finally {
+    await cluster.stop();
+  }
+});

@@ -1,0 +1,370 @@
+/**
+ * Security and bad input, on real processes: a keyed cluster refuses anyone without its key and
+ * rotates keys without downtime; junk datagrams and frames are dropped and every drop is counted;
+ * a flood of joins is refused, not absorbed; idle connections are closed; a deleted event log is
+ * written afresh. Nobody live is ever marked failed meanwhile.
+ */
+import assert from "node:assert/strict";
+import { Random } from "../mod/core/random.ts";
+import { Status } from "../mod/core/types.ts";
+import { datagramLimits } from "../mod/node/node.ts";
+import { decodeDatagram, encodeMessage } from "../mod/wire/codec.ts";
+import { generateKey } from "../mod/wire/seal.ts";
+import { Cluster, member, type MemberProcess, waitFor } from "./_cluster.ts";
+
+type Dropped = Record<string, number>;
+
+async function dropped(m: MemberProcess): Promise<Dropped> {
+  const stats = await m.stats();
+  return (stats.dropped as { malformed: Dropped }).malformed;
+}
+
+function failsOf(cluster: Cluster, among: MemberProcess[]): string[] {
+  const live = new Set(among.map((m) => m.address));
+  return cluster.members.flatMap((m) =>
+    m.events().filter((e) =>
+      e.kind === "FAIL" && live.has(e.member.slice(0, e.member.lastIndexOf("#")))
+    )
+      .map((e) => `${m.address} failed ${e.member}`)
+  );
+}
+
+function udpSocket(): Deno.DatagramConn {
+  return Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+Deno.test("a keyed cluster: no key or a wrong key cannot join or gossip; keys rotate live", async (t) => {
+  const cluster = new Cluster("addresses");
+  const keyA = generateKey();
+  const keyB = generateKey();
+  const keyFile = (i: number) => `${cluster.dir}/keys-${i}`;
+  try {
+    for (let i = 0; i < 3; i++) Deno.writeTextFileSync(keyFile(i), keyA + "\n");
+    const introducer = cluster.add(["--introducer", "--key-file", keyFile(0)]);
+    await waitFor("the introducer", () => introducer.stats(), 15_000);
+    for (let i = 1; i < 3; i++) {
+      cluster.add(["--join", introducer.address, "--key-file", keyFile(i)]);
+    }
+    await cluster.waitForAgreement(30_000);
+    const keyed = [...cluster.members];
+
+    await t.step("a node without the key is refused with a clear reason", async () => {
+      const stranger = cluster.add(["--join", introducer.address], 5);
+      const status = await stranger.status;
+      assert.equal(status.code, 1);
+      assert.match(
+        stranger.stderr(),
+        /seals its traffic: start the joiner with the cluster's --key-file/,
+      );
+    });
+
+    await t.step("a node with another key cannot join", async () => {
+      Deno.writeTextFileSync(`${cluster.dir}/wrong`, generateKey() + "\n");
+      const before = await dropped(introducer);
+      const stranger = cluster.add([
+        "--join",
+        introducer.address,
+        "--key-file",
+        `${cluster.dir}/wrong`,
+      ], 6);
+      const status = await stranger.status;
+      assert.equal(status.code, 1);
+      assert.match(stranger.stderr(), /cannot join via/);
+      const after = await dropped(introducer);
+      assert((after.unauthenticated ?? 0) > (before.unauthenticated ?? 0), JSON.stringify(after));
+    });
+
+    await t.step("plain datagrams, even well-formed ones, are dropped and counted", async () => {
+      const socket = udpSocket();
+      try {
+        const before = await dropped(introducer);
+        const fake = encodeMessage({
+          kind: "gossip",
+          settings: { epoch: 99, suspicion: false },
+          members: 2,
+          entries: [{
+            address: "127.0.0.99:1",
+            version: 1,
+            incarnation: 0,
+            heartbeat: 1,
+            status: Status.Alive,
+          }],
+        });
+        const [host, port] = [introducer.host, introducer.port];
+        for (let i = 0; i < 100; i++) {
+          await socket.send(fake, { transport: "udp", hostname: host, port });
+        }
+        await waitFor("the drops to be counted", async () => {
+          const after = await dropped(introducer);
+          return (after["not-sealed"] ?? 0) - (before["not-sealed"] ?? 0) === 100;
+        }, 5000);
+        const stats = await introducer.stats();
+        assert(!JSON.stringify(stats.members).includes("127.0.0.99"));
+        assert.equal(stats.node.suspicion, true, "a forged settings change was not taken");
+      } finally {
+        socket.close();
+      }
+    });
+
+    await t.step("the local CLI and a keyed remote client both get answers", async () => {
+      const plain = await member(["stats", "--node", introducer.address, "--json"]);
+      assert.equal(plain.code, 0, plain.stderr);
+      const sealed = await member([
+        "stats",
+        "--node",
+        introducer.address,
+        "--json",
+        "--key-file",
+        keyFile(1),
+      ]);
+      assert.equal(sealed.code, 0, sealed.stderr);
+      const grep = await member([
+        "grep",
+        "--node",
+        introducer.address,
+        "--key-file",
+        keyFile(1),
+        "-c",
+        "JOIN",
+      ]);
+      assert.equal(grep.code, 0, grep.stderr);
+      assert.match(grep.stdout, /member\.log:\d+/);
+    });
+
+    await t.step(
+      "rotation without downtime: add B, seal with B, drop A (SIGHUP reloads)",
+      async () => {
+        const stages = [`${keyA}\n${keyB}\n`, `${keyB}\n${keyA}\n`, `${keyB}\n`];
+        for (const stage of stages) {
+          for (let i = 0; i < 3; i++) {
+            Deno.writeTextFileSync(keyFile(i), stage);
+            keyed[i].signal("SIGHUP");
+            await sleep(300);
+          }
+          await waitFor(
+            "the reload to be logged",
+            () => keyed.every((m) => m.stderr().includes("reloaded")),
+            5000,
+          );
+          await sleep(1500);
+          await cluster.waitForAgreement(10_000, () => keyed);
+        }
+        // A node holding only the old key is now a stranger; one with the new key joins.
+        Deno.writeTextFileSync(`${cluster.dir}/old`, keyA + "\n");
+        const old = cluster.add(
+          ["--join", introducer.address, "--key-file", `${cluster.dir}/old`],
+          7,
+        );
+        assert.equal((await old.status).code, 1);
+        Deno.writeTextFileSync(`${cluster.dir}/new`, keyB + "\n");
+        const fresh = cluster.add([
+          "--join",
+          introducer.address,
+          "--key-file",
+          `${cluster.dir}/new`,
+        ], 8);
+        await cluster.waitForAgreement(15_000, () => [...keyed, fresh]);
+        assert.deepEqual(failsOf(cluster, [...keyed, fresh]), []);
+      },
+    );
+  } finally {
+    await cluster.stop();
+  }
+});
+
+Deno.test("junk datagrams and frames are dropped, every one counted, and nothing else changes", async () => {
+  const cluster = new Cluster("addresses");
+  try {
+    await cluster.start(3);
+    const target = cluster.members[0];
+    const before = await dropped(target);
+    const random = new Random(77);
+    const valid = encodeMessage({
+      kind: "gossip",
+      settings: { epoch: 0, suspicion: true },
+      members: 3,
+      entries: cluster.members.map((m) => ({
+        address: m.address,
+        version: 1,
+        incarnation: 0,
+        heartbeat: 1,
+        status: Status.Alive,
+      })),
+    });
+    // Random, mutated and cut datagrams; only those that do not decode are sent, so that each
+    // must show up as exactly one drop, under the reason the decoder gives here.
+    const expected: Dropped = {};
+    const socket = udpSocket();
+    let sent = 0;
+    try {
+      while (sent < 5000) {
+        let bytes: Uint8Array;
+        const kind = random.below(3);
+        if (kind === 0) {
+          bytes = new Uint8Array(random.below(1400));
+          for (let i = 0; i < bytes.length; i++) bytes[i] = random.below(256);
+        } else if (kind === 1) {
+          bytes = valid.slice();
+          for (let f = 1 + random.below(4); f > 0; f--) {
+            bytes[random.below(bytes.length)] = random.below(256);
+          }
+        } else {
+          bytes = valid.slice(0, random.below(valid.length));
+        }
+        const decoded = decodeDatagram(bytes, datagramLimits);
+        if (decoded.ok) continue;
+        expected[decoded.reason] = (expected[decoded.reason] ?? 0) + 1;
+        await socket.send(bytes, { transport: "udp", hostname: target.host, port: target.port });
+        sent++;
+        if (sent % 100 === 0) await sleep(5);
+      }
+    } finally {
+      socket.close();
+    }
+    // Junk on TCP: garbage, a length past the limit, a frame cut short.
+    const frames: [Uint8Array, string][] = [
+      [new Uint8Array([0, 0, 0, 3, 1, 2, 3]), "msgpack"],
+      [new Uint8Array([0xff, 0xff, 0xff, 0xff]), "frame-too-large"],
+      [new Uint8Array([0, 0, 1, 0, 1, 2]), "truncated-frame"],
+    ];
+    for (const [bytes, reason] of frames) {
+      for (let i = 0; i < 10; i++) {
+        const conn = await Deno.connect({ hostname: target.host, port: target.port });
+        await conn.write(bytes);
+        conn.closeWrite();
+        await conn.read(new Uint8Array(16)).catch(() => null);
+        conn.close();
+        expected[reason] = (expected[reason] ?? 0) + 10 / 10;
+      }
+    }
+    // Wait until the counts settle, then compare them reason by reason.
+    let last = "";
+    await waitFor(
+      "the drop counts to settle",
+      async () => {
+        const now = JSON.stringify(await dropped(target));
+        const settled = now === last;
+        last = now;
+        return settled;
+      },
+      15_000,
+      1000,
+    );
+    const after = await dropped(target);
+    const counted = Object.fromEntries(
+      Object.keys(expected).map((reason) => [reason, (after[reason] ?? 0) - (before[reason] ?? 0)]),
+    );
+    assert.deepEqual(counted, expected, `all drops: ${JSON.stringify(after)}`);
+    await sleep(3000);
+    await cluster.waitForAgreement(5000);
+    assert.deepEqual(failsOf(cluster, cluster.running()), []);
+  } finally {
+    await cluster.stop();
+  }
+});
+
+Deno.test("a join flood is refused past the limit; idle connections are closed; nobody fails", async () => {
+  const cluster = new Cluster("addresses");
+  try {
+    await cluster.start(3);
+    const target = cluster.members[0];
+    // 600 joins from made-up members as fast as they go: the first burst is taken, the rest told
+    // to come back later; the node answers stats all along.
+    const { request } = await import("../mod/node/client.ts");
+    let accepted = 0;
+    let busy = 0;
+    const started = Date.now();
+    for (let batch = 0; batch < 20; batch++) {
+      const replies = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          request(target.address, {
+            kind: "join-request",
+            entry: {
+              address: `127.1.${batch}.${i + 1}:9`,
+              version: Date.now(),
+              incarnation: 0,
+              heartbeat: 0,
+              status: Status.Alive,
+            },
+          }, 5000)),
+      );
+      for (const reply of replies) {
+        assert.equal(reply.kind, "join-response");
+        if (reply.kind === "join-response" && reply.accepted) accepted++;
+        else if (reply.kind === "join-response") {
+          assert.match(reply.reason, /busy/);
+          busy++;
+        }
+      }
+    }
+    const seconds = (Date.now() - started) / 1000;
+    assert(accepted <= 400 + 200 * seconds + 1, `${accepted} accepted in ${seconds} s`);
+    assert(busy > 0, "the flood was refused past the limit");
+    assert(((await dropped(target))["join-flood"] ?? 0) === busy);
+    // Idle connections: opened, never written to, closed by the node after its 5 s timeout.
+    const idle = await Promise.all(
+      Array.from({ length: 20 }, () => Deno.connect({ hostname: target.host, port: target.port })),
+    );
+    const closedAt = Promise.all(idle.map(async (conn) => {
+      const buffer = new Uint8Array(1);
+      const result = await conn.read(buffer).catch(() => null);
+      conn.close();
+      return result;
+    }));
+    await target.stats(); // still answering
+    const results = await Promise.race([closedAt, sleep(8000).then(() => "still open")]);
+    assert.notEqual(results, "still open");
+    assert(((await dropped(target))["idle-timeout"] ?? 0) >= 20);
+    // The made-up members never heartbeat, so they fail in turn; the real ones keep listing each
+    // other (alive, or suspected for a moment while the ring settles), and none is ever failed.
+    for (let i = 0; i < 8; i++) {
+      await sleep(1000);
+      for (const m of cluster.running()) {
+        const alive = new Set(
+          (await m.stats()).members.filter((e) => e.status === "alive" || e.status === "suspect")
+            .map((e) => e.address),
+        );
+        for (const other of cluster.running()) {
+          if (other !== m) assert(alive.has(other.address), `${m.address} lost ${other.address}`);
+        }
+      }
+    }
+    assert.deepEqual(failsOf(cluster, cluster.running()), []);
+  } finally {
+    await cluster.stop();
+  }
+});
+
+Deno.test("an event log deleted or rotated away while the node runs is written afresh", async () => {
+  const cluster = new Cluster("addresses");
+  try {
+    await cluster.start(3);
+    const watcher = cluster.members[0];
+    const log = `${watcher.dataDir}/member.log`;
+    Deno.renameSync(log, `${log}.1`);
+    await sleep(1500);
+    cluster.members[2].signal("SIGKILL");
+    await waitFor("a FAIL in the fresh log", () => {
+      try {
+        return Deno.readTextFileSync(log).includes(" FAIL ");
+      } catch {
+        return false;
+      }
+    }, 10_000);
+    assert.match(Deno.readTextFileSync(`${log}.1`), / JOIN /);
+    Deno.removeSync(log);
+    await sleep(1500);
+    await member(["leave", "--node", cluster.members[1].address]);
+    await waitFor("a LEAVE in the log written afresh", () => {
+      try {
+        return Deno.readTextFileSync(log).includes(" LEAVE ");
+      } catch {
+        return false;
+      }
+    }, 10_000);
+  } finally {
+    await cluster.stop();
+  }
+});
