@@ -14,6 +14,7 @@ import { serveCommand } from "./cmd/serve.ts";
 import { setCommand } from "./cmd/set.ts";
 import { simCommand } from "./cmd/sim.ts";
 import { statsCommand } from "./cmd/stats.ts";
+import { vizCommand } from "./cmd/viz.ts";
 import { version } from "./mod/version.ts";
 
 /** Runs the command line and returns the exit code. */
@@ -36,6 +37,7 @@ export async function main(args: string[]): Promise<number> {
     .addCommand(statsCommand(setExit))
     .addCommand(grepCommand(setExit))
     .addCommand(setCommand(setExit))
+    .addCommand(vizCommand(setExit))
     .addCommand(keygenCommand(setExit))
     .addCommand(simCommand(setExit));
   for (const command of [program, ...program.commands]) {

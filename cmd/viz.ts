@@ -1,0 +1,108 @@
+/**
+ * `member viz`: build a self-contained HTML replay of a run from event logs: files given on the
+ * command line (`member.log` files, `member sim --events` output), or, with none, the event logs
+ * of every live member fetched through a node.
+ */
+import { Command } from "commander";
+import { type LogSource, readEventLogs } from "../mod/log/reader.ts";
+import { buildModel } from "../mod/viz/model.ts";
+import { replayPage } from "../mod/viz/page.ts";
+import { err, out, RuntimeFailure } from "./_cli.ts";
+import { keyFileOption, loadKeyring, nodeOption, timeoutOption } from "./_client.ts";
+import { fetchLogs } from "./_events.ts";
+
+interface VizFlags {
+  output: string;
+  node: string;
+  timeout: number;
+  keyFile?: string;
+  json?: boolean;
+}
+
+/** The `viz` subcommand. */
+export function vizCommand(setExit: (code: number) => void): Command {
+  return new Command("viz")
+    .description(
+      "Build one self-contained HTML page that replays joins, leaves, suspicions and failures " +
+        "from event logs: the FILES given, or with none the event logs of every live member.",
+    )
+    .argument("[FILES...]", "event logs (member.log, or the --events file of member sim)")
+    .option("-o, --output <FILE>", "where to write the page", "replay.html")
+    .addOption(nodeOption())
+    .addOption(timeoutOption(10))
+    .addOption(keyFileOption())
+    .option("--json", "also print the failures found (who detected what, when) as JSON")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  member viz -o replay.html                  # every live member's log\n" +
+        "  member viz node1/member.log node2/member.log\n" +
+        "  member sim --nodes 100 --fail 3 --events run.log && member viz run.log\n",
+    )
+    .action(async (files: string[], flags: VizFlags) => {
+      setExit(await viz(files, flags));
+    });
+}
+
+async function readFiles(files: string[]): Promise<LogSource[]> {
+  const logs: LogSource[] = [];
+  for (const file of files) {
+    try {
+      logs.push({ source: file, text: await Deno.readTextFile(file) });
+    } catch (error) {
+      err(`${file}: cannot read it (${(error as Error).message}); skipped\n`);
+    }
+  }
+  return logs;
+}
+
+async function viz(files: string[], flags: VizFlags): Promise<number> {
+  let logs: LogSource[];
+  if (files.length > 0) {
+    logs = await readFiles(files);
+  } else {
+    const keyring = await loadKeyring(flags.keyFile);
+    try {
+      logs = await fetchLogs(flags.node, flags.timeout * 1000, keyring);
+    } catch (error) {
+      throw new RuntimeFailure((error as Error).message);
+    }
+  }
+  const { records, problems } = readEventLogs(logs);
+  for (const problem of problems.slice(0, 20)) {
+    err(
+      `${problem.source}${problem.line > 0 ? `:${problem.line}` : ""}: ${problem.error}; skipped\n`,
+    );
+  }
+  if (problems.length > 20) {
+    err(`... and ${problems.length - 20} more problems (listed in the page)\n`);
+  }
+  if (records.length === 0) {
+    throw new RuntimeFailure("no event lines in the input: nothing to replay");
+  }
+  const model = buildModel(records, problems, logs.map((l) => l.source));
+  try {
+    await Deno.writeTextFile(flags.output, replayPage(model));
+  } catch (error) {
+    throw new RuntimeFailure(`cannot write ${flags.output}: ${(error as Error).message}`);
+  }
+  const fp = model.failures.filter((f) => f.falsePositive).length;
+  err(
+    `wrote ${flags.output}: ${model.data.members.length} members, ${records.length} events over ${
+      (model.data.t.length === 0 ? 0 : model.data.t[model.data.t.length - 1] / 1000).toFixed(1)
+    } s, ${model.failures.length} failures${fp > 0 ? ` (${fp} false positives)` : ""}` +
+      `${problems.length > 0 ? `, ${problems.length} problems skipped` : ""}\n`,
+  );
+  if (flags.json) {
+    out(
+      JSON.stringify({
+        output: flags.output,
+        members: model.data.members.length,
+        events: records.length,
+        failures: model.failures,
+        corrections: model.corrections,
+        problems: problems.length,
+      }) + "\n",
+    );
+  }
+  return 0;
+}

@@ -1,0 +1,379 @@
+// The page's own code handles the DOM and parsed JSON, untyped here (no DOM types in this build).
+// deno-lint-ignore-file no-explicit-any
+/**
+ * The replay page: one self-contained HTML file (no request when opened) with the run's events,
+ * the replay engine and the drawing code inline.
+ */
+import { modelJson, type VizModel } from "./model.ts";
+import { Replay } from "./replay.ts";
+
+/** Status colours, by status index (see Replay.statuses). */
+export const statusColors = ["#d0d4da", "#2e9d5b", "#f0a020", "#d93a3a", "#7a7f87", "#b8bcc4"];
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** The whole page for a model. */
+export function replayPage(model: VizModel, title = "member replay"): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>
+  :root { font: 14px/1.4 system-ui, sans-serif; color: #1d2127; background: #f6f7f9; }
+  body { margin: 0; }
+  header { padding: 10px 16px; background: #1d2127; color: #fff; display: flex; gap: 16px; align-items: baseline; flex-wrap: wrap; }
+  header h1 { font-size: 16px; margin: 0; }
+  header span { color: #b8bcc4; }
+  main { display: grid; grid-template-columns: minmax(420px, 1fr) 380px; gap: 12px; padding: 12px 16px; }
+  section { background: #fff; border: 1px solid #dde0e5; border-radius: 6px; padding: 10px 12px; }
+  h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .04em; color: #5b616b; margin: 0 0 8px; }
+  #stage { position: relative; }
+  canvas#view { width: 100%; aspect-ratio: 1; display: block; cursor: pointer; }
+  #controls { display: flex; gap: 8px; align-items: center; margin-top: 8px; flex-wrap: wrap; }
+  #controls input[type=range] { flex: 1; min-width: 200px; }
+  #clock { font-variant-numeric: tabular-nums; min-width: 230px; }
+  button { font: inherit; padding: 3px 12px; }
+  canvas#marks { width: 100%; height: 14px; display: block; margin-top: 2px; }
+  table { border-collapse: collapse; width: 100%; font-size: 12px; }
+  td, th { text-align: left; padding: 2px 4px; border-bottom: 1px solid #eef0f3; white-space: nowrap; }
+  tr.fp td { background: #fde8e8; }
+  tbody tr.seek { cursor: pointer; }
+  tbody tr.seek:hover td { background: #eef4ff; }
+  .legend { display: flex; gap: 12px; flex-wrap: wrap; font-size: 12px; margin-top: 6px; }
+  .dot { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 4px; vertical-align: -1px; }
+  #list, #events { max-height: 260px; overflow: auto; }
+  #events div { font: 12px ui-monospace, monospace; white-space: nowrap; }
+  .side { display: flex; flex-direction: column; gap: 12px; }
+  .wide { grid-column: 1 / -1; }
+  .note { color: #5b616b; font-size: 12px; }
+</style>
+</head>
+<body>
+<header><h1>member replay</h1><span id="summary"></span></header>
+<main>
+  <section id="stage">
+    <canvas id="view" width="900" height="900" aria-label="members, coloured by status"></canvas>
+    <div class="legend" id="legend"></div>
+    <div id="controls">
+      <button id="play">Play</button>
+      <label>speed <select id="speed">
+        <option>0.1</option><option>0.25</option><option>0.5</option><option selected>1</option>
+        <option>2</option><option>4</option><option>10</option><option>30</option>
+      </select></label>
+      <input id="scrub" type="range" min="0" value="0" step="1" aria-label="time">
+      <span id="clock"></span>
+    </div>
+    <canvas id="marks" width="900" height="14" title="red: failures, orange: suspicions"></canvas>
+  </section>
+  <div class="side">
+    <section><h2>Selected member</h2><div id="selected" class="note">Click a member to see its own membership list at this moment.</div><div id="list"></div></section>
+    <section><h2>Events as they happen</h2><div id="events"></div></section>
+  </div>
+  <section class="wide"><h2>Failures</h2><div id="failures"></div></section>
+  <section class="wide"><h2>Time and clocks</h2><div id="clocks" class="note"></div></section>
+  <section class="wide"><h2>Input</h2><div id="input" class="note"></div></section>
+</main>
+<script id="model" type="application/json">${modelJson(model)}</script>
+<script>
+"use strict";
+const Replay = (${Replay.toString()});
+const statusColors = ${JSON.stringify(statusColors)};
+(${pageScript.toString()})(Replay, statusColors);
+</script>
+</body>
+</html>
+`;
+}
+
+/**
+ * The page's own code, embedded by its source. It runs in the browser only: it is not called
+ * here, and it reaches the DOM through `globalThis` so that this file type-checks without it.
+ */
+function pageScript(R: any, colors: readonly string[]): void {
+  const g = globalThis as any;
+  const doc = g.document;
+  const $ = (id: string) => doc.getElementById(id);
+  const model = JSON.parse($("model").textContent);
+  const unpack = (text: string, Kind: any) => {
+    const raw = g.atob(text);
+    const bytes = new Uint8Array(raw.length);
+    for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+    return new Kind(bytes.buffer);
+  };
+  const data = {
+    members: model.members,
+    t: unpack(model.t, Int32Array),
+    kind: unpack(model.kind, Uint8Array),
+    member: unpack(model.member, Uint16Array),
+    node: unpack(model.node, Uint16Array),
+  };
+  const replay = new R(data);
+  const n = replay.size;
+  const index = new Map(data.members.map((id: string, i: number) => [id, i]));
+  const statuses: string[] = R.statuses;
+  const kinds: string[] = R.kinds;
+  const kindColors: Record<string, string> = {
+    JOIN: "#2e9d5b",
+    LEAVE: "#7a7f87",
+    SUSPECT: "#f0a020",
+    REFUTE: "#3a78d9",
+    FAIL: "#d93a3a",
+    REMOVE: "#b8bcc4",
+    SETTINGS: "#8a4fd0",
+  };
+  const fmt = (ms: number) => (ms / 1000).toFixed(3) + " s";
+  const wall = (ms: number) => new Date(model.startMs + ms).toISOString();
+
+  // Layout: a circle when few, a filled disc (sunflower) when many, both in id order.
+  const view = $("view");
+  const ctx = view.getContext("2d");
+  const W = view.width;
+  const center = W / 2;
+  const positions: [number, number][] = [];
+  const radius = n <= 60 ? 10 : n <= 300 ? 6 : 4;
+  for (let i = 0; i < n; i++) {
+    if (n <= 60) {
+      const a = -Math.PI / 2 + (2 * Math.PI * i) / Math.max(1, n);
+      positions.push([center + (W * 0.33) * Math.cos(a), center + (W * 0.33) * Math.sin(a)]);
+    } else {
+      const r = (W * 0.46) * Math.sqrt((i + 0.5) / n);
+      const a = i * Math.PI * (3 - Math.sqrt(5));
+      positions.push([center + r * Math.cos(a), center + r * Math.sin(a)]);
+    }
+  }
+
+  let selected = -1;
+  let playing = false;
+  let lastFrame = 0;
+  const drawnStatus = new Uint8Array(n);
+  const scrub = $("scrub");
+  scrub.max = String(replay.durationMs);
+
+  function draw(): void {
+    ctx.clearRect(0, 0, W, W);
+    // Events of the last moment as lines from who saw it to whom it is about.
+    const speed = Number($("speed").value);
+    const recent = replay.recent(Math.max(250, 600 * speed));
+    const lines = recent.slice(-400);
+    ctx.lineWidth = n <= 60 ? 2 : 1;
+    for (const i of lines) {
+      const kind = kinds[data.kind[i]];
+      if (kind === "SETTINGS") continue;
+      const from = positions[data.node[i]];
+      const to = positions[data.member[i]];
+      if (data.node[i] === data.member[i]) continue;
+      ctx.strokeStyle = kindColors[kind];
+      ctx.globalAlpha = kind === "JOIN" ? 0.25 : 0.8;
+      ctx.beginPath();
+      ctx.moveTo(from[0], from[1]);
+      ctx.lineTo(to[0], to[1]);
+      ctx.stroke();
+    }
+    ctx.globalAlpha = 1;
+    for (let m = 0; m < n; m++) {
+      const s = replay.statusOf(m);
+      drawnStatus[m] = s;
+      const [x, y] = positions[m];
+      ctx.beginPath();
+      // In a crowd, what matters (suspected, failed) is drawn larger.
+      ctx.arc(x, y, n > 60 && (s === 2 || s === 3) ? radius * 1.8 : radius, 0, 2 * Math.PI);
+      ctx.fillStyle = colors[s];
+      ctx.fill();
+      if (s === 3 && replay.count(m, 1) + replay.count(m, 2) > 1) {
+        // Failed by some, still listed by others: a ring says detection is under way.
+        ctx.strokeStyle = "#2e9d5b";
+        ctx.lineWidth = 2;
+        ctx.stroke();
+      }
+      if (m === selected) {
+        ctx.strokeStyle = "#1d2127";
+        ctx.lineWidth = 3;
+        ctx.beginPath();
+        ctx.arc(x, y, radius + 4, 0, 2 * Math.PI);
+        ctx.stroke();
+      }
+      if (n <= 60) {
+        ctx.fillStyle = "#1d2127";
+        ctx.font = "13px system-ui";
+        ctx.textAlign = x < center - 5 ? "right" : x > center + 5 ? "left" : "center";
+        const label = data.members[m].replace(/#\d+$/, "");
+        const dx = x < center - 5 ? -16 : x > center + 5 ? 16 : 0;
+        const dy = y < center ? -16 : 24;
+        ctx.fillText(label, x + dx, y + (dx === 0 ? dy : 4));
+      }
+    }
+    const now = replay.nowMs;
+    $("clock").textContent = `${fmt(Math.max(0, now))}  ${wall(Math.max(0, now))}`;
+    scrub.value = String(Math.max(0, now));
+    drawEvents(recent);
+    drawSelected();
+  }
+
+  function drawEvents(recent: number[]): void {
+    const rows = recent.slice(-60).reverse().map((i) => {
+      const kind = kinds[data.kind[i]];
+      return `<div style="color:${kindColors[kind]}">${fmt(data.t[i])} ${kind} ${
+        data.members[data.member[i]]
+      } <span style="color:#5b616b">by ${data.members[data.node[i]]}</span></div>`;
+    });
+    $("events").innerHTML = rows.join("") || '<div class="note">nothing in the last moment</div>';
+  }
+
+  function drawSelected(): void {
+    if (selected < 0) return;
+    const s = replay.statusOf(selected);
+    const by = [1, 2, 3, 4, 5].map((k) => `${statuses[k]} ${replay.count(selected, k)}`).join(", ");
+    $("selected").innerHTML = `<b>${data.members[selected]}</b>: ${statuses[s]}<br>` +
+      `<span class="note">listed by others as: ${by}</span>`;
+    const list = replay.listOf(selected);
+    $("list").innerHTML = list.length === 0
+      ? '<div class="note">its list is empty at this moment (or its log is not among the inputs)</div>'
+      : `<table><thead><tr><th>member</th><th>status in its list</th></tr></thead><tbody>${
+        list.map(([m, k]: [number, number]) =>
+          `<tr><td><span class="dot" style="background:${colors[k]}"></span>${
+            data.members[m]
+          }</td><td>${statuses[k]}</td></tr>`
+        ).join("")
+      }</tbody></table>`;
+  }
+
+  function seek(ms: number): void {
+    replay.seek(Math.max(0, Math.min(ms, replay.durationMs)));
+    draw();
+  }
+
+  function frame(time: number): void {
+    if (!playing) return;
+    const elapsed = lastFrame === 0 ? 0 : time - lastFrame;
+    lastFrame = time;
+    const next = replay.nowMs + elapsed * Number($("speed").value);
+    seek(next);
+    if (next >= replay.durationMs) pause();
+    else g.requestAnimationFrame(frame);
+  }
+
+  function play(): void {
+    if (replay.nowMs >= replay.durationMs) seek(0);
+    playing = true;
+    lastFrame = 0;
+    $("play").textContent = "Pause";
+    g.requestAnimationFrame(frame);
+  }
+
+  function pause(): void {
+    playing = false;
+    $("play").textContent = "Play";
+  }
+
+  $("play").addEventListener("click", () => (playing ? pause() : play()));
+  scrub.addEventListener("input", () => seek(Number(scrub.value)));
+  doc.addEventListener("keydown", (e: any) => {
+    if (e.key === " " && e.target === doc.body) {
+      e.preventDefault();
+      playing ? pause() : play();
+    }
+  });
+  view.addEventListener("click", (e: any) => {
+    const box = view.getBoundingClientRect();
+    const x = (e.clientX - box.left) * (W / box.width);
+    const y = (e.clientY - box.top) * (W / box.height);
+    let best = -1;
+    let bestDistance = Infinity;
+    positions.forEach(([px, py], i) => {
+      const d = (px - x) ** 2 + (py - y) ** 2;
+      if (d < bestDistance) [best, bestDistance] = [i, d];
+    });
+    selected = bestDistance <= (radius + 8) ** 2 ? best : -1;
+    if (selected < 0) {
+      $("selected").innerHTML = "Click a member to see its own membership list at this moment.";
+      $("list").innerHTML = "";
+    }
+    draw();
+  });
+
+  // The legend, the marks under the timeline, the failures, the clocks and the input.
+  $("legend").innerHTML =
+    [1, 2, 3, 4, 5].map((k) =>
+      `<span><span class="dot" style="background:${colors[k]}"></span>${statuses[k]}</span>`
+    ).join("") + '<span class="note">lines: who logged an event about whom, just now</span>';
+  const marks = $("marks").getContext("2d");
+  const markWidth = $("marks").width;
+  const span = Math.max(1, replay.durationMs);
+  for (let i = 0; i < replay.events; i++) {
+    const kind = kinds[data.kind[i]];
+    if (kind !== "FAIL" && kind !== "SUSPECT") continue;
+    marks.fillStyle = kindColors[kind];
+    marks.fillRect(Math.round((data.t[i] / span) * (markWidth - 2)), 0, 2, 14);
+  }
+  const counts = Object.entries(model.counts).map(([k, v]) => `${v} ${k}`).join(", ");
+  $("summary").textContent = `${n} members, ${replay.events} events (${counts}) over ${
+    fmt(replay.durationMs)
+  }`;
+  const failures = model.failures;
+  $("failures").innerHTML = failures.length === 0
+    ? '<div class="note">No member was listed as failed.</div>'
+    : `<table><thead><tr><th>member</th><th>first suspected</th><th>first detected</th><th>by</th>` +
+      `<th>all detected</th><th>first to all</th><th>detected by</th><th>its last own line before</th><th></th></tr></thead><tbody>${
+        failures.map((f: any) =>
+          `<tr class="seek${
+            f.falsePositive ? " fp" : ""
+          }" data-at="${f.firstMs}"><td>${f.member}</td><td>${
+            f.suspectedMs === null ? "" : fmt(f.suspectedMs)
+          }</td><td>${fmt(f.firstMs)}</td><td>${f.firstBy}</td><td>${fmt(f.allMs)}</td><td>${
+            fmt(f.allMs - f.firstMs)
+          }</td><td>${f.detectedBy} of ${f.observers} running</td><td>${
+            f.lastOwnLineMs === null ? "" : fmt(f.firstMs - f.lastOwnLineMs) + " earlier"
+          }</td><td>${f.falsePositive ? "<b>false positive</b>: it kept logging" : ""}</td></tr>`
+        ).join("")
+      }</tbody></table><div class="note">Times are from the run's first event. A crash leaves no line, so ` +
+      `detection is timed from the first node that listed the member as failed to the last; click a ` +
+      `row to go to its first detection.</div>`;
+  for (const row of doc.querySelectorAll("#failures tr.seek")) {
+    row.addEventListener("click", () => seek(Number(row.dataset.at)));
+  }
+  const corrections = model.corrections;
+  $("clocks").innerHTML = `Each event is placed at the time on the clock of the machine that ` +
+    `logged it; events at the same moment keep the order of their files. Clocks of different ` +
+    `machines may differ: a joiner logs its own JOIN before its contact accepts it, so where a ` +
+    `contact's record of a join comes before the joiner's own line, the joiner's machine is ahead ` +
+    `by at least that much, and all its events are moved back by it. Smaller differences cannot be ` +
+    `seen in the logs and are left as they are (keep clocks in sync with NTP). ` +
+    (corrections.length === 0
+      ? "No machine's clock had to be corrected."
+      : `<table><thead><tr><th>host</th><th>moved back by</th><th>because</th></tr></thead><tbody>${
+        corrections.map((c: any) =>
+          `<tr><td>${c.host}</td><td>${c.shiftMs} ms</td><td>${c.evidence}</td></tr>`
+        )
+          .join("")
+      }</tbody></table>`);
+  const problems = model.problems.map((p: any) =>
+    `<div>${p.source}${p.line > 0 ? `:${p.line}` : ""}: ${p.error.replace(/</g, "&lt;")}</div>`
+  ).join("");
+  $("input").innerHTML = `Built from ${model.sources.length} log(s): ${model.sources.join(", ")}.` +
+    (model.problemsTotal === 0
+      ? " Every line was an event line."
+      : `<div>${model.problemsTotal} line(s) skipped:</div>${problems}`);
+
+  seek(0);
+  g.__replay = {
+    replay,
+    seek,
+    play,
+    pause,
+    get playing() {
+      return playing;
+    },
+    statusOf: (id: string) => statuses[replay.statusOf(index.get(id))],
+    drawnStatusOf: (id: string) => statuses[drawnStatus[index.get(id) as number]],
+    positionOf: (id: string) => positions[index.get(id) as number],
+    select: (id: string) => {
+      selected = index.get(id) as number;
+      draw();
+    },
+    failures,
+  };
+}
