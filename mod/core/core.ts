@@ -994,7 +994,12 @@ export class Core {
    */
   #rejoin(nowMs: number, atLeast: number, from: Address): void {
     const old = this.#version;
-    const next = Math.max(atLeast, old + 1, this.#versionOrigin + (nowMs - this.#originMs));
+    // Versions are whole milliseconds; the shell hands in fractional times.
+    const next = Math.max(
+      atLeast,
+      old + 1,
+      Math.floor(this.#versionOrigin + (nowMs - this.#originMs)),
+    );
     this.#emit("REMOVE", this.#self, old, this.#incarnation, "gossip", from);
     this.#version = next;
     this.#incarnation = 0;
