@@ -27,41 +27,63 @@ function addressOf(id: string): string {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Total bytes every running member has sent so far, all message kinds. */
-async function bytesSent(members: MemberProcess[]): Promise<number> {
-  let total = 0;
+/** Bytes each member has sent so far, all message kinds. */
+async function bytesByMember(members: MemberProcess[]): Promise<Map<MemberProcess, number>> {
+  const sent = new Map<MemberProcess, number>();
   for (const m of members) {
     const stats: NodeStats = await m.stats();
     const totals = (stats.traffic as { totals: Record<string, { bytesOut: number }> }).totals;
-    for (const kind of Object.values(totals)) total += kind.bytesOut;
+    sent.set(m, Object.values(totals).reduce((sum, kind) => sum + kind.bytesOut, 0));
   }
-  return total;
+  return sent;
 }
 
-/** Bytes the cluster sends in `ms` around an action, less what it sends in the same time at rest. */
+/** Total bytes the members have sent so far. */
+async function bytesSent(members: MemberProcess[]): Promise<number> {
+  return [...(await bytesByMember(members)).values()].reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Bytes the other members send because of an action: what each sends from just before it until
+ * `ms` after it, less what it sends at rest (its rate over `ms` measured just before) in as long.
+ * The actor's own bytes are left out (a joiner's, a leaver's; a victim sends none).
+ */
 async function costOf(
   cluster: Cluster,
-  action: () => Promise<void>,
+  action: () => Promise<MemberProcess>,
   ms: number,
 ): Promise<number> {
   const members = cluster.running();
-  const before = await bytesSent(members);
+  const restStart = await bytesByMember(members);
+  const restStartedAt = performance.now();
   await sleep(ms);
-  const baseline = (await bytesSent(members)) - before;
-  const start = await bytesSent(cluster.running());
-  await action();
+  const start = await bytesByMember(members);
+  const startedAt = performance.now();
+  const rest = (m: MemberProcess) =>
+    (start.get(m)! - restStart.get(m)!) / (startedAt - restStartedAt);
+  const actor = await action();
   await sleep(ms);
-  const during = (await bytesSent(cluster.running().filter((m) => members.includes(m)))) - start;
-  return Math.max(0, during - baseline);
+  const others = members.filter((m) => m !== actor && !m.exited);
+  const end = await bytesByMember(others);
+  const elapsed = performance.now() - startedAt;
+  return others.reduce((sum, m) => sum + end.get(m)! - start.get(m)! - rest(m) * elapsed, 0);
 }
 
-/** CPU seconds per second and resident memory of one process, from /proc. */
-function procUsage(pid: number): { cpuTicks: number; rssKiB: number } {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+/**
+ * CPU time (clock ticks) and resident memory of one process, from /proc. Deno opens /proc/PID
+ * files only under --allow-all, so `cat` reads them.
+ */
+async function procUsage(pid: number): Promise<{ cpuTicks: number; rssKiB: number }> {
+  const output = await new Deno.Command("cat", {
+    args: [`/proc/${pid}/stat`, `/proc/${pid}/status`],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout);
+  const stat = text.slice(0, text.indexOf("\n"));
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const cpuTicks = Number(fields[11]) + Number(fields[12]);
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(text)?.[1] ?? 0);
   return { cpuTicks, rssKiB };
 }
 
@@ -132,13 +154,13 @@ export async function realBench(options: RealBenchOptions): Promise<string> {
       await sleep(10_000);
       // Background traffic and resource use over 10 quiet seconds.
       const members = cluster.running();
-      const usageBefore = members.map((m) => procUsage(m.pid));
+      const usageBefore = await Promise.all(members.map((m) => procUsage(m.pid)));
       const bytesBefore = await bytesSent(members);
       const startedAt = performance.now();
       await sleep(10_000);
       const seconds = (performance.now() - startedAt) / 1000;
       const background = ((await bytesSent(members)) - bytesBefore) / members.length / seconds;
-      const usageAfter = members.map((m) => procUsage(m.pid));
+      const usageAfter = await Promise.all(members.map((m) => procUsage(m.pid)));
       const ticksPerSecond = 100;
       const cpu = usageAfter.map((u, i) =>
         (u.cpuTicks - usageBefore[i].cpuTicks) / ticksPerSecond / seconds * 100
@@ -160,19 +182,21 @@ export async function realBench(options: RealBenchOptions): Promise<string> {
       // What a join, a leave and a failure cost the whole cluster, in bytes.
       const extra = cluster.members.length;
       const joinCost = await costOf(cluster, async () => {
-        cluster.add(["--join", cluster.members[0].address], extra);
+        const joiner = cluster.add(["--join", cluster.members[0].address], extra);
         await cluster.waitForAgreement(20_000);
+        return joiner;
       }, 5000);
       const leaver = cluster.members[extra];
       const leaveCost = await costOf(cluster, async () => {
         await member(["leave", "--node", leaver.address]);
+        return leaver;
       }, 5000);
       await leaver.stop();
       const victim = cluster.running().at(-1)!;
       const failCost = await costOf(cluster, async () => {
         victim.signal("SIGKILL");
         await victim.status;
-        await sleep(3000);
+        return victim;
       }, 5000);
       costRows.push(
         `| ${size} | ${(joinCost / 1024).toFixed(1)} | ${(leaveCost / 1024).toFixed(1)} | ${
