@@ -41,6 +41,8 @@ async function fetchOne(
         if (message.error !== "") throw new RequestError(message.error);
         if (message.truncated) err(`${member}: only the newest part of its event log was sent\n`);
         return { source: `${member} member.log`, text: text + decoder.decode() };
+      } else if (message.kind === "control-response" && !message.ok) {
+        throw new RequestError(message.message);
       } else {
         throw new RequestError(`unexpected ${message.kind}`);
       }

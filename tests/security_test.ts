@@ -71,7 +71,20 @@ Deno.test("a keyed cluster: no key or a wrong key cannot join or gossip; keys ro
       ], 6);
       const status = await stranger.status;
       assert.equal(status.code, 1);
-      assert.match(stranger.stderr(), /cannot join via/);
+      assert.match(
+        stranger.stderr(),
+        /cannot join via .*--key-file does not hold the cluster's key/,
+      );
+      // A client with that key is told the same, in one line.
+      const stats = await member([
+        "stats",
+        "--node",
+        introducer.address,
+        "--key-file",
+        `${cluster.dir}/wrong`,
+      ]);
+      assert.equal(stats.code, 1);
+      assert.match(stats.stderr, /^error: .*does not hold the cluster's key\n$/);
       const after = await dropped(introducer);
       assert((after.unauthenticated ?? 0) > (before.unauthenticated ?? 0), JSON.stringify(after));
     });

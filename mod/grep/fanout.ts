@@ -98,6 +98,8 @@ async function queryMember(
       } else if (message.kind === "grep-done") {
         outcome.done = message;
         break;
+      } else if (message.kind === "control-response" && !message.ok) {
+        throw new RequestError(message.message);
       } else {
         throw new RequestError(`unexpected ${message.kind}`);
       }

@@ -48,6 +48,13 @@ export async function request(
     );
     if (reply === null) throw new RequestError("the connection closed without an answer");
     if (!reply.ok) throw new RequestError(`unreadable answer (${reply.reason})`);
+    if (
+      reply.message.kind === "control-response" && !reply.message.ok &&
+      message.kind !== "control-request"
+    ) {
+      // A refusal instead of the answer asked for (a missing or wrong cluster key).
+      throw new RequestError(reply.message.message);
+    }
     return reply.message;
   } catch (error) {
     if (error instanceof RequestError) throw error;

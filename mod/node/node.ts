@@ -70,6 +70,13 @@ const connectionsMax = 64;
 /** Joins a node accepts per second, on average, and at once: a flood is refused, not absorbed. */
 const joinsPerSecond = 200;
 const joinsBurst = 400;
+/** What a client is told when its request is refused for want of the right key. */
+const keyRefusals: Partial<Record<string, string>> = {
+  "plain-refused": "this cluster seals its traffic: pass the cluster's --key-file",
+  "unauthenticated":
+    "this node cannot open the request: --key-file does not hold the cluster's key",
+  "sealed-without-key": "this node has no cluster key: do not pass --key-file to reach it",
+};
 /** The refusal a joiner retries after. */
 const busyReason = "busy: too many joins at once";
 /** Malformed datagrams logged per minute, at most. */
@@ -517,6 +524,12 @@ export class Node {
       if (received === null) return;
       if (!received.ok) {
         this.#countMalformed(received.reason, "request");
+        const why = keyRefusals[received.reason];
+        if (why !== undefined) {
+          // Say why, in the clear: it tells only that this cluster has a key.
+          const refusal: FrameMessage = { kind: "control-response", ok: false, message: why };
+          await writeAll(conn, await frame(refusal), requestTimeoutMs);
+        }
         return;
       }
       const replyKey = reader.lastSealed ? keyring : undefined;
