@@ -352,3 +352,22 @@ Deno.test("the same seed replays the same run, event for event", () => {
   assert.equal(run(77), a);
   assert.notEqual(run(78), a);
 });
+
+Deno.test("failures and leaves spread as news: nobody exchanges whole lists over them", () => {
+  // Right after a failure, the members the news has not reached yet still count the failed one:
+  // that is not a sign of missing members, and must not send the cluster to exchange lists.
+  for (const seed of seeds) {
+    const { sim } = recordingSimulation({ seed, network: { lossRate: 0.1 } });
+    startCluster(sim, 200);
+    runUntilConverged(sim);
+    sim.runFor(5000);
+    const before = sim.stats.syncs;
+    for (const index of [11, 57, 123]) sim.crash(index);
+    sim.runFor(10_000);
+    sim.leave(42);
+    sim.runFor(10_000);
+    const syncs = sim.stats.syncs - before;
+    assert(syncs <= 5, `${syncs} list exchanges after 3 crashes and a leave ${seedNote(sim)}`);
+    assert.deepEqual(disagreements(sim), [], seedNote(sim));
+  }
+});

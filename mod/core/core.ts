@@ -154,6 +154,14 @@ const noEvents: readonly MemberEvent[] = Object.freeze([]);
 const newsPerExtraGossip = 20;
 /** Joins are retransmitted this many times less than other news. */
 const joinNewsDivisor = 4;
+/**
+ * For this many `syncAfterMs` after a member ended here, a sender still counting it is taken to
+ * be behind on the news, not ahead: the best count heard lingers for two windows, and the news
+ * takes a moment to reach everyone.
+ */
+const endGraceWindows = 3;
+/** A bound on the ends remembered, so that a mass failure costs no more than this to track. */
+const recentEndsMax = 4096;
 
 /** The protocol state of one node. */
 export class Core {
@@ -229,6 +237,8 @@ export class Core {
   #bestPeer: Address = "";
   #bestHeardMs = -Infinity;
   #lastSyncMs = -Infinity;
+  /** When members ended (failed or left) lately, oldest first: news others may not have yet. */
+  readonly #recentEnds: number[] = [];
 
   constructor(options: CoreOptions) {
     const config = { ...defaultConfig, ...options.config };
@@ -471,7 +481,13 @@ export class Core {
       this.#bestPeer = from;
       this.#bestHeardMs = nowMs;
     }
-    const gap = this.#bestCount - this.liveCount;
+    // Members this node saw fail or leave a moment ago are still counted by senders the news has
+    // not reached yet: that difference is news in flight, not members this node lacks. Without
+    // this, every failure would send most of the cluster to exchange whole lists.
+    const ends = this.#recentEnds;
+    const graceMs = endGraceWindows * config.syncAfterMs;
+    while (ends.length > 0 && nowMs - ends[0] > graceMs) ends.shift();
+    const gap = this.#bestCount - this.liveCount - ends.length;
     if (gap <= 0) {
       this.#behindSinceMs = undefined;
       return;
@@ -1118,6 +1134,7 @@ export class Core {
     this.#rows[slot * rowSize + fSince] = nowMs;
     this.#loseLive(nowMs, slot);
     if (status === Status.Failed) this.#failed.add(slot);
+    if (this.#recentEnds.length < recentEndsMax) this.#recentEnds.push(nowMs);
     if (news) this.#announce(slot);
     this.#cleanup.push(this.#deadline(slot, nowMs + this.config.cleanupAfterMs));
     const kind: EventKind = status === Status.Failed ? "FAIL" : "LEAVE";
