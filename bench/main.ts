@@ -28,9 +28,12 @@ async function main(args: string[]): Promise<number> {
         losses: [0, 0.03, 0.1, 0.3],
         durationS: 30,
         seed: 1,
+        sweepFrom: 10_000,
+        sweepDurationS: 10,
       });
       console.log(
-        `\nSimulation (\`deno task bench sim\`), 30 simulated seconds after the crash, seed 1:\n`,
+        `\nSimulation (\`deno task bench sim\`), 30 simulated seconds after the crash, seed 1; ` +
+          `10,000 nodes: one cluster, each setting in turn for 10 simulated seconds:\n`,
       );
       console.log(table);
     }

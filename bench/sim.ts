@@ -3,8 +3,11 @@
  * suspicion switch, each run in its own process exactly as a user runs it. Prints a markdown
  * table: detection times (median and worst over the crashes of the run), false positives,
  * traffic per node, the largest datagram, and how long the run took.
+ *
+ * The largest clusters spend most of their run joining, so from `sweepFrom` nodes on, one cluster
+ * joins once and runs every setting in turn ({@linkcode runSweep}), here in this process.
  */
-import type { ScenarioReport } from "../mod/sim/scenario.ts";
+import { runSweep, type ScenarioReport, type SweepSetting } from "../mod/sim/scenario.ts";
 
 /** What the simulation part is run with. */
 export interface SimBenchOptions {
@@ -12,6 +15,9 @@ export interface SimBenchOptions {
   readonly losses: number[];
   readonly durationS: number;
   readonly seed: number;
+  /** Sizes from this on run as one sweep; its settings run `sweepDurationS` each. */
+  readonly sweepFrom: number;
+  readonly sweepDurationS: number;
 }
 
 interface Row {
@@ -58,6 +64,52 @@ async function runOne(
   return { report: JSON.parse(lines[lines.length - 1]) };
 }
 
+function row(nodes: number, report: ScenarioReport, wallMs: number): string {
+  const first = report.failures.map((f) => f.firstDetectedMs ?? Infinity);
+  const all = report.failures.map((f) => f.allDetectedMs ?? Infinity);
+  return `| ${nodes} | ${report.loss * 100}% | ${report.suspicion ? "on" : "off"} | ${
+    seconds(median(first))
+  } / ${seconds(Math.max(...first))} | ${seconds(median(all))} / ${
+    seconds(Math.max(...all))
+  } | ${report.falsePositives} | ${report.bytesPerNodePerSecond.mean} | ${report.datagramBytesMax} | ${
+    (wallMs / 1000).toFixed(1)
+  } |`;
+}
+
+function sweep(nodes: number, settings: SweepSetting[], options: SimBenchOptions): string[] {
+  const lines: string[] = [];
+  const startedMs = performance.now();
+  let markMs = startedMs;
+  let lastNoteMs = startedMs;
+  runSweep({
+    nodes,
+    seed: options.seed,
+    fail: 5,
+    durationMs: options.sweepDurationS * 1000,
+    settings,
+    onProgress: (setting, fraction) => {
+      if (performance.now() - lastNoteMs < 30_000) return;
+      lastNoteMs = performance.now();
+      const what = setting < 0 ? "joining" : `setting ${setting + 1} of ${settings.length}`;
+      console.error(`${nodes} nodes: ${what}, ${(fraction * 100).toFixed(0)}%`);
+    },
+    onConverged: (nowMs) => {
+      markMs = performance.now();
+      console.error(
+        `${nodes} nodes joined and converged at ${(nowMs / 1000).toFixed(1)} simulated s, ` +
+          `in ${((markMs - startedMs) / 1000).toFixed(0)} s`,
+      );
+    },
+    onReport: (_setting, report) => {
+      const line = row(nodes, report, performance.now() - markMs);
+      markMs = performance.now();
+      lines.push(line);
+      console.error(line);
+    },
+  });
+  return lines;
+}
+
 /** Runs the simulation benchmark and returns the markdown table. */
 export async function simBench(options: SimBenchOptions): Promise<string> {
   const header = [
@@ -67,21 +119,18 @@ export async function simBench(options: SimBenchOptions): Promise<string> {
   ];
   const lines = [...header];
   for (const nodes of options.sizes) {
-    for (const loss of options.losses) {
-      for (const suspicion of [true, false]) {
-        const { report } = await runOne(nodes, loss, suspicion, options);
-        const first = report.failures.map((f) => f.firstDetectedMs ?? Infinity);
-        const all = report.failures.map((f) => f.allDetectedMs ?? Infinity);
-        const line = `| ${nodes} | ${loss * 100}% | ${suspicion ? "on" : "off"} | ${
-          seconds(median(first))
-        } / ${seconds(Math.max(...first))} | ${seconds(median(all))} / ${
-          seconds(Math.max(...all))
-        } | ${report.falsePositives} | ${report.bytesPerNodePerSecond.mean} | ${report.datagramBytesMax} | ${
-          (report.wallMs / 1000).toFixed(1)
-        } |`;
-        lines.push(line);
-        console.error(line);
-      }
+    const settings = options.losses.flatMap((lossRate) =>
+      [true, false].map((suspicion) => ({ lossRate, suspicion }))
+    );
+    if (nodes >= options.sweepFrom) {
+      lines.push(...sweep(nodes, settings, options));
+      continue;
+    }
+    for (const { lossRate, suspicion } of settings) {
+      const { report } = await runOne(nodes, lossRate, suspicion, options);
+      const line = row(nodes, report, report.wallMs);
+      lines.push(line);
+      console.error(line);
     }
   }
   return lines.join("\n");

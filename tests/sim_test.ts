@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { disagreements } from "../mod/sim/checkers.ts";
+import { runSweep } from "../mod/sim/scenario.ts";
 import { memberId, Status } from "../mod/core/types.ts";
 import {
   failures,
@@ -353,12 +354,12 @@ Deno.test("the same seed replays the same run, event for event", () => {
   assert.notEqual(run(78), a);
 });
 
-Deno.test("failures and leaves spread as news: nobody exchanges whole lists over them", () => {
-  // Right after a failure, the members the news has not reached yet still count the failed one:
+Deno.test("joins, failures and leaves spread as news: nobody exchanges whole lists over them", () => {
+  // While news spreads, the members it has not reached yet count differently from those it has:
   // that is not a sign of missing members, and must not send the cluster to exchange lists.
   for (const seed of seeds) {
     const { sim } = recordingSimulation({ seed, network: { lossRate: 0.1 } });
-    startCluster(sim, 200);
+    startCluster(sim, 300);
     runUntilConverged(sim);
     sim.runFor(5000);
     const before = sim.stats.syncs;
@@ -366,8 +367,44 @@ Deno.test("failures and leaves spread as news: nobody exchanges whole lists over
     sim.runFor(10_000);
     sim.leave(42);
     sim.runFor(10_000);
+    const [joiner] = sim.addNodes(1);
+    sim.start(joiner, 0);
+    sim.runFor(10_000);
     const syncs = sim.stats.syncs - before;
-    assert(syncs <= 5, `${syncs} list exchanges after 3 crashes and a leave ${seedNote(sim)}`);
+    assert(
+      syncs <= 5,
+      `${syncs} list exchanges after 3 crashes, a leave and a join ${seedNote(sim)}`,
+    );
     assert.deepEqual(disagreements(sim), [], seedNote(sim));
   }
+});
+
+Deno.test("a sweep runs each setting on one cluster and reports each on its own", () => {
+  const settings = [
+    { lossRate: 0, suspicion: true },
+    { lossRate: 0.1, suspicion: false },
+    { lossRate: 0.3, suspicion: true },
+  ];
+  const reports = runSweep({ nodes: 60, seed: 5, fail: 2, durationMs: 10_000, settings });
+  assert.equal(reports.length, 3);
+  const crashed = new Set<string>();
+  reports.forEach((report, i) => {
+    const note = `setting ${i} (seed 5)`;
+    assert.equal(report.loss, settings[i].lossRate, note);
+    assert.equal(report.suspicion, settings[i].suspicion, note);
+    assert.equal(report.failures.length, 2, note);
+    for (const failure of report.failures) {
+      assert(!crashed.has(failure.member), `${failure.member} crashed twice, ${note}`);
+      crashed.add(failure.member);
+      assert.equal(failure.observers, 60 - 2 * (i + 1), note);
+      assert.equal(failure.detectedBy, failure.observers, note);
+      assert(failure.allDetectedMs! <= 6000, `${failure.allDetectedMs} ms, ${note}`);
+    }
+    assert.equal(report.falsePositives, 0, note);
+    assert.deepEqual(report.disagreements, [], note);
+    assert(report.datagramBytesMax > 0 && report.datagramBytesMax <= 1400, note);
+    // Each report counts its own window: two crashes make about two FAIL events per observer.
+    assert(report.events.FAIL <= 2 * 60, `${report.events.FAIL} FAIL events, ${note}`);
+    assert(report.events.JOIN < 60, `${report.events.JOIN} JOIN events, ${note}`);
+  });
 });

@@ -45,8 +45,10 @@ export interface Config {
    */
   readonly stallThresholdMs: number;
   /**
-   * A node that hears of more members than it lists for this long, and has learned of no new
-   * member for this long, asks the best-informed member for its whole list.
+   * A node that hears of more members than it lists for this long, times `ceil(log10(members +
+   * 1) / 2)` (news takes longer to reach everyone in a larger cluster), and that gossip brought
+   * fewer new members in that time than it lacks, asks the best-informed member for its whole
+   * list.
    */
   readonly syncAfterMs: number;
   /** The least time between two such list exchanges started by one node. */

@@ -152,10 +152,12 @@ const noSyncs: readonly Address[] = Object.freeze([]);
 const noEvents: readonly MemberEvent[] = Object.freeze([]);
 /** News items that justify one more random gossip in a round, up to `gossipFanoutMax`. */
 const newsPerExtraGossip = 20;
-/** Joins are retransmitted this many times less than other news. */
+/** During a wave of joins, joins are retransmitted this many times less than other news. */
 const joinNewsDivisor = 4;
+/** Joins waiting to be sent beyond which a node takes it that a wave of joins is on. */
+const joinWaveNews = 2 * newsPerExtraGossip;
 /**
- * For this many `syncAfterMs` after a member ended here, a sender still counting it is taken to
+ * For this many sync windows after a member ended here, a sender still counting it is taken to
  * be behind on the news, not ahead: the best count heard lingers for two windows, and the news
  * takes a moment to reach everyone.
  */
@@ -330,6 +332,20 @@ export class Core {
     return views;
   }
 
+  /**
+   * True when this node lists exactly this version of the address as alive or suspect. A cheap
+   * question for checking agreement across many nodes: it allocates nothing.
+   */
+  listsLive(address: Address, version: number): boolean {
+    if (address === this.address) return this.#version === version && this.#phase === "active";
+    const slot = this.#book.find(address);
+    if (slot < 0 || slot >= this.#capacity) return false;
+    const at = slot * rowSize;
+    const status = this.#rows[at + fStatus];
+    return this.#rows[at + fRemoved] === 0 && this.#rows[at + fVersion] === version &&
+      (status === Status.Alive || status === Status.Suspect);
+  }
+
   /** How this node lists one address, tombstones included; undefined when it does not. */
   lookup(address: Address): (MemberView & { readonly removed: boolean }) | undefined {
     if (address === this.address) {
@@ -473,10 +489,13 @@ export class Core {
    * `syncAfterMs` of that, it asks the sender for its whole list (at most every `syncIntervalMs`).
    */
   #compareCounts(nowMs: number, members: number, from: Address): void {
-    const config = this.config;
+    // News reaches every member in about log(members) rounds: a node that lacks a member for less
+    // than that is most likely still to hear of it by gossip. Asking for a whole list sooner would
+    // make every join in a large cluster cost hundreds of whole-list exchanges.
+    const windowMs = this.config.syncAfterMs * Math.ceil(Math.log10(this.#live.size + 2) / 2);
     // The best count heard lately, and from whom: a lower count from a node that is itself
     // behind does not hide it.
-    if (members >= this.#bestCount || nowMs - this.#bestHeardMs > 2 * config.syncAfterMs) {
+    if (members >= this.#bestCount || nowMs - this.#bestHeardMs > 2 * this.config.syncAfterMs) {
       this.#bestCount = members;
       this.#bestPeer = from;
       this.#bestHeardMs = nowMs;
@@ -485,7 +504,7 @@ export class Core {
     // not reached yet: that difference is news in flight, not members this node lacks. Without
     // this, every failure would send most of the cluster to exchange whole lists.
     const ends = this.#recentEnds;
-    const graceMs = endGraceWindows * config.syncAfterMs;
+    const graceMs = endGraceWindows * windowMs;
     while (ends.length > 0 && nowMs - ends[0] > graceMs) ends.shift();
     const gap = this.#bestCount - this.liveCount - ends.length;
     if (gap <= 0) {
@@ -498,13 +517,13 @@ export class Core {
       return;
     }
     // While gossip brings new members faster than the gap (a wave of joins), it is at work. Every
-    // `syncAfterMs` of being behind, a node that gossip brought fewer new members than it still
-    // lacks asks for a whole list.
-    if (nowMs - this.#behindSinceMs < config.syncAfterMs) return;
+    // window of being behind, a node that gossip brought fewer new members than it still lacks
+    // asks for a whole list.
+    if (nowMs - this.#behindSinceMs < windowMs) return;
     const slow = this.#learnedInWindow < gap;
     this.#behindSinceMs = nowMs;
     this.#learnedInWindow = 0;
-    if (slow && nowMs - this.#lastSyncMs >= config.syncIntervalMs) {
+    if (slow && nowMs - this.#lastSyncMs >= this.config.syncIntervalMs) {
       this.#lastSyncMs = nowMs;
       this.#syncs.push(this.#bestPeer);
     }
@@ -837,6 +856,15 @@ export class Core {
   }
 
   /**
+   * The retransmit limit for joins: that of other news, so that a join reaches every member by
+   * gossip (a member that misses it asks for a whole list later, which costs far more); during a
+   * wave of joins, a fraction of it, so that the wave does not swamp the cluster with its news.
+   */
+  #joinLimit(limit: number): number {
+    return this.#joins.size > joinWaveNews ? Math.ceil(limit / joinNewsDivisor) : limit;
+  }
+
+  /**
    * Builds one datagram to a member: this node's entry, the member's own entry when this node
    * holds it as suspect or failed (so it can refute or come back), news, and, for a full gossip,
    * a rotating slice of the list until the datagram is full.
@@ -892,7 +920,7 @@ export class Core {
     };
     const limit = this.#newsLimit();
     this.#news.pick(limit, full, take);
-    if (full && used < budget) this.#joins.pick(Math.ceil(limit / joinNewsDivisor), true, take);
+    if (full && used < budget) this.#joins.pick(this.#joinLimit(limit), true, take);
 
     if (full) {
       const present = this.#present;

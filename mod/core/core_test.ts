@@ -367,3 +367,20 @@ Deno.test("a member table at its limit refuses joins and ignores strangers, and 
   const later = c.acceptJoin(t, { kind: "join-request", entry: entry("10.0.9.1:3000") });
   assert(later.accepted, "a freed slot takes a new member");
 });
+
+Deno.test("listsLive answers for exactly one version, alive or suspect, never ended", () => {
+  const a = "10.0.0.2:3000";
+  const b = "10.0.0.3:3000";
+  const c = withMembers([a, b]);
+  assert.equal(c.listsLive(a, v0 + 1), true);
+  assert.equal(c.listsLive(a, v0 + 2), false);
+  assert.equal(c.listsLive("10.0.0.9:3000", v0 + 1), false);
+  assert.equal(c.listsLive(c.address, v0), true);
+  c.receive(1, gossip(entry(b, { heartbeat: 2 }), entry(a, { status: Status.Suspect })));
+  assert.equal(c.listsLive(a, v0 + 1), true);
+  c.receive(2, gossip(entry(b, { heartbeat: 3 }), entry(a, { status: Status.Failed })));
+  assert.equal(c.lookup(a)?.status, Status.Failed);
+  assert.equal(c.listsLive(a, v0 + 1), false);
+  c.leave(3);
+  assert.equal(c.listsLive(c.address, v0), false);
+});

@@ -5,7 +5,7 @@
  */
 import type { Config } from "../core/config.ts";
 import { Random } from "../core/random.ts";
-import type { MemberEvent } from "../core/types.ts";
+import type { EventKind, MemberEvent } from "../core/types.ts";
 import { converged, disagreements } from "./checkers.ts";
 import { type NetworkOptions, type SimNode, Simulation } from "./simulation.ts";
 
@@ -75,7 +75,92 @@ export function joinSpacingMs(nodes: number): number {
 
 /** Runs the standard scenario. */
 export function runScenario(options: ScenarioOptions): ScenarioReport {
-  const { nodes, seed, fail } = options;
+  const { sim, convergedMs } = startAndConverge(options);
+  return measureCrash(sim, {
+    ...options,
+    convergedMs,
+    pickSeed: options.seed ^ 0x5eed,
+    wholeRun: true,
+    onProgress: (fraction, nowMs) => options.onProgress?.("running", fraction, nowMs),
+  });
+}
+
+/** One setting of a sweep: the network's loss and the cluster's suspicion switch. */
+export interface SweepSetting {
+  readonly lossRate: number;
+  readonly suspicion: boolean;
+}
+
+/** What a sweep is run with: the scenario's options, and the settings to run in turn. */
+export interface SweepOptions
+  extends Omit<ScenarioOptions, "lossRate" | "suspicion" | "onProgress"> {
+  readonly settings: readonly SweepSetting[];
+  /** Called about once per simulated second: the setting's index (-1 while joining), fraction. */
+  readonly onProgress?: (setting: number, fraction: number, nowMs: number) => void;
+  /** Called once the cluster has converged, before the first setting. */
+  readonly onConverged?: (nowMs: number) => void;
+  /** Called as each setting's report is done. */
+  readonly onReport?: (setting: number, report: ScenarioReport) => void;
+}
+
+/**
+ * Runs several settings on one cluster, which joins and converges once: for each setting in
+ * turn, the loss and the suspicion switch change (the switch through the cluster, as an operator
+ * flips it), the cluster settles, `fail` more members crash, and the run goes on for
+ * `durationMs`. Each report covers its own setting only: its crashes, the false positives, the
+ * traffic and the largest datagram of its window. For the largest clusters, where joining takes
+ * most of the time, this measures every setting for the price of one join.
+ */
+export function runSweep(options: SweepOptions): ScenarioReport[] {
+  const first = options.settings[0];
+  if (first === undefined) return [];
+  const { sim, convergedMs } = startAndConverge({
+    ...options,
+    lossRate: first.lossRate,
+    suspicion: first.suspicion,
+    onProgress: (_phase, fraction, nowMs) => options.onProgress?.(-1, fraction, nowMs),
+  });
+  options.onConverged?.(convergedMs);
+  const reports: ScenarioReport[] = [];
+  options.settings.forEach((setting, index) => {
+    sim.setNetwork({ lossRate: setting.lossRate });
+    const up = sim.upNodes();
+    if (up.length > 0 && up[0].core!.settings.suspicion !== setting.suspicion) {
+      sim.setSuspicion(up[0].index, setting.suspicion);
+    }
+    const spread = sim.runUntil(
+      () => sim.upNodes().every((node) => node.core!.settings.suspicion === setting.suspicion),
+      60_000,
+      100,
+    );
+    if (!spread) {
+      throw new ConvergenceError(
+        `the suspicion switch did not reach every node within 60 s (seed ${options.seed})`,
+      );
+    }
+    // Let the last setting's crashes and this one's switch settle before measuring.
+    sim.runFor(settleMs);
+    const report = measureCrash(sim, {
+      ...options,
+      lossRate: setting.lossRate,
+      suspicion: setting.suspicion,
+      convergedMs,
+      pickSeed: options.seed ^ 0x5eed ^ Math.imul(index + 1, 0x9e3779b1),
+      wholeRun: false,
+      onProgress: (fraction, nowMs) => options.onProgress?.(index, fraction, nowMs),
+    });
+    reports.push(report);
+    options.onReport?.(index, report);
+  });
+  return reports;
+}
+
+/** How long a sweep lets the cluster settle between settings. */
+const settleMs = 5000;
+
+/** Creates the cluster and runs until every node lists every other. */
+function startAndConverge(options: ScenarioOptions): { sim: Simulation; convergedMs: number } {
+  const { nodes, seed } = options;
   const sim = new Simulation({
     seed,
     network: { ...options.network, lossRate: options.lossRate },
@@ -108,17 +193,47 @@ export function runScenario(options: ScenarioOptions): ScenarioReport {
         ` (seed ${seed})`,
     );
   }
-  const convergedMs = sim.nowMs;
+  return { sim, convergedMs: sim.nowMs };
+}
+
+interface MeasureOptions {
+  readonly seed: number;
+  readonly nodes: number;
+  readonly fail: number;
+  readonly durationMs: number;
+  readonly lossRate: number;
+  readonly suspicion: boolean;
+  readonly convergedMs: number;
+  /** Seeds the choice of the members to crash. */
+  readonly pickSeed: number;
+  /** Count datagrams, syncs, events and the largest datagram over the whole run, not the window. */
+  readonly wholeRun: boolean;
+  readonly onProgress?: (fraction: number, nowMs: number) => void;
+}
+
+/**
+ * Measures one crash of `fail` running members on a running cluster: a second of steady traffic
+ * first, then the crash and `durationMs` more. Counts only what happens from its start on.
+ */
+function measureCrash(sim: Simulation, options: MeasureOptions): ScenarioReport {
+  const { seed, fail } = options;
+  const stats = sim.stats;
+  const falsePositivesBefore = options.wholeRun ? 0 : stats.falsePositives;
+  const datagramsBefore = options.wholeRun ? 0 : stats.datagramsSent;
+  const syncsBefore = options.wholeRun ? 0 : stats.syncs;
+  const eventsBefore: Record<string, number> = options.wholeRun ? {} : { ...stats.events };
+  // The largest datagram of the window: a sweep's earlier settings are not this one's.
+  if (!options.wholeRun) stats.datagramBytesMax = 0;
 
   // Measure steady-state traffic from here to the end, over the nodes that stay up throughout.
   const bytesAtStart = sim.nodes.map((node) => node.bytesSent);
   const windowStartMs = sim.nowMs;
   sim.runFor(1000);
 
-  const pick = new Random(seed ^ 0x5eed);
-  const candidates = sim.nodes.map((node) => node.index);
+  const pick = new Random(options.pickSeed);
+  const candidates = sim.upNodes().map((node) => node.index);
   const victims: number[] = [];
-  for (let i = 0; i < Math.min(fail, nodes - 1); i++) {
+  for (let i = 0; i < Math.min(fail, candidates.length - 1); i++) {
     const at = pick.below(candidates.length);
     victims.push(candidates[at]);
     candidates.splice(at, 1);
@@ -130,7 +245,7 @@ export function runScenario(options: ScenarioOptions): ScenarioReport {
   const endMs = crashedAtMs + options.durationMs;
   while (sim.nowMs < endMs) {
     sim.runUntilTime(Math.min(endMs, sim.nowMs + 1000));
-    progress?.("running", (sim.nowMs - crashedAtMs) / options.durationMs, sim.nowMs);
+    options.onProgress?.((sim.nowMs - crashedAtMs) / options.durationMs, sim.nowMs);
   }
 
   const live = sim.upNodes();
@@ -150,19 +265,21 @@ export function runScenario(options: ScenarioOptions): ScenarioReport {
   const seconds = (sim.nowMs - windowStartMs) / 1000;
   const rates = live.map((node) => (node.bytesSent - bytesAtStart[node.index]) / seconds);
   const mean = rates.length > 0 ? rates.reduce((a, b) => a + b, 0) / rates.length : 0;
+  const events = { ...stats.events };
+  for (const kind in events) events[kind as EventKind] -= eventsBefore[kind] ?? 0;
   return {
-    nodes,
+    nodes: options.nodes,
     seed,
     loss: options.lossRate,
     suspicion: options.suspicion,
-    convergedMs,
+    convergedMs: options.convergedMs,
     failures,
-    falsePositives: sim.stats.falsePositives,
+    falsePositives: stats.falsePositives - falsePositivesBefore,
     bytesPerNodePerSecond: { mean: Math.round(mean), max: Math.round(Math.max(0, ...rates)) },
-    datagramBytesMax: sim.stats.datagramBytesMax,
-    datagrams: sim.stats.datagramsSent,
-    syncs: sim.stats.syncs,
-    events: { ...sim.stats.events },
+    datagramBytesMax: stats.datagramBytesMax,
+    datagrams: stats.datagramsSent - datagramsBefore,
+    syncs: stats.syncs - syncsBefore,
+    events,
     simulatedMs: sim.nowMs,
     disagreements: disagreements(sim, 5),
   };
