@@ -230,6 +230,8 @@ export class Core {
   #deadlineMs: number | undefined;
 
   #outbox: Outgoing[] = [];
+  /** True when the outbox, the syncs or the events may hold something. */
+  #outputWaiting = false;
   #events: MemberEvent[] = [];
   #syncs: Address[] = [];
   #behindSinceMs: number | undefined;
@@ -382,25 +384,39 @@ export class Core {
   /** Datagrams to send, oldest first; the core forgets them. */
   takeDatagrams(): readonly Outgoing[] {
     const out = this.#outbox;
-    if (out.length === 0) return noDatagrams;
+    if (out.length === 0) return this.#taken(noDatagrams);
     this.#outbox = [];
-    return out;
+    return this.#taken(out);
+  }
+
+  /**
+   * True when a take would return something: datagrams, syncs or events wait. A cheap question
+   * for a shell that polls after every input, as the simulator does for thousands of nodes.
+   */
+  get hasOutput(): boolean {
+    return this.#outputWaiting;
   }
 
   /** Members to exchange lists with over TCP ({@linkcode syncRequest}); the core forgets them. */
   takeSyncs(): readonly Address[] {
     const out = this.#syncs;
-    if (out.length === 0) return noSyncs;
+    if (out.length === 0) return this.#taken(noSyncs);
     this.#syncs = [];
-    return out;
+    return this.#taken(out);
   }
 
   /** Events that happened, oldest first; the core forgets them. */
   takeEvents(): readonly MemberEvent[] {
     const out = this.#events;
-    if (out.length === 0) return noEvents;
+    if (out.length === 0) return this.#taken(noEvents);
     this.#events = [];
-    return out;
+    return this.#taken(out);
+  }
+
+  #taken<T>(result: T): T {
+    this.#outputWaiting = this.#outbox.length > 0 || this.#syncs.length > 0 ||
+      this.#events.length > 0;
+    return result;
   }
 
   /**
@@ -526,6 +542,7 @@ export class Core {
     if (slow && nowMs - this.#lastSyncMs >= this.config.syncIntervalMs) {
       this.#lastSyncMs = nowMs;
       this.#syncs.push(this.#bestPeer);
+      this.#outputWaiting = true;
     }
   }
 
@@ -948,6 +965,7 @@ export class Core {
     assert(bytes <= config.datagramBytesMax - config.datagramOverheadBytes, "datagram too large");
     this.counters.datagramsSent++;
     this.counters.bytesSent += bytes;
+    this.#outputWaiting = true;
     this.#outbox.push({
       to: this.#book.address(target),
       message: { kind: "gossip", settings: this.#settings, members, entries },
@@ -1299,6 +1317,7 @@ export class Core {
         from,
       };
     this.#events.push(event);
+    this.#outputWaiting = true;
   }
 
   #emitSettings(via: Via, from?: Address): void {
@@ -1313,5 +1332,6 @@ export class Core {
       ...(from === undefined ? {} : { from }),
     };
     this.#events.push(event);
+    this.#outputWaiting = true;
   }
 }

@@ -384,3 +384,25 @@ Deno.test("listsLive answers for exactly one version, alive or suspect, never en
   c.leave(3);
   assert.equal(c.listsLive(c.address, v0), false);
 });
+
+Deno.test("hasOutput says whether a take would return something", () => {
+  const c = core();
+  assert.equal(c.hasOutput, true); // its own JOIN
+  c.takeEvents();
+  assert.equal(c.hasOutput, false);
+  c.tick(0); // a round with nobody to send to
+  c.takeDatagrams();
+  c.takeEvents();
+  c.takeSyncs();
+  assert.equal(c.hasOutput, false);
+  c.receive(1, gossip(entry("10.0.0.2:3000")));
+  assert.equal(c.hasOutput, true); // the JOIN of the sender
+  c.takeDatagrams();
+  assert.equal(c.hasOutput, true);
+  assert.equal(c.takeEvents().length, 1);
+  assert.equal(c.hasOutput, false);
+  c.tick(200);
+  assert.equal(c.hasOutput, true);
+  assert(c.takeDatagrams().length > 0);
+  assert.equal(c.hasOutput, c.takeEvents().length > 0);
+});

@@ -512,6 +512,22 @@ export class Simulation {
   /** Moves a node's outputs out: datagrams to the network, events to the checkers. */
   #flush(node: SimNode): void {
     const core = node.core!;
+    if (core.hasOutput) this.#drain(node, core);
+    if (core.done) {
+      node.state = "down";
+      node.leftAtMs = this.nowMs;
+      node.wakeAtMs = Infinity;
+      return;
+    }
+    const wake = core.nextWakeMs();
+    if (wake < node.wakeAtMs) {
+      const atMs = Math.max(this.nowMs, Math.ceil(wake));
+      node.wakeAtMs = atMs;
+      this.#agenda.push(atMs, { kind: "wake", node, generation: node.generation, atMs });
+    }
+  }
+
+  #drain(node: SimNode, core: Core): void {
     const datagrams = core.takeDatagrams();
     for (const datagram of datagrams) this.#route(node, datagram);
     for (const address of core.takeSyncs()) {
@@ -527,18 +543,6 @@ export class Simulation {
     }
     const events = core.takeEvents();
     for (const event of events) this.#observe(node, event);
-    if (core.done) {
-      node.state = "down";
-      node.leftAtMs = this.nowMs;
-      node.wakeAtMs = Infinity;
-      return;
-    }
-    const wake = core.nextWakeMs();
-    if (wake < node.wakeAtMs) {
-      const atMs = Math.max(this.nowMs, Math.ceil(wake));
-      node.wakeAtMs = atMs;
-      this.#agenda.push(atMs, { kind: "wake", node, generation: node.generation, atMs });
-    }
   }
 
   #route(from: SimNode, datagram: Outgoing): void {
