@@ -48,7 +48,8 @@ export interface Config {
    * A node that hears of more members than it lists for this long, times `ceil(log10(members +
    * 1) / 2)` (news takes longer to reach everyone in a larger cluster), and that gossip brought
    * fewer new members in that time than it lacks, asks the best-informed member for its whole
-   * list.
+   * list. Members it saw fail or leave a moment ago are not counted as lacking: the others are
+   * still hearing of it.
    */
   readonly syncAfterMs: number;
   /** The least time between two such list exchanges started by one node. */

@@ -158,8 +158,8 @@ const joinNewsDivisor = 4;
 const joinWaveNews = 2 * newsPerExtraGossip;
 /**
  * For this many sync windows after a member ended here, a sender still counting it is taken to
- * be behind on the news, not ahead: the best count heard lingers for two windows, and the news
- * takes a moment to reach everyone.
+ * be behind on the news, not ahead: the best count heard lingers for twice `syncAfterMs`, and the
+ * news takes a moment to reach everyone.
  */
 const endGraceWindows = 3;
 /** A bound on the ends remembered, so that a mass failure costs no more than this to track. */
@@ -211,7 +211,7 @@ export class Core {
   readonly #failed: SlotSet;
   /** News of suspicions, refutations, failures and leaves. */
   readonly #news: NewsQueue;
-  /** News of joins: sent to fewer members, since the member's own datagrams carry it too. */
+  /** News of joins: sent as often as other news, except during a wave of joins (`#joinLimit`). */
   readonly #joins: NewsQueue;
   readonly #ring: Ring;
   readonly #neighborSince = new Map<number, number>();
@@ -241,8 +241,12 @@ export class Core {
   #bestPeer: Address = "";
   #bestHeardMs = -Infinity;
   #lastSyncMs = -Infinity;
-  /** When members ended (failed or left) lately, oldest first: news others may not have yet. */
-  readonly #recentEnds: number[] = [];
+  /**
+   * When members ended (failed or left) lately, oldest first, from `#recentEndsHead` on: news
+   * others may not have yet.
+   */
+  #recentEnds: number[] = [];
+  #recentEndsHead = 0;
 
   constructor(options: CoreOptions) {
     const config = { ...defaultConfig, ...options.config };
@@ -500,9 +504,27 @@ export class Core {
     this.#compareCounts(nowMs, message.members, sender.address);
   }
 
+  /** How many members ended here within the last `endGraceWindows` windows; forgets older ones. */
+  #recentEndCount(nowMs: number, windowMs: number): number {
+    const ends = this.#recentEnds;
+    const graceMs = endGraceWindows * windowMs;
+    let head = this.#recentEndsHead;
+    while (head < ends.length && nowMs - ends[head] > graceMs) head++;
+    if (head === ends.length) {
+      ends.length = 0;
+      head = 0;
+    } else if (head > 1024 && head * 2 > ends.length) {
+      this.#recentEnds = ends.slice(head);
+      head = 0;
+    }
+    this.#recentEndsHead = head;
+    return this.#recentEnds.length - head;
+  }
+
   /**
-   * A node that keeps hearing of more members than it lists has missed some news: after
-   * `syncAfterMs` of that, it asks the sender for its whole list (at most every `syncIntervalMs`).
+   * A node that keeps hearing of more members than it lists has missed some news: after a window
+   * of that (`syncAfterMs`, longer in a larger cluster), it asks the best-informed sender for its
+   * whole list (at most every `syncIntervalMs`).
    */
   #compareCounts(nowMs: number, members: number, from: Address): void {
     // News reaches every member in about log(members) rounds: a node that lacks a member for less
@@ -519,10 +541,7 @@ export class Core {
     // Members this node saw fail or leave a moment ago are still counted by senders the news has
     // not reached yet: that difference is news in flight, not members this node lacks. Without
     // this, every failure would send most of the cluster to exchange whole lists.
-    const ends = this.#recentEnds;
-    const graceMs = endGraceWindows * windowMs;
-    while (ends.length > 0 && nowMs - ends[0] > graceMs) ends.shift();
-    const gap = this.#bestCount - this.liveCount - ends.length;
+    const gap = this.#bestCount - this.liveCount - this.#recentEndCount(nowMs, windowMs);
     if (gap <= 0) {
       this.#behindSinceMs = undefined;
       return;
@@ -1180,7 +1199,9 @@ export class Core {
     this.#rows[slot * rowSize + fSince] = nowMs;
     this.#loseLive(nowMs, slot);
     if (status === Status.Failed) this.#failed.add(slot);
-    if (this.#recentEnds.length < recentEndsMax) this.#recentEnds.push(nowMs);
+    if (this.#recentEnds.length - this.#recentEndsHead < recentEndsMax) {
+      this.#recentEnds.push(nowMs);
+    }
     if (news) this.#announce(slot);
     this.#cleanup.push(this.#deadline(slot, nowMs + this.config.cleanupAfterMs));
     const kind: EventKind = status === Status.Failed ? "FAIL" : "LEAVE";

@@ -65,7 +65,11 @@ export class StartError extends Error {
 const requestTimeoutMs = 5000;
 /** A connection that sends nothing for this long is closed. */
 const idleTimeoutMs = 5000;
-/** Connections served at once; more are refused. */
+/**
+ * Connections served at once. Past it, the connection that has waited longest without sending a
+ * byte is closed to make room (clients send their request at once, so it is idle); when none is
+ * idle, the newcomer is refused.
+ */
 const connectionsMax = 64;
 /** Joins a node accepts per second, on average, and at once: a flood is refused, not absorbed. */
 const joinsPerSecond = 200;
@@ -120,6 +124,10 @@ export class Node {
   #droppedOnPurpose = 0;
   #sendErrors = 0;
   #connections = 0;
+  /** Connections whose request has not fully arrived, oldest first, with their readers. */
+  readonly #awaitingRequest = new Map<Deno.TcpConn, FrameReader>();
+  /** Connections closed to make room for newer ones. */
+  readonly #evicted = new WeakSet<Deno.TcpConn>();
   #greps = 0;
   readonly #joinBucket = new TokenBucket(joinsPerSecond, joinsBurst);
   /** The cluster keys, when the cluster has them; replaced whole by `setKeyring`. */
@@ -477,6 +485,12 @@ export class Node {
     try {
       this.#tcp.close();
     } catch { /* closed */ }
+    // Connections still waiting for a request would otherwise hold the close for their timeout.
+    for (const conn of this.#awaitingRequest.keys()) {
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    }
     this.#eventLog.close();
     await Promise.allSettled([...this.#tasks]);
   }
@@ -493,7 +507,7 @@ export class Node {
         this.#log.warn("accepting a connection failed: {error}", { error: describe(error) });
         continue;
       }
-      if (this.#connections >= connectionsMax) {
+      if (this.#connections >= connectionsMax && !this.#evictOldestIdle()) {
         conn.close();
         this.#countMalformed("too-many-connections", "connection");
         continue;
@@ -501,6 +515,23 @@ export class Node {
       this.#connections++;
       this.#track(this.#serve(conn).finally(() => this.#connections--));
     }
+  }
+
+  /**
+   * Closes the connection that has waited longest without sending a byte; false when there is
+   * none (a request on its way is never cut).
+   */
+  #evictOldestIdle(): boolean {
+    for (const [conn, reader] of this.#awaitingRequest) {
+      if (reader.bytesRead > 0) continue;
+      this.#awaitingRequest.delete(conn);
+      this.#evicted.add(conn);
+      try {
+        conn.close();
+      } catch { /* closed */ }
+      return true;
+    }
+    return false;
   }
 
   async #serve(conn: Deno.TcpConn): Promise<void> {
@@ -512,14 +543,19 @@ export class Node {
         allowPlain: keyring === undefined || isLocal(conn),
       });
       let received;
+      this.#awaitingRequest.set(conn, reader);
       try {
         received = await reader.next(idleTimeoutMs);
       } catch (error) {
-        // Cut short, too large, or nothing sent in time: bad input, counted like a bad datagram.
-        if (error instanceof FrameError && !this.#closed) {
+        // Cut short, too large, nothing sent in time, or closed to make room: bad input, counted
+        // like a bad datagram.
+        if (this.#evicted.has(conn)) this.#countMalformed("idle-evicted", "connection");
+        else if (error instanceof FrameError && !this.#closed) {
           this.#countMalformed(error.reason, "request");
         }
         throw error;
+      } finally {
+        this.#awaitingRequest.delete(conn);
       }
       if (received === null) return;
       if (!received.ok) {

@@ -50,9 +50,12 @@ export interface ScenarioReport {
   /** From the first start until every node listed every other, in simulated ms. */
   readonly convergedMs: number;
   readonly failures: FailureReport[];
-  /** FAIL events about a member that was running, by anyone, over the whole run. */
+  /**
+   * FAIL events about a member that was running, by anyone, over the whole run (in a sweep, from
+   * the setting's start: its switch, settling and window).
+   */
   readonly falsePositives: number;
-  /** Datagram bytes sent per node per second, from convergence to the end. */
+  /** Datagram bytes sent per node per second, from convergence (a sweep: its window) to the end. */
   readonly bytesPerNodePerSecond: { readonly mean: number; readonly max: number };
   readonly datagramBytesMax: number;
   readonly datagrams: number;
@@ -107,8 +110,8 @@ export interface SweepOptions
  * Runs several settings on one cluster, which joins and converges once: for each setting in
  * turn, the loss and the suspicion switch change (the switch through the cluster, as an operator
  * flips it), the cluster settles, `fail` more members crash, and the run goes on for
- * `durationMs`. Each report covers its own setting only: its crashes, the false positives, the
- * traffic and the largest datagram of its window. For the largest clusters, where joining takes
+ * `durationMs`. Each report covers its own setting only: its crashes, its false positives (from
+ * the change of setting on), and the traffic and the largest datagram of its window. For the largest clusters, where joining takes
  * most of the time, this measures every setting for the price of one join.
  */
 export function runSweep(options: SweepOptions): ScenarioReport[] {
@@ -123,6 +126,8 @@ export function runSweep(options: SweepOptions): ScenarioReport[] {
   options.onConverged?.(convergedMs);
   const reports: ScenarioReport[] = [];
   options.settings.forEach((setting, index) => {
+    // The setting's false positives include those while its switch spreads and it settles.
+    const falsePositivesBefore = sim.stats.falsePositives;
     sim.setNetwork({ lossRate: setting.lossRate });
     const up = sim.upNodes();
     if (up.length > 0 && up[0].core!.settings.suspicion !== setting.suspicion) {
@@ -147,6 +152,7 @@ export function runSweep(options: SweepOptions): ScenarioReport[] {
       convergedMs,
       pickSeed: options.seed ^ 0x5eed ^ Math.imul(index + 1, 0x9e3779b1),
       wholeRun: false,
+      falsePositivesBefore,
       onProgress: (fraction, nowMs) => options.onProgress?.(index, fraction, nowMs),
     });
     reports.push(report);
@@ -208,6 +214,8 @@ interface MeasureOptions {
   readonly pickSeed: number;
   /** Count datagrams, syncs, events and the largest datagram over the whole run, not the window. */
   readonly wholeRun: boolean;
+  /** False positives counted before this point are not this measure's (a sweep's setting start). */
+  readonly falsePositivesBefore?: number;
   readonly onProgress?: (fraction: number, nowMs: number) => void;
 }
 
@@ -218,7 +226,9 @@ interface MeasureOptions {
 function measureCrash(sim: Simulation, options: MeasureOptions): ScenarioReport {
   const { seed, fail } = options;
   const stats = sim.stats;
-  const falsePositivesBefore = options.wholeRun ? 0 : stats.falsePositives;
+  const falsePositivesBefore = options.wholeRun
+    ? 0
+    : options.falsePositivesBefore ?? stats.falsePositives;
   const datagramsBefore = options.wholeRun ? 0 : stats.datagramsSent;
   const syncsBefore = options.wholeRun ? 0 : stats.syncs;
   const eventsBefore: Record<string, number> = options.wholeRun ? {} : { ...stats.events };
