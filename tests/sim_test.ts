@@ -379,6 +379,38 @@ Deno.test("joins, failures and leaves spread as news: nobody exchanges whole lis
   }
 });
 
+Deno.test("a member cut off while another joins and one fails learns of the join soon after", () => {
+  // It has missed every retransmission of the join, and it knows of an end the others may not have
+  // heard yet, so its count matches theirs: the rotating slice of gossip or a list exchange must
+  // still bring the join. Timeouts are long here so that it can be cut off for 5 s unfailed.
+  for (const seed of seeds) {
+    const { sim } = recordingSimulation({
+      seed,
+      config: { suspectAfterMs: 8000, failAfterMs: 9000 },
+    });
+    startCluster(sim, 200);
+    runUntilConverged(sim);
+    const cutOff = 17;
+    sim.crash(5);
+    sim.runFor(4000);
+    sim.partition([sim.nodes.map((node) => node.index).filter((i) => i !== cutOff)]);
+    const [joiner] = sim.addNodes(1);
+    sim.node(joiner).group = 0;
+    sim.start(joiner, 0);
+    sim.runFor(5000);
+    const address = sim.node(joiner).core!.address;
+    assert(!sim.node(cutOff).core!.listsLive(address, sim.node(joiner).core!.version));
+    sim.heal();
+    const learned = sim.runUntil(
+      () => sim.node(cutOff).core!.listsLive(address, sim.node(joiner).core!.version),
+      10_000,
+      100,
+    );
+    assert(learned, `node ${cutOff} did not learn of the join in 10 s ${seedNote(sim)}`);
+    runUntilConverged(sim, 20_000);
+  }
+});
+
 Deno.test("a sweep runs each setting on one cluster and reports each on its own", () => {
   const settings = [
     { lossRate: 0, suspicion: true },
