@@ -230,8 +230,6 @@ export class Core {
   #deadlineMs: number | undefined;
 
   #outbox: Outgoing[] = [];
-  /** True when the outbox, the syncs or the events may hold something. */
-  #outputWaiting = false;
   #events: MemberEvent[] = [];
   #syncs: Address[] = [];
   #behindSinceMs: number | undefined;
@@ -245,7 +243,7 @@ export class Core {
    * When members ended (failed or left) lately, oldest first, from `#recentEndsHead` on: news
    * others may not have yet.
    */
-  #recentEnds: number[] = [];
+  readonly #recentEnds: number[] = [];
   #recentEndsHead = 0;
 
   constructor(options: CoreOptions) {
@@ -388,9 +386,9 @@ export class Core {
   /** Datagrams to send, oldest first; the core forgets them. */
   takeDatagrams(): readonly Outgoing[] {
     const out = this.#outbox;
-    if (out.length === 0) return this.#taken(noDatagrams);
+    if (out.length === 0) return noDatagrams;
     this.#outbox = [];
-    return this.#taken(out);
+    return out;
   }
 
   /**
@@ -398,29 +396,23 @@ export class Core {
    * for a shell that polls after every input, as the simulator does for thousands of nodes.
    */
   get hasOutput(): boolean {
-    return this.#outputWaiting;
+    return this.#outbox.length > 0 || this.#syncs.length > 0 || this.#events.length > 0;
   }
 
   /** Members to exchange lists with over TCP ({@linkcode syncRequest}); the core forgets them. */
   takeSyncs(): readonly Address[] {
     const out = this.#syncs;
-    if (out.length === 0) return this.#taken(noSyncs);
+    if (out.length === 0) return noSyncs;
     this.#syncs = [];
-    return this.#taken(out);
+    return out;
   }
 
   /** Events that happened, oldest first; the core forgets them. */
   takeEvents(): readonly MemberEvent[] {
     const out = this.#events;
-    if (out.length === 0) return this.#taken(noEvents);
+    if (out.length === 0) return noEvents;
     this.#events = [];
-    return this.#taken(out);
-  }
-
-  #taken<T>(result: T): T {
-    this.#outputWaiting = this.#outbox.length > 0 || this.#syncs.length > 0 ||
-      this.#events.length > 0;
-    return result;
+    return out;
   }
 
   /**
@@ -510,15 +502,13 @@ export class Core {
     const graceMs = endGraceWindows * windowMs;
     let head = this.#recentEndsHead;
     while (head < ends.length && nowMs - ends[head] > graceMs) head++;
-    if (head === ends.length) {
-      ends.length = 0;
-      head = 0;
-    } else if (head > 1024 && head * 2 > ends.length) {
-      this.#recentEnds = ends.slice(head);
+    // Forgotten ends are cut off once they are half the array: each is moved at most once.
+    if (head > 0 && head * 2 >= ends.length) {
+      ends.splice(0, head);
       head = 0;
     }
     this.#recentEndsHead = head;
-    return this.#recentEnds.length - head;
+    return ends.length - head;
   }
 
   /**
@@ -561,7 +551,6 @@ export class Core {
     if (slow && nowMs - this.#lastSyncMs >= this.config.syncIntervalMs) {
       this.#lastSyncMs = nowMs;
       this.#syncs.push(this.#bestPeer);
-      this.#outputWaiting = true;
     }
   }
 
@@ -984,7 +973,6 @@ export class Core {
     assert(bytes <= config.datagramBytesMax - config.datagramOverheadBytes, "datagram too large");
     this.counters.datagramsSent++;
     this.counters.bytesSent += bytes;
-    this.#outputWaiting = true;
     this.#outbox.push({
       to: this.#book.address(target),
       message: { kind: "gossip", settings: this.#settings, members, entries },
@@ -1338,7 +1326,6 @@ export class Core {
         from,
       };
     this.#events.push(event);
-    this.#outputWaiting = true;
   }
 
   #emitSettings(via: Via, from?: Address): void {
@@ -1353,6 +1340,5 @@ export class Core {
       ...(from === undefined ? {} : { from }),
     };
     this.#events.push(event);
-    this.#outputWaiting = true;
   }
 }

@@ -111,8 +111,9 @@ export interface SweepOptions
  * turn, the loss and the suspicion switch change (the switch through the cluster, as an operator
  * flips it), the cluster settles, `fail` more members crash, and the run goes on for
  * `durationMs`. Each report covers its own setting only: its crashes, its false positives (from
- * the change of setting on), and the traffic and the largest datagram of its window. For the largest clusters, where joining takes
- * most of the time, this measures every setting for the price of one join.
+ * the change of setting on), and the traffic and the largest datagram of its window. For the
+ * largest clusters, where joining takes most of the time, this measures every setting for the
+ * price of one join.
  */
 export function runSweep(options: SweepOptions): ScenarioReport[] {
   const first = options.settings[0];
