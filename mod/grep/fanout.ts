@@ -87,8 +87,9 @@ async function queryMember(
       if (message.kind === "grep-chunk") {
         outcome.bytes += message.data.length;
         if (options.mode === "text") {
-          outcome.lines += countLines(message.data);
-          options.onText?.(member, prefixLines(prefix, message.data));
+          const { data, lines } = prefixLines(prefix, message.data);
+          outcome.lines += lines;
+          options.onText?.(member, data);
         } else {
           for (const record of parseRecords(message.data, query)) {
             outcome.lines++;
@@ -119,10 +120,4 @@ async function queryMember(
     outcome.elapsedMs = performance.now() - started;
   }
   return outcome;
-}
-
-function countLines(data: Uint8Array): number {
-  let lines = 0;
-  for (let i = 0; i < data.length; i++) if (data[i] === 10) lines++;
-  return lines;
 }

@@ -20,27 +20,37 @@ const separator = [45, 45, 10]; // "--\n", between groups of context lines
 
 /**
  * Puts `prefix` before every line of `chunk` (whole lines), as `grep -H` puts a file name, except
- * before grep's own `--` between context groups, which stays as it is.
+ * before grep's own `--` between context groups, which stays as it is. Returns the prefixed bytes
+ * and how many newlines the chunk held.
  */
-export function prefixLines(prefix: Uint8Array, chunk: Uint8Array): Uint8Array {
+export function prefixLines(
+  prefix: Uint8Array,
+  chunk: Uint8Array,
+): { data: Uint8Array; lines: number } {
   let lines = 0;
   for (let i = 0; i < chunk.length; i++) if (chunk[i] === 10) lines++;
-  if (chunk.length > 0 && chunk[chunk.length - 1] !== 10) lines++;
-  const out = new Uint8Array(chunk.length + lines * prefix.length);
-  let from = 0;
+  const unended = chunk.length > 0 && chunk[chunk.length - 1] !== 10 ? 1 : 0;
+  // The chunk is copied once, to the end of the output, and each line then moved down behind its
+  // prefix: copyWithin moves bytes in place, where a subarray per line would make an object per
+  // line, and a frequent pattern sends hundreds of thousands. The gap ahead of the line being
+  // moved is always at least one prefix wide, so a prefix never overwrites what is still to move.
+  const shift = (lines + unended) * prefix.length;
+  const out = new Uint8Array(chunk.length + shift);
+  out.set(chunk, shift);
+  let from = shift;
   let to = 0;
-  while (from < chunk.length) {
-    let end = chunk.indexOf(10, from);
-    end = end < 0 ? chunk.length : end + 1;
-    if (!isSeparator(chunk, from, end)) {
+  while (from < out.length) {
+    let end = out.indexOf(10, from);
+    end = end < 0 ? out.length : end + 1;
+    if (!isSeparator(out, from, end)) {
       out.set(prefix, to);
       to += prefix.length;
     }
-    out.set(chunk.subarray(from, end), to);
+    out.copyWithin(to, from, end);
     to += end - from;
     from = end;
   }
-  return out.subarray(0, to);
+  return { data: out.subarray(0, to), lines };
 }
 
 function isSeparator(chunk: Uint8Array, from: number, end: number): boolean {

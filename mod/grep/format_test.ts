@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { prefixLines } from "./format.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function prefixed(prefix: string, text: string): { text: string; lines: number } {
+  const { data, lines } = prefixLines(encoder.encode(prefix), encoder.encode(text));
+  return { text: decoder.decode(data), lines };
+}
+
+Deno.test("prefixLines puts the prefix before every line, the line unchanged after it", () => {
+  assert.deepEqual(prefixed("m:", "a\nbb\n\nccc\n"), { text: "m:a\nm:bb\nm:\nm:ccc\n", lines: 4 });
+});
+
+Deno.test("prefixLines leaves grep's -- between context groups as it is", () => {
+  assert.deepEqual(prefixed("m:", "f-1-a\n--\nf:9:b\n"), {
+    text: "m:f-1-a\n--\nm:f:9:b\n",
+    lines: 3,
+  });
+  // A line that merely starts with -- is a line of the file, and gets its prefix.
+  assert.deepEqual(prefixed("m:", "--x\n--\n"), { text: "m:--x\n--\n", lines: 2 });
+});
+
+Deno.test("prefixLines prefixes a last line without its newline, and nothing in nothing", () => {
+  assert.deepEqual(prefixed("member:", "a\nb"), { text: "member:a\nmember:b", lines: 1 });
+  assert.deepEqual(prefixed("member:", ""), { text: "", lines: 0 });
+});
+
+Deno.test("prefixLines with a prefix longer than the lines moves nothing over what is left", () => {
+  const text = Array.from({ length: 1000 }, (_, i) => `${i % 7 === 0 ? "--" : i}\n`).join("");
+  const expected = text.split("\n").slice(0, -1).map((line) =>
+    line === "--" ? "--\n" : `${"p".repeat(40)}${line}\n`
+  )
+    .join("");
+  assert.deepEqual(prefixed("p".repeat(40), text), { text: expected, lines: 1000 });
+});
