@@ -130,6 +130,8 @@ class DeadlineQueue {
 }
 
 const noEntryStatus = 0;
+/** The widest incarnation the wire carries (an unsigned 32-bit number). */
+const incarnationMax = 0xffff_ffff;
 // The member table's row layout: one Float64Array, `rowSize` fields per slot.
 const rowSize = 8;
 const fVersion = 0;
@@ -641,7 +643,12 @@ export class Core {
       slot >= 0 && slot < this.#capacity && this.#rows[slot * rowSize + fStatus] !== noEntryStatus
     ) {
       const known = this.#rows[slot * rowSize + fVersion];
-      if (known >= joiner.version) {
+      const status = this.#rows[slot * rowSize + fStatus];
+      // The same version, still listed alive or suspect, is the joiner asking again because the
+      // answer was lost or late: answer again. Only an ended or older version is refused.
+      const retry = known === joiner.version &&
+        (status === Status.Alive || status === Status.Suspect);
+      if (known >= joiner.version && !retry) {
         return refuse(
           `version ${joiner.version} of ${joiner.address} is not newer than ${known}, already seen`,
         );
@@ -693,7 +700,8 @@ export class Core {
   /** Switches suspicion on or off for the whole cluster. */
   setSuspicion(nowMs: number, enabled: boolean): void {
     this.#enter(nowMs);
-    if (this.#settings.suspicion === enabled) return;
+    // The epoch rises even when the value here already matches: a switch the other way, made
+    // elsewhere a moment ago and not yet heard of here, must not win over this later one.
     this.#settings = { epoch: this.#settings.epoch + 1, suspicion: enabled };
     this.#deadlineMs = undefined;
     this.#emitSettings("self");
@@ -920,7 +928,12 @@ export class Core {
       for (const slot of this.#ring.sharedWith(target)) {
         if (rows[slot * rowSize + fStamp] === mark) continue;
         const entry = this.#entry(slot);
-        used += this.#entryBytes(entry);
+        // Entries come from the network and may be long (an address of 255 characters, numbers
+        // at their widest): the budget holds for these too, or a crafted neighbour could make
+        // this datagram too large to send.
+        const size = this.#entryBytes(entry);
+        if (used + size > budget) continue;
+        used += size;
         entries.push(entry);
         rows[slot * rowSize + fStamp] = mark;
       }
@@ -1047,6 +1060,11 @@ export class Core {
     }
     if (entry.status === Status.Suspect) {
       if (entry.incarnation >= this.#incarnation) {
+        if (entry.incarnation >= incarnationMax) {
+          // No larger incarnation fits the wire: come back as a new version instead.
+          this.#rejoin(nowMs, this.#version + 1, from);
+          return false;
+        }
         this.#incarnation = entry.incarnation + 1;
         this.counters.refutations++;
         this.#announce(this.#self);
