@@ -4,7 +4,7 @@
  * summary goes to stderr. Exit status as grep's: 0 something matched, 1 nothing, 2 an error.
  */
 import { Command, InvalidArgumentError } from "commander";
-import type { GrepQuery } from "../mod/grep/query.ts";
+import { type GrepQuery, queryProblem } from "../mod/grep/query.ts";
 import { fanOut, type MemberOutcome } from "../mod/grep/fanout.ts";
 import { err } from "./_cli.ts";
 import { keyFileOption, loadKeyring, nodeOption } from "./_client.ts";
@@ -52,8 +52,8 @@ const refused = new Map<string, string>([
   ["--directories", "chooses how directories are read"],
   ["-D", "chooses how devices are read"],
   ["--devices", "chooses how devices are read"],
-  ["-P", "Perl regular expressions are not offered"],
-  ["--perl-regexp", "Perl regular expressions are not offered"],
+  ["-P", "asks for Perl regular expressions, which are not offered"],
+  ["--perl-regexp", "asks for Perl regular expressions, which are not offered"],
 ]);
 
 function count(name: string): (text: string) => number {
@@ -113,7 +113,11 @@ export function grepCommand(setExit: (code: number) => void): Command {
     .option(
       "--max-output <BYTES>",
       "cut each member's output at this many bytes, with a notice",
-      count("--max-output"),
+      (text) => {
+        const value = count("--max-output")(text);
+        if (value === 0) throw new InvalidArgumentError("--max-output must be at least 1 byte");
+        return value;
+      },
       64 << 20,
     )
     .option("--no-summary", "do not print the summary on stderr")
@@ -178,7 +182,7 @@ function queryOf(pattern: string | undefined, flags: GrepFlags): GrepQuery | str
   if (patterns.length === 0) return "no pattern: give PATTERN or -e PATTERN";
   const syntaxes = [flags.extendedRegexp, flags.fixedStrings, flags.basicRegexp].filter(Boolean);
   if (syntaxes.length > 1) return "conflicting matchers: give at most one of -E, -F, -G";
-  return {
+  const query: GrepQuery = {
     patterns,
     syntax: flags.extendedRegexp ? "extended" : flags.fixedStrings ? "fixed" : "basic",
     ignoreCase: flags.ignoreCase ?? false,
@@ -198,6 +202,9 @@ function queryOf(pattern: string | undefined, flags: GrepFlags): GrepQuery | str
       ? {}
       : { before: flags.beforeContext ?? flags.context },
   };
+  // What every member would refuse (too many patterns, one too long) is a usage error here.
+  const problem = queryProblem(query);
+  return problem === undefined ? query : `the query cannot be sent: ${problem}`;
 }
 
 const encoder = new TextEncoder();

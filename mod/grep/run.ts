@@ -113,6 +113,11 @@ export function runGrep(
         // Hand on whole units only, at most `chunkBytes` at a time, and never past `bytesMax`.
         while (pending.length > 0) {
           const room = options.bytesMax - bytes;
+          if (room <= 0) {
+            // A request may ask for no output at all; a negative index would search from the end.
+            truncated = true;
+            return;
+          }
           let end =
             pending.lastIndexOf(terminator, Math.min(pending.length, chunkBytes, room) - 1) +
             1;
@@ -176,8 +181,8 @@ export function runGrep(
         `grep ran longer than ${Math.round(options.timeoutMs / 1000)} s and was stopped`,
       );
     } else if (truncated) {
-      // Cut by us, not failed: what was selected stands.
-      exitCode = lines > 0 ? 0 : exitCode;
+      // Cut by us, not failed: output is only ever cut when grep selected something.
+      exitCode = 0;
     } else if (cancelled) {
       exitCode = 2;
       problems.push("cancelled");
