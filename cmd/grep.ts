@@ -56,10 +56,12 @@ const refused = new Map<string, string>([
   ["--perl-regexp", "asks for Perl regular expressions, which are not offered"],
 ]);
 
-function count(name: string): (text: string) => number {
+function count(name: string, least = 0): (text: string) => number {
   return (text) => {
-    if (!/^\d+$/.test(text) || Number(text) > 2 ** 31 - 1) {
-      throw new InvalidArgumentError(`${name} must be a whole number, got '${text}'`);
+    if (!/^\d+$/.test(text) || Number(text) > 2 ** 31 - 1 || Number(text) < least) {
+      throw new InvalidArgumentError(
+        `${name} must be a whole number${least > 0 ? ` of at least ${least}` : ""}, got '${text}'`,
+      );
     }
     return Number(text);
   };
@@ -113,11 +115,7 @@ export function grepCommand(setExit: (code: number) => void): Command {
     .option(
       "--max-output <BYTES>",
       "cut each member's output at this many bytes, with a notice",
-      (text) => {
-        const value = count("--max-output")(text);
-        if (value === 0) throw new InvalidArgumentError("--max-output must be at least 1 byte");
-        return value;
-      },
+      count("--max-output", 1),
       64 << 20,
     )
     .option("--no-summary", "do not print the summary on stderr")

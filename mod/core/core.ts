@@ -44,7 +44,7 @@ import {
   type SyncResponse,
   type Via,
 } from "./types.ts";
-import { entryBytes, gossipFrameBytes } from "../wire/size.ts";
+import { entryBytes, gossipFrameBytes, uint32Max } from "../wire/size.ts";
 
 /** What a core is created with. */
 export interface CoreOptions {
@@ -130,8 +130,6 @@ class DeadlineQueue {
 }
 
 const noEntryStatus = 0;
-/** The widest incarnation the wire carries (an unsigned 32-bit number). */
-const incarnationMax = 0xffff_ffff;
 // The member table's row layout: one Float64Array, `rowSize` fields per slot.
 const rowSize = 8;
 const fVersion = 0;
@@ -1060,7 +1058,7 @@ export class Core {
     }
     if (entry.status === Status.Suspect) {
       if (entry.incarnation >= this.#incarnation) {
-        if (entry.incarnation >= incarnationMax) {
+        if (entry.incarnation >= uint32Max) {
           // No larger incarnation fits the wire: come back as a new version instead.
           this.#rejoin(nowMs, this.#version + 1, from);
           return false;

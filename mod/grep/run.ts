@@ -113,14 +113,10 @@ export function runGrep(
         // Hand on whole units only, at most `chunkBytes` at a time, and never past `bytesMax`.
         while (pending.length > 0) {
           const room = options.bytesMax - bytes;
-          if (room <= 0) {
-            // A request may ask for no output at all; a negative index would search from the end.
-            truncated = true;
-            return;
-          }
-          let end =
-            pending.lastIndexOf(terminator, Math.min(pending.length, chunkBytes, room) - 1) +
-            1;
+          // With no room left the search must find nothing: lastIndexOf from -1 would search
+          // from the end, past the limit.
+          const span = Math.min(pending.length, chunkBytes, room);
+          let end = span > 0 ? pending.lastIndexOf(terminator, span - 1) + 1 : 0;
           if (end === 0) {
             // One line longer than a chunk: send it whole, if it ends within bounds.
             const reach = Math.min(pending.length, room, lineBytesMax);

@@ -17,7 +17,7 @@ import type {
   SyncRequest,
   SyncResponse,
 } from "../core/types.ts";
-import { protocolVersion } from "./size.ts";
+import { protocolVersion, uint32Max } from "./size.ts";
 import { type GrepQuery, type OutputMode, queryProblem } from "../grep/query.ts";
 
 /** Wire tags. Append only; never reuse a number. */
@@ -287,7 +287,7 @@ function fail(): never {
 }
 
 function uint32(value: unknown): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > uint32Max) {
     fail();
   }
   return value;

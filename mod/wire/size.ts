@@ -7,6 +7,9 @@ import type { Settings } from "../core/types.ts";
 /** The protocol-version byte that opens every datagram and every TCP frame's payload. */
 export const protocolVersion = 1;
 
+/** The widest incarnation and heartbeat the wire carries: an unsigned 32-bit number. */
+export const uint32Max = 0xffff_ffff;
+
 /** Bytes msgpack uses for a non-negative integer. */
 export function uintBytes(n: number): number {
   if (n < 0x80) return 1;
