@@ -207,6 +207,7 @@ export class Core {
   #stampValue = 0;
 
   readonly #live: SlotSet;
+  /** Every row this node passes on in lists and slices: all but tombstones heard second-hand. */
   readonly #present: SlotSet;
   readonly #failed: SlotSet;
   /** News of suspicions, refutations, failures and leaves. */
@@ -239,6 +240,14 @@ export class Core {
   #bestPeer: Address = "";
   #bestHeardMs = -Infinity;
   #lastSyncMs = -Infinity;
+  /**
+   * After a stall past the fail timeout, this node's rows of others are out of date, and some
+   * may be of members the cluster has since failed and forgotten: until a whole list from a live
+   * member confirms or drops them, they are not passed on, and it asks for one every
+   * `syncIntervalMs` (`#doubtAll`).
+   */
+  #doubting = false;
+  #doubtSyncMs = 0;
   /**
    * When members ended (failed or left) lately, oldest first, from `#recentEndsHead` on: news
    * others may not have yet.
@@ -493,6 +502,10 @@ export class Core {
       }
     }
     if (reply && slot >= 0) this.#reply(nowMs, slot);
+    if (this.#doubting && nowMs >= this.#doubtSyncMs) {
+      this.#syncs.push(sender.address);
+      this.#doubtSyncMs = nowMs + this.config.syncIntervalMs;
+    }
     this.#compareCounts(nowMs, message.members, sender.address);
   }
 
@@ -554,7 +567,7 @@ export class Core {
     }
   }
 
-  /** This node's whole list, itself first, tombstones included. */
+  /** This node's whole list, itself first, with the tombstones it passes on. */
   #fullList(): Entry[] {
     const entries: Entry[] = [this.selfEntry];
     for (let i = 0; i < this.#present.size; i++) entries.push(this.#entry(this.#present.at(i)));
@@ -583,7 +596,58 @@ export class Core {
 
   /** Merges the list that answered this node's request. */
   applySync(nowMs: number, response: SyncResponse, from: Address): void {
-    this.#mergeList(nowMs, response.settings, response.entries, from);
+    const mark = this.#mergeList(nowMs, response.settings, response.entries, from);
+    if (this.#doubting && this.#phase === "active") this.#settleDoubts(mark, from);
+  }
+
+  /**
+   * Stops passing on every row of a live member until a whole list confirms it. Gossip cannot:
+   * the datagrams a stalled process reads first are the oldest, queued when it stopped.
+   */
+  #doubtAll(nowMs: number): void {
+    const live = this.#live;
+    for (let i = 0; i < live.size; i++) {
+      this.#present.delete(live.at(i));
+      this.#forgetNews(live.at(i));
+    }
+    this.#doubting = live.size > 0;
+    if (!this.#doubting) return;
+    this.#syncs.push(this.#book.address(live.at(this.#random.below(live.size))));
+    this.#doubtSyncMs = nowMs + this.config.syncIntervalMs;
+  }
+
+  /**
+   * Passes on again the rows a whole list from a live member confirmed (`mark`), and ends those
+   * it did not: the cluster no longer knows them. Each stays as a failed tombstone, so that the
+   * member, were it alive after all, is told so and comes back as a new version.
+   */
+  #settleDoubts(mark: number, from: Address): void {
+    this.#doubting = false;
+    const nowMs = this.#nowMs;
+    const doubted: number[] = [];
+    for (let i = 0; i < this.#live.size; i++) {
+      const slot = this.#live.at(i);
+      if (this.#rows[slot * rowSize + fStamp] === mark) this.#present.add(slot);
+      else if (!this.#present.has(slot)) doubted.push(slot);
+    }
+    for (const slot of doubted) {
+      const row = slot * rowSize;
+      this.#rows[row + fStatus] = Status.Failed;
+      this.#rows[row + fRemoved] = 1;
+      this.#loseLive(nowMs, slot);
+      this.#forgetNews(slot);
+      this.#failed.add(slot);
+      this.#tombstones.push(this.#deadline(slot, nowMs + this.config.tombstoneMs));
+      this.#emit(
+        "REMOVE",
+        slot,
+        this.#rows[row + fVersion],
+        this.#rows[row + fIncarnation],
+        "stale",
+        from,
+      );
+    }
+    this.#deadlineMs = undefined;
   }
 
   /**
@@ -667,13 +731,17 @@ export class Core {
     };
   }
 
-  /** Adopts the list a member answered a join with; the cluster's settings replace this node's. */
+  /**
+   * Adopts the list a member answered a join with. The cluster's settings replace this node's,
+   * unless gossip has already brought it later ones (a join retried after a slow first answer).
+   */
   applyJoinResponse(nowMs: number, response: JoinResponse, from: Address): void {
     this.#enter(nowMs);
     if (!response.accepted || this.#phase !== "active") return;
     const settings = response.settings;
     if (
-      settings.epoch !== this.#settings.epoch || settings.suspicion !== this.#settings.suspicion
+      settings.epoch >= this.#settings.epoch &&
+      (settings.epoch !== this.#settings.epoch || settings.suspicion !== this.#settings.suspicion)
     ) {
       this.#settings = { epoch: settings.epoch, suspicion: settings.suspicion };
       this.#deadlineMs = undefined;
@@ -713,11 +781,23 @@ export class Core {
     }
     // A node that could not run for a while has heard nothing in that time through no fault of
     // the others: its silence timers restart instead of firing at everyone at once.
-    if (nowMs - this.#nowMs > this.config.stallThresholdMs) {
+    const stalledMs = nowMs - this.#nowMs;
+    this.#nowMs = nowMs;
+    if (stalledMs > this.config.stallThresholdMs) {
       this.#trustSinceMs = nowMs;
       this.counters.stalls++;
+      // Silent for longer than a member takes to be failed, this version has been failed by the
+      // others: fail-stop, so it comes back as a new one. Waiting to be told so is not enough:
+      // after a long enough stall nobody remembers the old version, and would take it back.
+      const config = this.config;
+      const failedAfterMs = this.#settings.suspicion
+        ? config.suspectAfterMs + config.suspectTimeoutMs
+        : config.failAfterMs;
+      if (this.#phase === "active" && stalledMs > failedAfterMs) {
+        this.#rejoin(nowMs, this.#version + 1, "self");
+        this.#doubtAll(nowMs);
+      }
     }
-    this.#nowMs = nowMs;
   }
 
   /** When a neighbour's silence (or suspicion) runs out. */
@@ -924,7 +1004,7 @@ export class Core {
       // makes it suspect X. Only the entries the target itself watches are worth its bytes.
       rows[target * rowSize + fStamp] = mark;
       for (const slot of this.#ring.sharedWith(target)) {
-        if (rows[slot * rowSize + fStamp] === mark) continue;
+        if (rows[slot * rowSize + fStamp] === mark || !this.#present.has(slot)) continue;
         const entry = this.#entry(slot);
         // Entries come from the network and may be long (an address of 255 characters, numbers
         // at their widest): the budget holds for these too, or a crafted neighbour could make
@@ -1049,18 +1129,18 @@ export class Core {
   #mergeAboutSelf(nowMs: number, entry: Entry, from: Address): boolean {
     if (entry.version < this.#version) return false;
     if (entry.version > this.#version) {
-      this.#rejoin(nowMs, entry.version + 1, from);
+      this.#rejoin(nowMs, entry.version + 1, "gossip", from);
       return false;
     }
     if (entry.status === Status.Failed || entry.status === Status.Left) {
-      this.#rejoin(nowMs, this.#version + 1, from);
+      this.#rejoin(nowMs, this.#version + 1, "gossip", from);
       return false;
     }
     if (entry.status === Status.Suspect) {
       if (entry.incarnation >= this.#incarnation) {
         if (entry.incarnation >= uint32Max) {
           // No larger incarnation fits the wire: come back as a new version instead.
-          this.#rejoin(nowMs, this.#version + 1, from);
+          this.#rejoin(nowMs, this.#version + 1, "gossip", from);
           return false;
         }
         this.#incarnation = entry.incarnation + 1;
@@ -1077,7 +1157,7 @@ export class Core {
    * Comes back as a new version after the group declared this one failed (or saw a newer one):
    * fail-stop, so the old version stays dead.
    */
-  #rejoin(nowMs: number, atLeast: number, from: Address): void {
+  #rejoin(nowMs: number, atLeast: number, via: Via, from?: Address): void {
     const old = this.#version;
     // Versions are whole milliseconds; the shell hands in fractional times.
     const next = Math.max(
@@ -1085,7 +1165,7 @@ export class Core {
       old + 1,
       Math.floor(this.#versionOrigin + (nowMs - this.#originMs)),
     );
-    this.#emit("REMOVE", this.#self, old, this.#incarnation, "gossip", from);
+    this.#emit("REMOVE", this.#self, old, this.#incarnation, via, from);
     this.#version = next;
     this.#incarnation = 0;
     this.#heartbeat = 0;
@@ -1123,10 +1203,12 @@ export class Core {
     }
     if (isTerminal(entry.status)) {
       // A member this node never saw alive: remembered as a tombstone, so that stale gossip of
-      // that version cannot bring it in, but not listed.
+      // that version cannot bring it in, but neither listed nor passed on. Were it passed on, a
+      // member whose own tombstone had just run out would hear it back and start it afresh, and
+      // the cluster would keep the dead member for ever.
       this.#store(slot, entry, nowMs);
       this.#rows[slot * rowSize + fRemoved] = 1;
-      this.#present.add(slot);
+      this.#present.delete(slot);
       if (entry.status === Status.Failed) this.#failed.add(slot);
       this.#tombstones.push(this.#deadline(slot, nowMs + this.config.tombstoneMs));
       this.#deadlineMs = undefined;
@@ -1201,6 +1283,7 @@ export class Core {
     this.#deadlineMs = undefined;
     this.#rows[slot * rowSize + fStatus] = status;
     this.#rows[slot * rowSize + fSince] = nowMs;
+    this.#present.add(slot);
     this.#loseLive(nowMs, slot);
     if (status === Status.Failed) this.#failed.add(slot);
     if (this.#recentEnds.length - this.#recentEndsHead < recentEndsMax) {

@@ -272,13 +272,61 @@ Deno.test("a node that was stalled does not fail everyone at once when it runs a
   const others = ["10.0.0.2:3000", "10.0.0.3:3000", "10.0.0.4:3000"];
   const c = withMembers(others);
   c.tick(0);
-  // The process was stopped for 30 s: it heard nothing, through no fault of the others.
-  c.tick(30_000);
+  // The process was stopped for 1.5 s (short of the fail timeout): it heard nothing, through no
+  // fault of the others.
+  c.tick(1500);
   assert.deepEqual(kinds(c.takeEvents()), []);
-  c.receive(30_010, gossip(entry(others[0], { heartbeat: 9 })));
-  for (let t = 30_100; t <= 30_000 + defaultConfig.suspectAfterMs; t += 100) c.tick(t);
+  c.receive(1510, gossip(entry(others[0], { heartbeat: 9 })));
+  for (let t = 1600; t <= 1500 + defaultConfig.suspectAfterMs; t += 100) c.tick(t);
   const suspected = kinds(c.takeEvents()).filter((k) => k === "SUSPECT");
   assert.equal(suspected.length, 2, "only those still silent a full timeout after it resumed");
+});
+
+Deno.test("a node stalled past the fail timeout comes back as a new version and checks its list", () => {
+  const [alive, forgotten] = ["10.0.0.2:3000", "10.0.0.3:3000"];
+  const c = withMembers([alive, forgotten]);
+  c.tick(0);
+  c.takeDatagrams();
+  const old = c.version;
+  // Stopped for 20 minutes: the others failed it, and forgot the member that died meanwhile.
+  c.receive(1_200_000, gossip(entry(alive, { heartbeat: 2 }), entry(forgotten, { heartbeat: 2 })));
+  assert(c.version > old, "a new version: the old one was failed by the others");
+  const events = c.takeEvents();
+  assert.deepEqual(kinds(events, "10.0.0.1:3000"), ["REMOVE", "JOIN"]);
+  assert.deepEqual(kinds(events, forgotten), [], "nothing is concluded from gossip read late");
+  // Until a whole list confirms them, its rows of others are not passed on: the gossip it read
+  // first had been queued while it was stopped.
+  assert.deepEqual(c.takeSyncs().length, 1, "it asks a member for a whole list at once");
+  assert.deepEqual(c.syncRequest().entries.map((e) => e.address), ["10.0.0.1:3000"]);
+  c.tick(1_200_200);
+  for (const datagram of c.takeDatagrams()) {
+    assert(datagram.message.kind === "gossip");
+    assert.deepEqual(datagram.message.entries.map((e) => e.address), ["10.0.0.1:3000"]);
+  }
+  // A live member's list holds one of them and not the other.
+  c.applySync(1_200_300, {
+    kind: "sync-response",
+    settings,
+    entries: [entry(alive, { heartbeat: 5000 })],
+  }, alive);
+  assert.deepEqual(kinds(c.takeEvents(), forgotten), ["REMOVE"]);
+  assert.deepEqual(c.members().map((m) => m.address), [alive]);
+  assert.equal(c.lookup(forgotten)?.status, Status.Failed, "kept as a failed tombstone");
+  assert.deepEqual(c.syncRequest().entries.map((e) => e.address), ["10.0.0.1:3000", alive]);
+});
+
+Deno.test("a tombstone heard second-hand is kept but not passed on; a witnessed one is", () => {
+  const [witnessed, heard] = ["10.0.0.2:3000", "10.0.0.3:3000"];
+  const c = withMembers([witnessed]);
+  c.receive(10, gossip(entry(witnessed, { status: Status.Failed })));
+  c.receive(20, gossip(entry(heard, { status: Status.Failed })));
+  assert.deepEqual(kinds(c.takeEvents()), ["FAIL"], "a member never seen alive is not logged");
+  assert.equal(c.lookup(heard)?.removed, true);
+  c.receive(30, gossip(entry(heard, { heartbeat: 7 })));
+  const listed = c.members().map((m) => m.address);
+  assert.deepEqual(listed, [witnessed], "the tombstone keeps stale gossip of it out");
+  const passed = c.syncRequest().entries.map((e) => e.address);
+  assert.deepEqual(passed, ["10.0.0.1:3000", witnessed]);
 });
 
 Deno.test("the suspicion switch is cluster-wide: higher epoch wins, on wins a tie", () => {
@@ -468,4 +516,24 @@ Deno.test("a suspicion at the widest incarnation is answered by a new version, n
   for (const d of c.takeDatagrams()) {
     for (const e of d.message.entries) assert(e.incarnation <= 0xffff_ffff);
   }
+});
+
+Deno.test("a join answer does not roll back settings that gossip brought later", () => {
+  const a = "10.0.0.2:3000";
+  const c = core();
+  c.takeEvents();
+  const answer = (epoch: number, suspicion: boolean) => ({
+    kind: "join-response" as const,
+    accepted: true as const,
+    settings: { epoch, suspicion },
+    entries: [entry(a)],
+  });
+  // A fresh node takes the cluster's settings, even at the same epoch.
+  c.applyJoinResponse(1, answer(0, false), a);
+  assert.deepEqual(c.settings, { epoch: 0, suspicion: false });
+  c.receive(2, { ...gossip(entry(a)), settings: { epoch: 4, suspicion: true } });
+  // The answer to a retried join, from a member that had not heard of epoch 4 yet.
+  c.applyJoinResponse(3, answer(3, false), a);
+  assert.deepEqual(c.settings, { epoch: 4, suspicion: true });
+  assert.deepEqual(kinds(c.takeEvents()).filter((k) => k === "SETTINGS").length, 2);
 });

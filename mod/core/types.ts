@@ -110,7 +110,8 @@ export type Via =
   | "gossip" // from a datagram another member sent
   | "timeout" // this node's own timer expired: it detected it
   | "superseded" // a newer version of the same address was seen
-  | "cleanup"; // the cleanup timeout removed it from the list
+  | "cleanup" // the cleanup timeout removed it from the list
+  | "stale"; // after this node stalled, a whole list from a live member no longer held it
 
 /** The kinds of event, as written in the event log. */
 export type EventKind =

@@ -24,7 +24,15 @@ export const eventKinds: readonly EventKind[] = [
   "SETTINGS",
 ];
 
-const vias: readonly Via[] = ["self", "join", "gossip", "timeout", "superseded", "cleanup"];
+const vias: readonly Via[] = [
+  "self",
+  "join",
+  "gossip",
+  "timeout",
+  "superseded",
+  "cleanup",
+  "stale",
+];
 
 /** One parsed line. */
 export interface EventRecord {
