@@ -61,6 +61,8 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return 0;
+      // `member help` asked for help (0); `member` alone is a usage error shown with help.
+      if (error.code === "commander.help" && error.exitCode === 0) return 0;
       return 2;
     }
     if (error instanceof UsageError) {

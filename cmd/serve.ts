@@ -82,6 +82,12 @@ async function serve(flags: ServeFlags): Promise<number> {
   if (!isAddress(`${host.includes(":") ? `[${host}]` : host}:${flags.port}`)) {
     throw new UsageError(`bad --host '${host}'`);
   }
+  if (/^(0\.0\.0\.0|::|\[::\])$/.test(host)) {
+    // The host is what the others are told to send to; nobody can send to "any address".
+    throw new UsageError(
+      `--host ${host} is not an address others can reach: give this machine's own address`,
+    );
+  }
   configureLogging(flags.logLevel);
   const logger = getLogger(["member", "serve"]);
   let keyring: Keyring | undefined;

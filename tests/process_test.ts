@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import type { EventRecord } from "../mod/log/event_line.ts";
-import { Cluster, freePort, member, type MemberProcess, waitFor } from "./_cluster.ts";
+import { Cluster, freePort, member, MemberProcess, waitFor } from "./_cluster.ts";
 
 function addressOf(id: string): string {
   return id.slice(0, id.lastIndexOf("#"));
@@ -183,6 +183,7 @@ Deno.test("bad flags exit 2 with one clear line", async () => {
     ["serve"],
     ["serve", "--introducer", "--join", "127.0.0.1:1"],
     ["serve", "--join", "nohost"],
+    ["serve", "--introducer", "--host", "0.0.0.0"],
     ["stats", "--bogus"],
     ["stats", "--node", "127.0.0.1"],
     ["sim", "--nodes", "1"],
@@ -195,6 +196,19 @@ Deno.test("bad flags exit 2 with one clear line", async () => {
     assert.equal(lines.length, 1, `${args.join(" ")}: ${result.stderr}`);
     assert.match(lines[0], /^error: /, args.join(" "));
   }
+});
+
+Deno.test("help is on stdout with exit 0, for the tool and every subcommand", async () => {
+  const subcommands = ["serve", "join", "leave", "set", "stats", "grep", "viz", "sim", "keygen"];
+  const cases = [["help"], ["--help"], ...subcommands.map((name) => [name, "--help"])];
+  for (const args of cases) {
+    const result = await member(args);
+    assert.equal(result.code, 0, `${args.join(" ")}: ${result.stderr}`);
+    assert.match(result.stdout, /^Usage: member /, args.join(" "));
+  }
+  const bare = await member([]);
+  assert.equal(bare.code, 2, "no subcommand is a usage error");
+  assert.match(bare.stderr, /^Usage: member /);
 });
 
 Deno.test("an unreachable introducer exits 1 with one clear line", async () => {
@@ -251,4 +265,31 @@ Deno.test("a port in use, or a node that is not running, is one clear line and e
   } finally {
     await cluster.stop();
   }
+});
+
+const machineAddress = Deno.networkInterfaces().find((i) =>
+  i.family === "IPv4" && !i.address.startsWith("127.")
+)?.address;
+
+Deno.test({
+  name: "a member on the machine's own address answers local clients on 127.0.0.1 too",
+  // Nothing is sent off the machine: the member is alone, and its clients are local.
+  ignore: machineAddress === undefined,
+  fn: async () => {
+    const port = freePort();
+    const node = new MemberProcess(machineAddress!, port, Deno.makeTempDirSync(), ["--introducer"]);
+    try {
+      const stats = await waitFor("the node", async () => {
+        const result = await member(["stats", "--json", "--node", `127.0.0.1:${port}`]);
+        return result.code === 0 ? JSON.parse(result.stdout) : undefined;
+      }, 15_000);
+      assert.equal(stats.self.address, `${machineAddress}:${port}`);
+      // Control too: the connection comes from this machine.
+      const left = await member(["leave", "--node", `127.0.0.1:${port}`]);
+      assert.equal(left.code, 0, left.stderr);
+    } finally {
+      await node.stop();
+      Deno.removeSync(node.dataDir, { recursive: true });
+    }
+  },
 });

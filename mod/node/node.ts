@@ -109,7 +109,8 @@ export class Node {
   readonly options: NodeOptions;
   readonly #log: Logger;
   readonly #udp: Deno.DatagramConn;
-  readonly #tcp: Deno.TcpListener;
+  /** The member's own TCP listener, and a loopback one for local clients when it has one. */
+  readonly #tcp: readonly Deno.TcpListener[];
   readonly #eventLog: EventLog;
   readonly #traffic = new Traffic();
   readonly #random: Random;
@@ -144,7 +145,7 @@ export class Node {
   private constructor(
     options: NodeOptions,
     udp: Deno.DatagramConn,
-    tcp: Deno.TcpListener,
+    tcp: readonly Deno.TcpListener[],
     eventLog: EventLog,
     core: Core,
   ) {
@@ -181,6 +182,7 @@ export class Node {
       udp.close();
       throw new StartError(`cannot listen on ${address} (TCP): ${describe(error)}`);
     }
+    const listeners = [tcp, ...Node.#localListener(options)];
     let eventLog: EventLog;
     let version: number;
     try {
@@ -188,11 +190,11 @@ export class Node {
       version = nextVersion(options.dataDir);
     } catch (error) {
       udp.close();
-      tcp.close();
+      for (const listener of listeners) listener.close();
       throw new StartError(`cannot use data dir ${options.dataDir}: ${describe(error)}`);
     }
     const core = Node.#newCore(options, address, version);
-    const node = new Node(options, udp, tcp, eventLog, core);
+    const node = new Node(options, udp, listeners, eventLog, core);
     node.#run();
     try {
       if (options.join !== undefined) await node.#join(options.join);
@@ -206,6 +208,29 @@ export class Node {
       members: node.#core.liveCount,
     });
     return node;
+  }
+
+  /**
+   * A member bound to a machine's network address also listens on loopback, same port, so that
+   * the clients on that machine reach it with their default `--node 127.0.0.1:PORT`. Only
+   * clients come that way: members talk to the address the member advertises.
+   */
+  static #localListener(options: NodeOptions): Deno.TcpListener[] {
+    const hostname = bareHost(options.host);
+    if (isLoopback(hostname)) return [];
+    try {
+      return [Deno.listen({ hostname: "127.0.0.1", port: options.port, transport: "tcp" })];
+    } catch (error) {
+      options.logger.warn(
+        "cannot also listen on 127.0.0.1:{port} for local clients ({error}): give them --node {address}",
+        {
+          port: options.port,
+          error: describe(error),
+          address: formatHostPort(options.host, options.port),
+        },
+      );
+      return [];
+    }
   }
 
   static #newCore(options: NodeOptions, address: Address, version: number): Core {
@@ -254,7 +279,7 @@ export class Node {
 
   #run(): void {
     this.#track(this.#receiveLoop());
-    this.#track(this.#acceptLoop());
+    for (const listener of this.#tcp) this.#track(this.#acceptLoop(listener));
     this.#sampler = setInterval(() => this.#traffic.sample(performance.now()), 1000);
     this.#flush();
   }
@@ -482,9 +507,11 @@ export class Node {
     try {
       this.#udp.close();
     } catch { /* closed */ }
-    try {
-      this.#tcp.close();
-    } catch { /* closed */ }
+    for (const listener of this.#tcp) {
+      try {
+        listener.close();
+      } catch { /* closed */ }
+    }
     // Connections still waiting for a request would otherwise hold the close for their timeout.
     for (const conn of this.#awaitingRequest.keys()) {
       try {
@@ -497,11 +524,11 @@ export class Node {
 
   // ---- TCP ----------------------------------------------------------------------------------
 
-  async #acceptLoop(): Promise<void> {
+  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
     while (!this.#closed) {
       let conn: Deno.TcpConn;
       try {
-        conn = await this.#tcp.accept();
+        conn = await listener.accept();
       } catch (error) {
         if (this.#closed) return;
         this.#log.warn("accepting a connection failed: {error}", { error: describe(error) });
