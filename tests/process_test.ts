@@ -211,6 +211,34 @@ Deno.test("help is on stdout with exit 0, for the tool and every subcommand", as
   assert.match(bare.stderr, /^Usage: member /);
 });
 
+Deno.test("a damaged version file is one clear line and exit 1, and is left as it was", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    for (const damage of ["garbage", "1e400", "99999999999999999"]) {
+      Deno.writeTextFileSync(`${dir}/version`, `${damage}\n`);
+      const result = await member([
+        "serve",
+        "--introducer",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        `${freePort()}`,
+        "--data-dir",
+        dir,
+      ]);
+      assert.equal(result.code, 1, result.stderr);
+      assert.equal(
+        result.stderr.trim(),
+        `error: cannot use data dir ${dir}: ${dir}/version holds '${damage}', not a version ` +
+          "(milliseconds): fix or remove it",
+      );
+      assert.equal(Deno.readTextFileSync(`${dir}/version`), `${damage}\n`);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("an unreachable introducer exits 1 with one clear line", async () => {
   const port = freePort();
   const dir = Deno.makeTempDirSync();

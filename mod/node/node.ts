@@ -1004,10 +1004,20 @@ function formatHostPort(host: string, port: number): Address {
 export function nextVersion(dataDir: string): number {
   const path = `${dataDir}/version`;
   let last = 0;
+  let text: string | undefined;
   try {
-    last = Number(Deno.readTextFileSync(path).trim()) || 0;
+    text = Deno.readTextFileSync(path).trim();
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  if (text !== undefined) {
+    // A damaged file is not taken for 0: the versions it guards could then repeat.
+    last = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(last + 1)) {
+      throw new Error(
+        `${path} holds '${text.slice(0, 40)}', not a version (milliseconds): fix or remove it`,
+      );
+    }
   }
   const version = Math.max(Date.now(), last + 1);
   Deno.writeTextFileSync(`${path}.tmp`, `${version}\n`);
