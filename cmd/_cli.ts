@@ -42,6 +42,11 @@ export function numberIn(min: number, max: number): (text: string) => number {
   };
 }
 
+/** A count with its noun, singular for one: `counted(1, "line")` is "1 line". */
+export function counted(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}
+
 const encoder = new TextEncoder();
 
 /** Writes text to stdout, all of it. */

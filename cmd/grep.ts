@@ -6,7 +6,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { type GrepQuery, queryProblem } from "../mod/grep/query.ts";
 import { fanOut, type MemberOutcome } from "../mod/grep/fanout.ts";
-import { err } from "./_cli.ts";
+import { counted, err } from "./_cli.ts";
 import { keyFileOption, loadKeyring, nodeOption } from "./_client.ts";
 import { fetchStats } from "./stats.ts";
 
@@ -268,8 +268,8 @@ function finish(outcomes: MemberOutcome[], elapsedMs: number, summary: boolean):
     const rows = outcomes.map((o) => {
       const took = `${(o.elapsedMs / 1000).toFixed(2)} s`;
       const what = o.failure !== undefined
-        ? `failed: ${o.failure} (${o.lines} lines before)`
-        : `${o.lines} lines, ${o.done!.files} files`;
+        ? `failed: ${o.failure} (${counted(o.lines, "line")} before)`
+        : `${counted(o.lines, "line")}, ${counted(o.done!.files, "file")}`;
       const notes = [
         o.done?.truncated ? "output cut at --max-output" : "",
         o.done?.timedOut ? "grep timed out" : "",
@@ -280,9 +280,9 @@ function finish(outcomes: MemberOutcome[], elapsedMs: number, summary: boolean):
       }`;
     });
     err(
-      `member grep: ${lines} lines from ${answered} of ${outcomes.length} members in ${
-        (elapsedMs / 1000).toFixed(2)
-      } s\n${rows.join("\n")}\n`,
+      `member grep: ${counted(lines, "line")} from ${answered} of ${
+        counted(outcomes.length, "member")
+      } in ${(elapsedMs / 1000).toFixed(2)} s\n${rows.join("\n")}\n`,
     );
   }
   if (failed.length > 0 || errors.length > 0) return 2;

@@ -88,6 +88,7 @@ async function serve(flags: ServeFlags): Promise<number> {
       `--host ${host} is not an address others can reach: give this machine's own address`,
     );
   }
+  if (flags.dataDir === "") throw new UsageError("--data-dir is empty: give a directory");
   configureLogging(flags.logLevel);
   const logger = getLogger(["member", "serve"]);
   let keyring: Keyring | undefined;

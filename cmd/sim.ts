@@ -6,7 +6,7 @@ import { Command } from "commander";
 import { formatEventLine } from "../mod/log/event_line.ts";
 import { ConvergenceError, runScenario, type ScenarioReport } from "../mod/sim/scenario.ts";
 import { simulationEpochMs } from "../mod/sim/simulation.ts";
-import { integerIn, numberIn, out, ProgressBar, RuntimeFailure } from "./_cli.ts";
+import { integerIn, numberIn, out, ProgressBar, RuntimeFailure, UsageError } from "./_cli.ts";
 
 interface SimFlags {
   nodes: number;
@@ -48,7 +48,7 @@ export function simCommand(setExit: (code: number) => void): Command {
 
 function runSim(flags: SimFlags): number {
   if (flags.fail >= flags.nodes) {
-    throw new RuntimeFailure(`cannot crash ${flags.fail} of ${flags.nodes} nodes: keep one alive`);
+    throw new UsageError(`cannot crash ${flags.fail} of ${flags.nodes} nodes: keep one alive`);
   }
   const seed = flags.seed ?? crypto.getRandomValues(new Uint32Array(1))[0];
   const events = flags.events === undefined ? undefined : new EventFile(flags.events);
@@ -118,6 +118,12 @@ function summary(report: ScenarioReport, wallMs: number, eventsFile?: string): s
   );
   if (report.disagreements.length > 0) {
     lines.push(`lists disagree at the end: ${report.disagreements.join("; ")}`);
+  }
+  if (report.failures.some((f) => f.detectedBy < f.observers)) {
+    lines.push(
+      "not every member listed every crash as failed before the run ended: " +
+        "a longer --duration shows whether they would",
+    );
   }
   if (eventsFile !== undefined) lines.push(`event lines written to ${eventsFile}`);
   lines.push(`simulated ${seconds(report.simulatedMs)} in ${seconds(wallMs)}`);

@@ -4,7 +4,7 @@
  */
 import { Command } from "commander";
 import type { EntryJson, NodeStats } from "../mod/node/node.ts";
-import { numberIn, out, RuntimeFailure } from "./_cli.ts";
+import { err, numberIn, out, RuntimeFailure } from "./_cli.ts";
 import { ask, keyFileOption, loadKeyring, nodeOption, timeoutOption } from "./_client.ts";
 import type { Keyring } from "../mod/wire/seal.ts";
 
@@ -36,13 +36,29 @@ export function statsCommand(setExit: (code: number) => void): Command {
         setExit(0);
         return;
       }
-      const everyMs = (flags.watch === true ? 1 : flags.watch) * 1000;
+      const everySeconds = flags.watch === true ? 1 : flags.watch;
+      const terminal = Deno.stdout.isTerminal();
+      let shown = false;
       for (;;) {
-        const stats = await fetchStats(flags.node, flags.timeout, keyring);
-        const text = flags.json ? JSON.stringify(stats) + "\n" : render(stats);
-        // Clear the screen and draw from the top, so the table refreshes in place.
-        out(flags.json || !Deno.stdout.isTerminal() ? text : `\x1b[H\x1b[2J${text}`);
-        await new Promise((resolve) => setTimeout(resolve, everyMs));
+        let text: string;
+        try {
+          const stats = await fetchStats(flags.node, flags.timeout, keyring);
+          text = flags.json ? JSON.stringify(stats) + "\n" : render(stats);
+        } catch (error) {
+          // A node restarting or briefly unreachable is what one watches for: keep watching.
+          if (!(error instanceof RuntimeFailure)) throw error;
+          const line = `error: ${error.message}; trying again every ${everySeconds} s\n`;
+          if (!terminal || flags.json) err(line);
+          text = flags.json || !terminal ? "" : line;
+        }
+        // On a terminal the screen is cleared and drawn from the top, so the table refreshes in
+        // place; elsewhere a blank line parts one table from the next.
+        if (terminal && !flags.json) out(`\x1b[H\x1b[2J${text}`);
+        else if (text !== "") {
+          out(!flags.json && shown ? `\n${text}` : text);
+          shown = true;
+        }
+        await new Promise((resolve) => setTimeout(resolve, everySeconds * 1000));
       }
     });
 }

@@ -7,7 +7,7 @@ import { Command } from "commander";
 import { type LogSource, readEventLogs } from "../mod/log/reader.ts";
 import { buildModel } from "../mod/viz/model.ts";
 import { replayPage } from "../mod/viz/page.ts";
-import { err, out, RuntimeFailure } from "./_cli.ts";
+import { counted, err, out, RuntimeFailure, UsageError } from "./_cli.ts";
 import { keyFileOption, loadKeyring, nodeOption, timeoutOption } from "./_client.ts";
 import { fetchLogs } from "./_events.ts";
 
@@ -27,7 +27,7 @@ export function vizCommand(setExit: (code: number) => void): Command {
         "from event logs: the FILES given, or with none the event logs of every live member.",
     )
     .argument("[FILES...]", "event logs (member.log, or the --events file of member sim)")
-    .option("-o, --output <FILE>", "where to write the page", "replay.html")
+    .option("-o, --output <FILE>", "where to write the page ('-' for stdout)", "replay.html")
     .addOption(nodeOption())
     .addOption(timeoutOption(10))
     .addOption(keyFileOption())
@@ -43,22 +43,37 @@ export function vizCommand(setExit: (code: number) => void): Command {
     });
 }
 
-async function readFiles(files: string[]): Promise<LogSource[]> {
+/**
+ * Reads the files named, each once however often it is named (its events would otherwise count
+ * twice). One that cannot be read is reported and skipped; `unread` counts them.
+ */
+async function readFiles(files: string[]): Promise<{ logs: LogSource[]; unread: number }> {
   const logs: LogSource[] = [];
+  const seen = new Set<string>();
+  let unread = 0;
   for (const file of files) {
     try {
+      const real = await Deno.realPath(file);
+      if (seen.has(real)) continue;
+      seen.add(real);
       logs.push({ source: file, text: await Deno.readTextFile(file) });
     } catch (error) {
       err(`${file}: cannot read it (${(error as Error).message}); skipped\n`);
+      unread++;
     }
   }
-  return logs;
+  return { logs, unread };
 }
 
 async function viz(files: string[], flags: VizFlags): Promise<number> {
+  const toStdout = flags.output === "-";
+  if (toStdout && flags.json) {
+    throw new UsageError("-o - writes the page to stdout, where --json would go: choose one");
+  }
   let logs: LogSource[];
+  let unread = 0;
   if (files.length > 0) {
-    logs = await readFiles(files);
+    ({ logs, unread } = await readFiles(files));
   } else {
     const keyring = await loadKeyring(flags.keyFile);
     try {
@@ -74,23 +89,27 @@ async function viz(files: string[], flags: VizFlags): Promise<number> {
     );
   }
   if (problems.length > 20) {
-    err(`... and ${problems.length - 20} more problems (listed in the page)\n`);
+    err(`... and ${counted(problems.length - 20, "more problem")} (listed in the page)\n`);
   }
   if (records.length === 0) {
     throw new RuntimeFailure("no event lines in the input: nothing to replay");
   }
   const model = buildModel(records, problems, logs.map((l) => l.source));
+  const page = replayPage(model);
   try {
-    await Deno.writeTextFile(flags.output, replayPage(model));
+    if (toStdout) out(page);
+    else await Deno.writeTextFile(flags.output, page);
   } catch (error) {
     throw new RuntimeFailure(`cannot write ${flags.output}: ${(error as Error).message}`);
   }
   const fp = model.failures.filter((f) => f.falsePositive).length;
+  const seconds = model.data.t.length === 0 ? 0 : model.data.t[model.data.t.length - 1] / 1000;
   err(
-    `wrote ${flags.output}: ${model.data.members.length} members, ${records.length} events over ${
-      (model.data.t.length === 0 ? 0 : model.data.t[model.data.t.length - 1] / 1000).toFixed(1)
-    } s, ${model.failures.length} failures${fp > 0 ? ` (${fp} false positives)` : ""}` +
-      `${problems.length > 0 ? `, ${problems.length} problems skipped` : ""}\n`,
+    `wrote ${toStdout ? "the page to stdout" : flags.output}: ` +
+      `${counted(model.data.members.length, "member")}, ${counted(records.length, "event")} ` +
+      `over ${seconds.toFixed(1)} s, ${counted(model.failures.length, "failure")}` +
+      `${fp > 0 ? ` (${counted(fp, "false positive")})` : ""}` +
+      `${problems.length > 0 ? `, ${counted(problems.length, "problem")} skipped` : ""}\n`,
   );
   if (flags.json) {
     out(
@@ -101,8 +120,10 @@ async function viz(files: string[], flags: VizFlags): Promise<number> {
         failures: model.failures,
         corrections: model.corrections,
         problems: problems.length,
+        unread,
       }) + "\n",
     );
   }
-  return 0;
+  // As cat does: what could be read is written, and a file that could not be is a failure.
+  return unread > 0 ? 1 : 0;
 }

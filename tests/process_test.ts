@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import type { EventRecord } from "../mod/log/event_line.ts";
-import { Cluster, freePort, member, MemberProcess, waitFor } from "./_cluster.ts";
+import { bundle, Cluster, freePort, member, MemberProcess, waitFor } from "./_cluster.ts";
+import { binaryFlags } from "../tasks/flags.ts";
 
 function addressOf(id: string): string {
   return id.slice(0, id.lastIndexOf("#"));
@@ -187,6 +188,8 @@ Deno.test("bad flags exit 2 with one clear line", async () => {
     ["stats", "--bogus"],
     ["stats", "--node", "127.0.0.1"],
     ["sim", "--nodes", "1"],
+    ["sim", "--nodes", "2", "--fail", "2"],
+    ["serve", "--introducer", "--data-dir", ""],
     ["nosuchcommand"],
   ];
   for (const args of cases) {
@@ -290,6 +293,19 @@ Deno.test("a port in use, or a node that is not running, is one clear line and e
       absent.stderr.trim(),
       /^error: cannot reach 127\.0\.0\.1:\d+: connection refused$/,
     );
+    // Another kind of server on the port.
+    const http = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const serving = (async () => {
+      for await (const conn of http) {
+        await conn.write(new TextEncoder().encode("HTTP/1.1 400 Bad Request\r\n\r\n"));
+        conn.close();
+      }
+    })();
+    const other = await member(["stats", "--node", `127.0.0.1:${http.addr.port}`]);
+    http.close();
+    await serving.catch(() => {});
+    assert.equal(other.code, 1);
+    assert.match(other.stderr.trim(), /^error: cannot reach .*: what answered is not a member/);
   } finally {
     await cluster.stop();
   }
@@ -320,4 +336,47 @@ Deno.test({
       Deno.removeSync(node.dataDir, { recursive: true });
     }
   },
+});
+
+Deno.test("stats --watch keeps watching a node that is down, and shows it once it is up", async () => {
+  const port = freePort();
+  const watch = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...binaryFlags(),
+      bundle,
+      "stats",
+      "--json",
+      "--watch",
+      "0.2",
+      "--node",
+      `127.0.0.1:${port}`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const text = { stdout: "", stderr: "" };
+  const drain = async (stream: ReadableStream<Uint8Array>, into: "stdout" | "stderr") => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) text[into] += chunk;
+  };
+  const drained = Promise.all([drain(watch.stdout, "stdout"), drain(watch.stderr, "stderr")]);
+  let node: MemberProcess | undefined;
+  try {
+    await waitFor("two failed attempts", () => text.stderr.split("\n").length > 2, 15_000);
+    assert.match(text.stderr, /^error: cannot reach 127\.0\.0\.1:\d+: connection refused; trying/);
+    node = new MemberProcess("127.0.0.1", port, Deno.makeTempDirSync(), ["--introducer"]);
+    const shown = await waitFor("the node's statistics", () => {
+      const line = text.stdout.split("\n").find((l) => l.startsWith("{"));
+      return line === undefined ? undefined : JSON.parse(line);
+    }, 15_000);
+    assert.equal(shown.self.address, `127.0.0.1:${port}`);
+  } finally {
+    watch.kill();
+    await watch.status;
+    await drained;
+    if (node !== undefined) {
+      await node.stop();
+      Deno.removeSync(node.dataDir, { recursive: true });
+    }
+  }
 });

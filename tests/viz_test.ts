@@ -135,6 +135,38 @@ function hex(color: string): number[] {
   return [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16));
 }
 
+Deno.test("member viz: a file named twice counts once, an unreadable one fails, -o - is stdout", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const log = `${dir}/a.log`;
+    Deno.writeTextFileSync(
+      log,
+      [line("00.000", "JOIN", a, a, "self"), line("00.100", "JOIN", b, a, "join")].join("\n"),
+    );
+    const twice = await member(["viz", log, log, "--json", "-o", `${dir}/once.html`]);
+    assert.equal(twice.code, 0, twice.stderr);
+    assert.equal(JSON.parse(twice.stdout).events, 2);
+    assert.match(twice.stderr, /: 2 members, 2 events over 0\.1 s, 0 failures\n$/);
+
+    // As cat does: the page is written from what could be read, and the exit status says the
+    // rest could not.
+    const missing = await member(["viz", log, `${dir}/none.log`, "-o", `${dir}/part.html`]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /none\.log: cannot read it .*; skipped/);
+    assert(Deno.statSync(`${dir}/part.html`).size > 0);
+
+    const piped = await member(["viz", log, "-o", "-"]);
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.match(piped.stdout, /^<!doctype html>/i);
+    assert.throws(() => Deno.statSync("-"), "no file named '-'");
+    const both = await member(["viz", log, "-o", "-", "--json"]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /^error: -o - writes the page to stdout/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("the page in a real browser: plays, scrubs, and shows a failure only once detected", async () => {
   const dir = await Deno.makeTempDir({ prefix: "member-viz-" });
   const browser = await launchBrowser();

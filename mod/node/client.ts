@@ -58,6 +58,10 @@ export async function request(
     return reply.message;
   } catch (error) {
     if (error instanceof RequestError) throw error;
+    if (error instanceof FrameError && error.reason === "frame-too-large") {
+      // Another kind of server on that port: its first bytes read as a huge length.
+      throw new RequestError(`what answered is not a member (${error.message})`);
+    }
     if (error instanceof FrameError) throw new RequestError(error.message);
     throw new RequestError(describe(error));
   } finally {
