@@ -44,7 +44,7 @@ import {
   type SyncResponse,
   type Via,
 } from "./types.ts";
-import { entryBytes, gossipFrameBytes, uint32Max } from "../wire/size.ts";
+import { entryBytes, gossipFrameBytes, uint32Max, versionMax } from "../wire/size.ts";
 
 /** What a core is created with. */
 export interface CoreOptions {
@@ -109,8 +109,19 @@ class DeadlineQueue {
   #items: Deadline[] = [];
   #head = 0;
 
+  /** How many items wait. */
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
   push(item: Deadline): void {
     this.#items.push(item);
+  }
+
+  /** Keeps only the waiting items `keep` accepts, in order. */
+  compact(keep: (item: Deadline) => boolean): void {
+    this.#items = this.#items.slice(this.#head).filter(keep);
+    this.#head = 0;
   }
 
   peek(): Deadline | undefined {
@@ -328,6 +339,11 @@ export class Core {
   /** Members listed alive or suspect, this node included. */
   get liveCount(): number {
     return this.#live.size + (this.#phase === "active" ? 1 : 0);
+  }
+
+  /** Cleanup and tombstone deadlines waiting: about twice the table's size at most. */
+  get deadlinesWaiting(): number {
+    return this.#cleanup.size + this.#tombstones.size;
   }
 
   /** The ring neighbours' addresses: who this node watches and sends its heartbeat to. */
@@ -637,7 +653,7 @@ export class Core {
       this.#loseLive(nowMs, slot);
       this.#forgetNews(slot);
       this.#failed.add(slot);
-      this.#tombstones.push(this.#deadline(slot, nowMs + this.config.tombstoneMs));
+      this.#later(this.#tombstones, this.#deadline(slot, nowMs + this.config.tombstoneMs));
       this.#emit(
         "REMOVE",
         slot,
@@ -768,7 +784,8 @@ export class Core {
     this.#enter(nowMs);
     // The epoch rises even when the value here already matches: a switch the other way, made
     // elsewhere a moment ago and not yet heard of here, must not win over this later one.
-    this.#settings = { epoch: this.#settings.epoch + 1, suspicion: enabled };
+    // At the widest epoch (forged: no cluster flips its switch 4 billion times) it stays put.
+    this.#settings = { epoch: Math.min(this.#settings.epoch + 1, uint32Max), suspicion: enabled };
     this.#deadlineMs = undefined;
     this.#emitSettings("self");
   }
@@ -864,7 +881,7 @@ export class Core {
         this.#rows[slot * rowSize + fIncarnation],
         "cleanup",
       );
-      this.#tombstones.push({ ...item, dueMs: nowMs + this.config.tombstoneMs });
+      this.#later(this.#tombstones, { ...item, dueMs: nowMs + this.config.tombstoneMs });
     }
     for (
       let item = this.#tombstones.peek();
@@ -875,6 +892,17 @@ export class Core {
       if (!this.#holds(item) || this.#rows[item.slot * rowSize + fRemoved] === 0) continue;
       this.#forget(item.slot);
     }
+  }
+
+  /**
+   * Queues a deadline. One whose row has since been forgotten or superseded waits in the queue
+   * until it is due: a stream of entries forged to end at once (a new version of one address
+   * each time) would fill the queue for the whole tombstone time. So once the queue is well past
+   * the table's size, what no longer refers to the table is dropped.
+   */
+  #later(queue: DeadlineQueue, item: Deadline): void {
+    queue.push(item);
+    if (queue.size > 2 * this.#capacity + 1024) queue.compact((waiting) => this.#holds(waiting));
   }
 
   /** True when a queued deadline still refers to what the table holds. */
@@ -1136,21 +1164,25 @@ export class Core {
       this.#rejoin(nowMs, this.#version + 1, "gossip", from);
       return false;
     }
-    if (entry.status === Status.Suspect) {
-      if (entry.incarnation >= this.#incarnation) {
-        if (entry.incarnation >= uint32Max) {
-          // No larger incarnation fits the wire: come back as a new version instead.
-          this.#rejoin(nowMs, this.#version + 1, "gossip", from);
-          return false;
-        }
-        this.#incarnation = entry.incarnation + 1;
-        this.counters.refutations++;
-        this.#announce(this.#self);
-        this.#emit("REFUTE", this.#self, this.#version, this.#incarnation, "self", from);
+    // An entry of this version ahead of what this node ever sent (a higher incarnation, or a
+    // higher heartbeat at this one) is forged or corrupt; left standing, it would hide this
+    // node's own heartbeats from everyone holding it. It is refuted like a suspicion.
+    const ahead = entry.incarnation > this.#incarnation ||
+      (entry.incarnation === this.#incarnation && entry.heartbeat > this.#heartbeat);
+    const suspect = entry.status === Status.Suspect;
+    if (ahead || (suspect && entry.incarnation === this.#incarnation)) {
+      if (entry.incarnation >= uint32Max) {
+        // No larger incarnation fits the wire: come back as a new version instead.
+        this.#rejoin(nowMs, this.#version + 1, "gossip", from);
+        return false;
       }
+      this.#incarnation = entry.incarnation + 1;
+      this.counters.refutations++;
+      this.#announce(this.#self);
+      this.#emit("REFUTE", this.#self, this.#version, this.#incarnation, "self", from);
       return true;
     }
-    return false;
+    return suspect;
   }
 
   /**
@@ -1165,6 +1197,8 @@ export class Core {
       old + 1,
       Math.floor(this.#versionOrigin + (nowMs - this.#originMs)),
     );
+    // Only a forged entry names a version this close to the wire's widest: ignored.
+    if (next > versionMax) return;
     this.#emit("REMOVE", this.#self, old, this.#incarnation, via, from);
     this.#version = next;
     this.#incarnation = 0;
@@ -1210,7 +1244,7 @@ export class Core {
       this.#rows[slot * rowSize + fRemoved] = 1;
       this.#present.delete(slot);
       if (entry.status === Status.Failed) this.#failed.add(slot);
-      this.#tombstones.push(this.#deadline(slot, nowMs + this.config.tombstoneMs));
+      this.#later(this.#tombstones, this.#deadline(slot, nowMs + this.config.tombstoneMs));
       this.#deadlineMs = undefined;
       return;
     }
@@ -1238,7 +1272,14 @@ export class Core {
   ): void {
     const status = this.#rows[slot * rowSize + fStatus];
     if (this.#rows[slot * rowSize + fRemoved] === 1 || isTerminal(status as Status)) return;
-    if (entry.heartbeat > this.#rows[slot * rowSize + fHeartbeat]) {
+    // Heartbeats count within an incarnation: a refutation starts a new count, so that a forged
+    // heartbeat, held everywhere, is undone by the one refutation it provokes.
+    const incarnation = this.#rows[slot * rowSize + fIncarnation];
+    if (
+      entry.incarnation > incarnation ||
+      (entry.incarnation === incarnation &&
+        entry.heartbeat > this.#rows[slot * rowSize + fHeartbeat])
+    ) {
       this.#rows[slot * rowSize + fHeartbeat] = entry.heartbeat;
       this.#rows[slot * rowSize + fHeard] = nowMs;
     }
@@ -1246,7 +1287,6 @@ export class Core {
       this.#end(nowMs, slot, entry.status, via, from, news);
       return;
     }
-    const incarnation = this.#rows[slot * rowSize + fIncarnation];
     if (entry.incarnation > incarnation) {
       this.#rows[slot * rowSize + fIncarnation] = entry.incarnation;
       if (news) this.#announce(slot);
@@ -1290,7 +1330,7 @@ export class Core {
       this.#recentEnds.push(nowMs);
     }
     if (news) this.#announce(slot);
-    this.#cleanup.push(this.#deadline(slot, nowMs + this.config.cleanupAfterMs));
+    this.#later(this.#cleanup, this.#deadline(slot, nowMs + this.config.cleanupAfterMs));
     const kind: EventKind = status === Status.Failed ? "FAIL" : "LEAVE";
     this.#emit(
       kind,

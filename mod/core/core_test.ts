@@ -3,6 +3,8 @@ import { defaultConfig } from "./config.ts";
 import { Core } from "./core.ts";
 import { Random } from "./random.ts";
 import { type Entry, type Gossip, type MemberEvent, Status } from "./types.ts";
+import { uint32Max, versionMax } from "../wire/size.ts";
+import { decodeDatagram, encodeMessage } from "../wire/codec.ts";
 
 const v0 = 1767225600000;
 const settings = { epoch: 0, suspicion: true };
@@ -536,4 +538,61 @@ Deno.test("a join answer does not roll back settings that gossip brought later",
   c.applyJoinResponse(3, answer(3, false), a);
   assert.deepEqual(c.settings, { epoch: 4, suspicion: true });
   assert.deepEqual(kinds(c.takeEvents()).filter((k) => k === "SETTINGS").length, 2);
+});
+
+Deno.test("a forged heartbeat, held everywhere, is undone by the one refutation it provokes", () => {
+  const [x, forger] = ["10.0.0.2:3000", "10.0.0.9:3000"];
+  const c = withMembers([x, forger]);
+  c.receive(10, gossip(entry(forger), entry(x, { heartbeat: uint32Max })));
+  c.receive(20, gossip(entry(x, { heartbeat: 12 })));
+  assert.equal(c.lookup(x)?.heartbeat, uint32Max, "a lower count at the same incarnation is old");
+  // X refutes: a new incarnation starts a new count.
+  c.receive(30, gossip(entry(x, { heartbeat: 13, incarnation: 1 })));
+  assert.equal(c.lookup(x)?.heartbeat, 13);
+  assert.equal(c.lookup(x)?.heardMs, 30);
+
+  // X itself, on hearing its entry ahead of anything it sent, refutes at once.
+  const self = withMembers([forger]);
+  const own = self.selfEntry;
+  self.receive(40, gossip(entry(forger), { ...own, heartbeat: own.heartbeat + 1000 }));
+  assert.deepEqual(kinds(self.takeEvents()), ["REFUTE"]);
+  assert.equal(self.selfEntry.incarnation, own.incarnation + 1);
+});
+
+Deno.test("a forged far-future version or epoch leaves the node's datagrams readable", () => {
+  const forger = "10.0.0.9:3000";
+  const c = withMembers([forger]);
+  const version = c.version;
+  c.receive(10, {
+    ...gossip(entry(forger), { ...c.selfEntry, version: versionMax }),
+    settings: { epoch: uint32Max, suspicion: true },
+  });
+  assert.equal(c.version, version, "no version above the wire's widest");
+  c.setSuspicion(20, false);
+  assert.deepEqual(c.settings, { epoch: uint32Max, suspicion: false });
+  c.tick(400);
+  const datagrams = c.takeDatagrams();
+  assert(datagrams.length > 0);
+  for (const datagram of datagrams) {
+    const bytes = encodeMessage(datagram.message);
+    assert(decodeDatagram(bytes, { bytesMax: 1400, entriesMax: 1000 }).ok, "every one decodes");
+  }
+});
+
+Deno.test("forged ends of ever-newer versions do not pile up deadlines", () => {
+  const forger = "10.0.0.9:3000";
+  const c = withMembers([forger]);
+  for (let i = 0; i < 200_000; i++) {
+    c.receive(
+      10 + i / 1000,
+      gossip(
+        entry(forger),
+        entry("10.0.0.8:3000", {
+          version: v0 + 10 + i,
+          status: Status.Failed,
+        }),
+      ),
+    );
+  }
+  assert(c.deadlinesWaiting < 5000, `${c.deadlinesWaiting} deadlines wait`);
 });

@@ -17,7 +17,7 @@ import type {
   SyncRequest,
   SyncResponse,
 } from "../core/types.ts";
-import { protocolVersion, uint32Max } from "./size.ts";
+import { protocolVersion, uint32Max, versionMax } from "./size.ts";
 import { type GrepQuery, type OutputMode, queryProblem } from "../grep/query.ts";
 
 /** Wire tags. Append only; never reuse a number. */
@@ -308,7 +308,7 @@ function entryOf(value: unknown): Entry {
   const [address, version, incarnation, heartbeat, status] = value;
   if (typeof address !== "string" || !isAddress(address)) fail();
   const v = safeUint(version);
-  if (v === 0) fail();
+  if (v === 0 || v > versionMax) fail();
   if (typeof status !== "number" || !(status >= 1 && status <= 4) || !Number.isInteger(status)) {
     fail();
   }
@@ -327,7 +327,7 @@ function entriesOf(value: unknown, limits: DecodeLimits): Entry[] {
 }
 
 function settingsOf(epoch: unknown, suspicion: unknown): Settings {
-  return { epoch: safeUint(epoch), suspicion: flag(suspicion) };
+  return { epoch: uint32(epoch), suspicion: flag(suspicion) };
 }
 
 function messageOf(

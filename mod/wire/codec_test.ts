@@ -150,6 +150,8 @@ Deno.test("malformed datagrams are dropped with a reason, never thrown", () => {
     ["status 5", body([1, 0, 1, 1, [["h:1", 5, 0, 1, 5]]]), "shape"],
     ["status as a string", body([1, 0, 1, 1, [["h:1", 5, 0, 1, "alive"]]]), "shape"],
     ["unsafe version", body([1, 0, 1, 1, [["h:1", 2 ** 60, 0, 1, 1]]]), "shape"],
+    ["version above 48 bits", body([1, 0, 1, 1, [["h:1", 2 ** 48, 0, 1, 1]]]), "shape"],
+    ["epoch above 32 bits", body([1, 2 ** 32, 1, 1, [entry]]), "shape"],
     ["a map instead of an entry", body([1, 0, 1, 1, [{ a: 1 }]]), "shape"],
     ["too many entries", body([1, 0, 1, 1, Array(201).fill(0)]), "msgpack"],
   ];

@@ -7,8 +7,17 @@ import type { Settings } from "../core/types.ts";
 /** The protocol-version byte that opens every datagram and every TCP frame's payload. */
 export const protocolVersion = 1;
 
-/** The widest incarnation and heartbeat the wire carries: an unsigned 32-bit number. */
+/**
+ * The widest incarnation, heartbeat and settings epoch the wire carries: an unsigned 32-bit
+ * number.
+ */
 export const uint32Max = 0xffff_ffff;
+
+/**
+ * The largest version the wire carries: milliseconds until the year 10889. Far below the largest
+ * exact number, so that a member told of a newer version of itself can always go one higher.
+ */
+export const versionMax = 2 ** 48 - 1;
 
 /** Bytes msgpack uses for a non-negative integer. */
 export function uintBytes(n: number): number {
