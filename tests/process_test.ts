@@ -189,6 +189,7 @@ Deno.test("bad flags exit 2 with one clear line", async () => {
     ["stats", "--node", "127.0.0.1"],
     ["sim", "--nodes", "1"],
     ["sim", "--nodes", "2", "--fail", "2"],
+    ["grep", "--max-output", "300000000", "x"],
     ["serve", "--introducer", "--data-dir", ""],
     ["nosuchcommand"],
   ];
@@ -263,6 +264,14 @@ Deno.test("an unreachable introducer exits 1 with one clear line", async () => {
       last,
       `error: cannot join via 127.0.0.1:${port}: connection refused after 5 attempts`,
     );
+    // It never was a member: its event log holds no JOIN that nothing would end.
+    let log = "";
+    try {
+      log = Deno.readTextFileSync(`${dir}/member.log`);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    assert.equal(log, "");
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
@@ -378,5 +387,26 @@ Deno.test("stats --watch keeps watching a node that is down, and shows it once i
       await node.stop();
       Deno.removeSync(node.dataDir, { recursive: true });
     }
+  }
+});
+
+Deno.test("serve warns of a --grep path that names no file", async () => {
+  const dir = Deno.makeTempDirSync();
+  Deno.writeTextFileSync(`${dir}/app.log`, "hello\n");
+  const node = new MemberProcess("127.0.0.1", freePort(), `${dir}/node`, [
+    "--introducer",
+    "--grep",
+    `${dir}/app.log`,
+    "--grep",
+    `${dir}/typo/*.log`,
+  ]);
+  try {
+    await waitFor("the warning", () => node.stderr().includes("names no file"), 15_000);
+    const warnings = node.stderr().split("\n").filter((l) => l.includes("names no file"));
+    assert.equal(warnings.length, 1, node.stderr());
+    assert(warnings[0].includes(`--grep ${dir}/typo/*.log names no file yet`), warnings[0]);
+  } finally {
+    await node.stop();
+    Deno.removeSync(dir, { recursive: true });
   }
 });

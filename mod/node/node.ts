@@ -13,7 +13,13 @@ import type { Config } from "../core/config.ts";
 import { defaultConfig } from "../core/config.ts";
 import { Core, type MemberView } from "../core/core.ts";
 import { Random } from "../core/random.ts";
-import { type Address, type Entry, memberId, statusNames } from "../core/types.ts";
+import {
+  type Address,
+  type Entry,
+  type MemberEvent,
+  memberId,
+  statusNames,
+} from "../core/types.ts";
 import {
   type ControlRequest,
   type ControlResponse,
@@ -81,6 +87,8 @@ const keyRefusals: Partial<Record<string, string>> = {
     "this node cannot open the request: --key-file does not hold the cluster's key",
   "sealed-without-key": "this node has no cluster key: do not pass --key-file to reach it",
 };
+/** Refusals for want of the right key: no retry can change them. */
+const keyRefusalMessages = new Set(Object.values(keyRefusals));
 /** The refusal a joiner retries after. */
 const busyReason = "busy: too many joins at once";
 /** Malformed datagrams logged per minute, at most. */
@@ -139,6 +147,8 @@ export class Node {
   #malformedLogged = 0;
   #malformedWindowMs = 0;
   #syncing = false;
+  /** Events of a join under way, written once it is done (`#flush`). */
+  #joiningEvents: MemberEvent[] = [];
   #leaveDone: (() => void) | undefined;
   #closed = false;
 
@@ -203,10 +213,20 @@ export class Node {
       throw error;
     }
     node.#state = "member";
+    node.#flush();
     node.#log.info("member {id}, {members} members listed", {
       id: memberId(address, node.#core.version),
       members: node.#core.liveCount,
     });
+    if (options.grepPaths !== undefined) {
+      // A typo in a path would otherwise show only as a member that never matches anything.
+      const { unmatched } = await expandPaths(options.grepPaths, { filesMax: grepFilesMax });
+      for (const spec of unmatched) {
+        node.#log.warn("--grep {spec} names no file yet: member grep finds nothing there", {
+          spec,
+        });
+      }
+    }
     return node;
   }
 
@@ -358,7 +378,16 @@ export class Node {
         }).catch(() => this.#sendErrors++);
       }
     }
-    const events = core.takeEvents();
+    let events = core.takeEvents();
+    // Until the join is done its events wait: a join that fails leaves no JOIN in the log that
+    // nothing would ever end.
+    if (this.#state === "joining") {
+      for (const event of events) this.#joiningEvents.push(event);
+      events = [];
+    } else if (this.#joiningEvents.length > 0) {
+      events = [...this.#joiningEvents, ...events];
+      this.#joiningEvents = [];
+    }
     if (events.length > 0) {
       const id = this.id;
       this.#eventLog.write(events, id, this.#log);
@@ -430,6 +459,9 @@ export class Node {
         return;
       } catch (error) {
         if (error instanceof StartError) throw error;
+        if (error instanceof RequestError && keyRefusalMessages.has(error.reason)) {
+          throw new StartError(`cannot join via ${contact}: ${error.reason}`);
+        }
         last = error instanceof RequestError ? error.reason : describe(error);
         if (this.#keyring !== undefined && /closed without an answer/.test(last)) {
           last += " (does the contact hold this --key-file's key?)";
@@ -493,6 +525,7 @@ export class Node {
       return;
     }
     this.#state = "left";
+    this.#joiningEvents = [];
     throw new Error(failure);
   }
 
@@ -501,6 +534,7 @@ export class Node {
     if (this.#closed) return;
     this.#closed = true;
     this.#state = "closed";
+    this.#joiningEvents = [];
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     if (this.#sampler !== undefined) clearInterval(this.#sampler);
     this.#leaveDone?.();

@@ -89,8 +89,8 @@ export class Keyring {
     const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) =>
       l !== "" && !l.startsWith("#")
     );
-    if (lines.length === 0) throw new KeyError("no key in the key file");
-    if (lines.length > keysMax) throw new KeyError(`more than ${keysMax} keys in the key file`);
+    if (lines.length === 0) throw new KeyError("it holds no key");
+    if (lines.length > keysMax) throw new KeyError(`it holds more than ${keysMax} keys`);
     const keys: CryptoKey[] = [];
     for (const [i, line] of lines.entries()) {
       const raw = fromBase64(line);
@@ -115,7 +115,12 @@ export class Keyring {
     } catch (error) {
       throw new KeyError(`cannot read key file ${path}: ${(error as Error).message}`);
     }
-    return await Keyring.parse(text);
+    try {
+      return await Keyring.parse(text);
+    } catch (error) {
+      if (error instanceof KeyError) throw new KeyError(`key file ${path}: ${error.message}`);
+      throw error;
+    }
   }
 
   /** Seals a message with the first key. */

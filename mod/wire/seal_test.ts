@@ -61,6 +61,16 @@ Deno.test("bad key files are one clear error", async () => {
   await assert.rejects(() => Keyring.parse(""), KeyError);
   await assert.rejects(() => Keyring.parse("not base64!"), KeyError);
   await assert.rejects(() => Keyring.parse(btoa("short")), KeyError);
+  const path = Deno.makeTempFileSync();
+  try {
+    Deno.writeTextFileSync(path, "# no key here\n");
+    await assert.rejects(() => Keyring.load(path), {
+      name: "KeyError",
+      message: `key file ${path}: it holds no key`,
+    });
+  } finally {
+    Deno.removeSync(path);
+  }
 });
 
 Deno.test("a reloaded keyring still refuses what the old one took", async () => {
