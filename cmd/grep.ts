@@ -6,6 +6,8 @@
 import { Command, InvalidArgumentError } from "commander";
 import { type GrepQuery, queryProblem } from "../mod/grep/query.ts";
 import { fanOut, type MemberOutcome } from "../mod/grep/fanout.ts";
+import { GroupSeparators } from "../mod/grep/format.ts";
+import { grepBytesMax } from "../mod/node/node.ts";
 import { counted, err } from "./_cli.ts";
 import { keyFileOption, loadKeyring, nodeOption } from "./_client.ts";
 import { fetchStats } from "./stats.ts";
@@ -56,12 +58,15 @@ const refused = new Map<string, string>([
   ["--perl-regexp", "asks for Perl regular expressions, which are not offered"],
 ]);
 
-function count(name: string, least = 0): (text: string) => number {
+function count(name: string, least = 0, most = 2 ** 31 - 1): (text: string) => number {
   return (text) => {
-    if (!/^\d+$/.test(text) || Number(text) > 2 ** 31 - 1 || Number(text) < least) {
-      throw new InvalidArgumentError(
-        `${name} must be a whole number${least > 0 ? ` of at least ${least}` : ""}, got '${text}'`,
-      );
+    if (!/^\d+$/.test(text) || Number(text) > most || Number(text) < least) {
+      const range = most < 2 ** 31 - 1
+        ? ` from ${least} to ${most}`
+        : least > 0
+        ? ` of at least ${least}`
+        : "";
+      throw new InvalidArgumentError(`${name} must be a whole number${range}, got '${text}'`);
     }
     return Number(text);
   };
@@ -114,8 +119,9 @@ export function grepCommand(setExit: (code: number) => void): Command {
     )
     .option(
       "--max-output <BYTES>",
-      "cut each member's output at this many bytes, with a notice",
-      count("--max-output", 1),
+      "cut each member's output at this many bytes (at most 256 MiB), with a notice",
+      // Each member caps its output there whatever it is asked: a larger value would not hold.
+      count("--max-output", 1, grepBytesMax),
       64 << 20,
     )
     .option("--no-summary", "do not print the summary on stderr")
@@ -238,12 +244,17 @@ async function grep(pattern: string | undefined, flags: GrepFlags): Promise<numb
       broken = true;
     }
   };
+  const separators = new GroupSeparators(query);
   const outcomes = await fanOut(members, query, {
     mode: flags.json ? "records" : "text",
     idleTimeoutMs: flags.timeout * 1000,
     bytesMax: flags.maxOutput,
     keyring,
-    onText: (_member, data) => write(data),
+    onText: (member, data) => {
+      const separator = separators.before(member, data);
+      if (separator !== undefined) write(separator);
+      write(data);
+    },
     onRecord: (member, record) =>
       write(encoder.encode(JSON.stringify({ member, ...record }) + "\n")),
   });

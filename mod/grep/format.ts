@@ -58,6 +58,33 @@ function isSeparator(chunk: Uint8Array, from: number, end: number): boolean {
     chunk[from + 2] === separator[2];
 }
 
+/**
+ * Where the text output of one member follows another's, grep's `--` between context groups:
+ * lines of two members are never one group. Returns the separator to write before `data`, if
+ * one is needed; nothing when the query shows no context.
+ */
+export class GroupSeparators {
+  readonly #enabled: boolean;
+  #member: string | undefined;
+  #endsWithSeparator = true;
+
+  constructor(query: GrepQuery) {
+    this.#enabled = (query.after !== undefined || query.before !== undefined) && !query.count &&
+      !namesOnly(query);
+  }
+
+  before(member: string, data: Uint8Array): Uint8Array | undefined {
+    if (!this.#enabled || data.length === 0) return undefined;
+    const needed = member !== this.#member && !this.#endsWithSeparator &&
+      !isSeparator(data, 0, Math.min(3, data.length));
+    this.#member = member;
+    this.#endsWithSeparator = data.length >= 3 && isSeparator(data, data.length - 3, data.length);
+    return needed ? separatorBytes : undefined;
+  }
+}
+
+const separatorBytes = Uint8Array.from(separator);
+
 const decoder = new TextDecoder();
 
 /** The records in a chunk of whole units of `-H -n -Z` output. Units it cannot read are skipped. */

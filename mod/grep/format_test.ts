@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { prefixLines } from "./format.ts";
+import { GroupSeparators, prefixLines } from "./format.ts";
+import type { GrepQuery } from "./query.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -34,4 +35,46 @@ Deno.test("prefixLines with a prefix longer than the lines moves nothing over wh
   )
     .join("");
   assert.deepEqual(prefixed("p".repeat(40), text), { text: expected, lines: 1000 });
+});
+
+Deno.test("a -- parts one member's context lines from another's, as grep parts groups", () => {
+  const context = {
+    patterns: ["x"],
+    syntax: "basic",
+    ignoreCase: false,
+    invert: false,
+    word: false,
+    line: false,
+    count: false,
+    lineNumber: false,
+    filesWithMatches: false,
+    filesWithoutMatch: false,
+    onlyMatching: false,
+    after: 1,
+  } as const;
+  const run = (query: GrepQuery, chunks: [string, string][]) => {
+    const separators = new GroupSeparators(query);
+    let text = "";
+    for (const [member, chunk] of chunks) {
+      const data = encoder.encode(chunk);
+      const separator = separators.before(member, data);
+      if (separator !== undefined) text += decoder.decode(separator);
+      text += chunk;
+    }
+    return text;
+  };
+  const chunks: [string, string][] = [
+    ["a", "a f:x\na f-y\n"],
+    ["a", "--\na f:x\n"],
+    ["b", "b f:x\n"],
+    ["b", "b f-y\n--\n"],
+    ["a", "a f:x\n"],
+  ];
+  assert.equal(
+    run(context, chunks),
+    "a f:x\na f-y\n--\na f:x\n--\nb f:x\nb f-y\n--\na f:x\n",
+  );
+  // Without context grep draws no groups, and neither does the merge.
+  const { after: _, ...plain } = context;
+  assert.equal(run(plain, chunks), chunks.map(([, chunk]) => chunk).join(""));
 });
