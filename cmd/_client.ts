@@ -28,12 +28,15 @@ export function nodeOption(): Option {
 }
 
 /** The `--timeout` option, in seconds. */
-export function timeoutOption(defaultSeconds = 10): Option {
-  return new Option("--timeout <SECONDS>", "give up after this long").default(defaultSeconds)
+export function timeoutOption(
+  defaultSeconds = 10,
+  description = "give up after this long",
+): Option {
+  return new Option("--timeout <SECONDS>", description).default(defaultSeconds)
     .argParser((text: string) => {
       const value = Number(text);
       if (!(value > 0 && value <= 3600)) {
-        throw new InvalidArgumentError(`expected seconds from 0 to 3600, got '${text}'`);
+        throw new InvalidArgumentError(`expected seconds above 0, at most 3600, got '${text}'`);
       }
       return value;
     });

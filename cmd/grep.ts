@@ -9,7 +9,7 @@ import { fanOut, type MemberOutcome } from "../mod/grep/fanout.ts";
 import { GroupSeparators } from "../mod/grep/format.ts";
 import { grepBytesMax } from "../mod/node/node.ts";
 import { counted, err } from "./_cli.ts";
-import { keyFileOption, loadKeyring, nodeOption } from "./_client.ts";
+import { keyFileOption, loadKeyring, nodeOption, timeoutOption } from "./_client.ts";
 import { fetchStats } from "./stats.ts";
 
 interface GrepFlags {
@@ -105,17 +105,8 @@ export function grepCommand(setExit: (code: number) => void): Command {
     .addOption(nodeOption())
     .addOption(keyFileOption())
     .option("--json", "print one JSON object per match (or per file with -c, -l, -L)")
-    .option(
-      "--timeout <SECONDS>",
-      "report a member as failed after this long without a word from it",
-      (text: string) => {
-        const value = Number(text);
-        if (!(value > 0 && value <= 3600)) {
-          throw new InvalidArgumentError(`bad --timeout '${text}'`);
-        }
-        return value;
-      },
-      10,
+    .addOption(
+      timeoutOption(10, "report a member as failed after this long without a word from it"),
     )
     .option(
       "--max-output <BYTES>",

@@ -296,6 +296,22 @@ Deno.test("a port in use, or a node that is not running, is one clear line and e
     Deno.removeSync(dir, { recursive: true });
     assert.equal(clash.code, 1);
     assert.match(clash.stderr.trim(), new RegExp(`^error: cannot listen on ${first.address}`));
+    // Another port, the same data dir: two event logs would interleave.
+    const shared = await member([
+      "serve",
+      "--introducer",
+      "--host",
+      first.host,
+      "--port",
+      `${freePort()}`,
+      "--data-dir",
+      first.dataDir,
+    ]);
+    assert.equal(shared.code, 1);
+    assert.equal(
+      shared.stderr.trim(),
+      `error: cannot use data dir ${first.dataDir}: another member process is using it`,
+    );
     const absent = await member(["stats", "--node", `127.0.0.1:${freePort()}`]);
     assert.equal(absent.code, 1);
     assert.match(

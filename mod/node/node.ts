@@ -111,6 +111,15 @@ export const datagramLimits: DecodeLimits = { bytesMax: 65_535, entriesMax: 2000
 /** Where a node stands. */
 export type NodeState = "joining" | "member" | "leaving" | "left" | "closed";
 
+/** Each state as the end of "this node is ...". */
+const stateWords: Record<NodeState, string> = {
+  joining: "still joining",
+  member: "already a member",
+  leaving: "leaving",
+  left: "not a member (it left)",
+  closed: "shutting down",
+};
+
 /** A running member: the shell around a core. */
 export class Node {
   readonly address: Address;
@@ -147,6 +156,8 @@ export class Node {
   #malformedLogged = 0;
   #malformedWindowMs = 0;
   #syncing = false;
+  /** Held for the process's life: one member process per data dir (`lockDataDir`). */
+  readonly #dataDirLock: Deno.FsFile;
   /** Events of a join under way, written once it is done (`#flush`). */
   #joiningEvents: MemberEvent[] = [];
   #leaveDone: (() => void) | undefined;
@@ -158,7 +169,9 @@ export class Node {
     tcp: readonly Deno.TcpListener[],
     eventLog: EventLog,
     core: Core,
+    dataDirLock: Deno.FsFile,
   ) {
+    this.#dataDirLock = dataDirLock;
     this.options = options;
     this.address = core.address;
     this.#log = options.logger;
@@ -179,10 +192,12 @@ export class Node {
     const address = formatHostPort(options.host, options.port);
     if (!isAddress(address)) throw new StartError(`bad address ${address}`);
     const hostname = bareHost(options.host);
+    const lock = lockDataDir(options.dataDir);
     let udp: Deno.DatagramConn;
     try {
       udp = Deno.listenDatagram({ hostname, port: options.port, transport: "udp" });
     } catch (error) {
+      lock.close();
       throw new StartError(`cannot listen on ${address} (UDP): ${describe(error)}`);
     }
     let tcp: Deno.TcpListener;
@@ -190,6 +205,7 @@ export class Node {
       tcp = Deno.listen({ hostname, port: options.port, transport: "tcp" });
     } catch (error) {
       udp.close();
+      lock.close();
       throw new StartError(`cannot listen on ${address} (TCP): ${describe(error)}`);
     }
     const listeners = [tcp, ...Node.#localListener(options)];
@@ -201,10 +217,11 @@ export class Node {
     } catch (error) {
       udp.close();
       for (const listener of listeners) listener.close();
+      lock.close();
       throw new StartError(`cannot use data dir ${options.dataDir}: ${describe(error)}`);
     }
     const core = Node.#newCore(options, address, version);
-    const node = new Node(options, udp, listeners, eventLog, core);
+    const node = new Node(options, udp, listeners, eventLog, core, lock);
     node.#run();
     try {
       if (options.join !== undefined) await node.#join(options.join);
@@ -214,9 +231,9 @@ export class Node {
     }
     node.#state = "member";
     node.#flush();
-    node.#log.info("member {id}, {members} members listed", {
+    node.#log.info("member {id}, {listed}", {
       id: memberId(address, node.#core.version),
-      members: node.#core.liveCount,
+      listed: listed(node.#core.liveCount),
     });
     if (options.grepPaths !== undefined) {
       // A typo in a path would otherwise show only as a member that never matches anything.
@@ -497,7 +514,9 @@ export class Node {
    * member this node knew.
    */
   async rejoin(): Promise<void> {
-    if (this.#state !== "left") throw new Error(`cannot join: this node is ${this.#state}`);
+    if (this.#state !== "left") {
+      throw new Error(`cannot join: this node is ${stateWords[this.#state]}`);
+    }
     const known = this.#core.members().filter((m) => m.status <= 2).map((m) => m.address);
     const contacts = [
       ...(this.options.join === undefined ? [] : [this.options.join]),
@@ -554,6 +573,7 @@ export class Node {
     }
     this.#eventLog.close();
     await Promise.allSettled([...this.#tasks]);
+    this.#dataDirLock.close();
   }
 
   // ---- TCP ----------------------------------------------------------------------------------
@@ -681,7 +701,8 @@ export class Node {
     switch (message.kind) {
       case "join-request": {
         if (this.#state !== "member") {
-          return { kind: "join-response", accepted: false, reason: `this node is ${this.#state}` };
+          const reason = `this node is ${stateWords[this.#state]}`;
+          return { kind: "join-response", accepted: false, reason };
         }
         if (!this.#joinBucket.take(this.#now())) {
           this.#countMalformed("join-flood", "join request");
@@ -726,14 +747,16 @@ export class Node {
     });
     switch (message.action) {
       case "leave":
-        if (this.#state !== "member") return no(`this node is ${this.#state}, not a member`);
+        if (this.#state !== "member") return no(`this node is ${stateWords[this.#state]}`);
         await this.leave();
         return ok(`${this.id} left the group`);
       case "join":
-        if (this.#state !== "left") return no(`this node is ${this.#state}; leave first`);
+        if (this.#state !== "left") {
+          return no(`this node is ${stateWords[this.#state]}: only a node that left can join`);
+        }
         try {
           await this.rejoin();
-          return ok(`joined as ${this.id}, ${this.#core.liveCount} members listed`);
+          return ok(`joined as ${this.id}, ${listed(this.#core.liveCount)}`);
         } catch (error) {
           return no(`cannot join again: ${(error as Error).message}`);
         }
@@ -745,7 +768,7 @@ export class Node {
           this.#log.info("receive-side drop rate set to {rate}", { rate: message.dropRate });
         }
         if (message.suspicion !== undefined) {
-          if (this.#state !== "member") return no(`this node is ${this.#state}, not a member`);
+          if (this.#state !== "member") return no(`this node is ${stateWords[this.#state]}`);
           this.#core.setSuspicion(this.#now(), message.suspicion);
           this.#flush();
           changes.push(`suspicion ${message.suspicion ? "on" : "off"} for the whole cluster`);
@@ -1057,6 +1080,30 @@ export function nextVersion(dataDir: string): number {
   Deno.writeTextFileSync(`${path}.tmp`, `${version}\n`);
   Deno.renameSync(`${path}.tmp`, path);
   return version;
+}
+
+/**
+ * Takes the data dir for this process: two member processes on one data dir would interleave
+ * their event logs and reuse each other's versions. The lock goes with the process, however it
+ * ends, so a crash leaves nothing to clean up.
+ */
+function lockDataDir(dataDir: string): Deno.FsFile {
+  let file: Deno.FsFile;
+  try {
+    Deno.mkdirSync(dataDir, { recursive: true });
+    file = Deno.openSync(`${dataDir}/lock`, { create: true, write: true });
+  } catch (error) {
+    throw new StartError(`cannot use data dir ${dataDir}: ${describe(error)}`);
+  }
+  if (!file.tryLockSync(true)) {
+    file.close();
+    throw new StartError(`cannot use data dir ${dataDir}: another member process is using it`);
+  }
+  return file;
+}
+
+function listed(members: number): string {
+  return `${members} member${members === 1 ? "" : "s"} listed`;
 }
 
 /** The defaults, for `--help` texts. */
