@@ -90,8 +90,11 @@ Deno.test("chaos: kills, pauses, half the cluster, the introducer, a restart loo
           paused.signal("SIGCONT");
           return [paused];
         });
-        const newId = (await paused!.stats()).self.id;
+        const { id: newId, version: newVersion } = (await paused!.stats()).self;
         assert.notEqual(newId, oldId, "it came back as a new version");
+        // Recorded, so that a restart comes back newer still.
+        const recorded = Number(Deno.readTextFileSync(`${paused!.dataDir}/version`).trim());
+        assert(recorded >= newVersion, `${recorded} recorded, ${newVersion} in use`);
         for (const m of cluster.running()) {
           const old = (await m.stats()).members.find((e) => e.id === oldId);
           assert(

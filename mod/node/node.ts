@@ -158,6 +158,8 @@ export class Node {
   #syncing = false;
   /** Held for the process's life: one member process per data dir (`lockDataDir`). */
   readonly #dataDirLock: Deno.FsFile;
+  /** The version last recorded in the data dir. */
+  #savedVersion = 0;
   /** Events of a join under way, written once it is done (`#flush`). */
   #joiningEvents: MemberEvent[] = [];
   #leaveDone: (() => void) | undefined;
@@ -179,6 +181,7 @@ export class Node {
     this.#tcp = tcp;
     this.#eventLog = eventLog;
     this.#core = core;
+    this.#savedVersion = core.version;
     this.#dropRate = options.dropRate;
     this.#keyring = options.keyring;
     this.#random = new Random(crypto.getRandomValues(new Uint32Array(1))[0]);
@@ -405,6 +408,11 @@ export class Node {
       events = [...this.#joiningEvents, ...events];
       this.#joiningEvents = [];
     }
+    for (const event of events) {
+      if (event.kind === "JOIN" && event.via === "self" && event.version > this.#savedVersion) {
+        this.#saveVersion(event.version);
+      }
+    }
     if (events.length > 0) {
       const id = this.id;
       this.#eventLog.write(events, id, this.#log);
@@ -424,6 +432,23 @@ export class Node {
       this.#leaveDone?.();
     }
     this.#schedule();
+  }
+
+  /**
+   * Records a version the core took by itself (told the old one had failed): a restart must come
+   * back newer still, and the others may know it even when it is ahead of this machine's clock.
+   */
+  #saveVersion(version: number): void {
+    this.#savedVersion = version;
+    try {
+      rememberVersion(this.options.dataDir, version);
+    } catch (error) {
+      this.#log.warn("cannot record version {version} in {dir}: {error}", {
+        version,
+        dir: this.options.dataDir,
+        error: describe(error),
+      });
+    }
   }
 
   #schedule(): void {
@@ -523,6 +548,7 @@ export class Node {
       ...known.filter((a) => a !== this.options.join),
     ];
     const version = nextVersion(this.options.dataDir);
+    this.#savedVersion = version;
     this.#core = Node.#newCore(this.options, this.address, version);
     this.#state = "joining";
     this.#flush();
@@ -1077,9 +1103,15 @@ export function nextVersion(dataDir: string): number {
     }
   }
   const version = Math.max(Date.now(), last + 1);
+  rememberVersion(dataDir, version);
+  return version;
+}
+
+/** Records in the data dir the last version used, replacing the file whole. */
+function rememberVersion(dataDir: string, version: number): void {
+  const path = `${dataDir}/version`;
   Deno.writeTextFileSync(`${path}.tmp`, `${version}\n`);
   Deno.renameSync(`${path}.tmp`, path);
-  return version;
 }
 
 /**
