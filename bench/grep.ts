@@ -8,7 +8,7 @@
 import { Cluster, waitFor } from "../tests/_cluster.ts";
 import { known, writeLog } from "../tests/_logs.ts";
 import { fanOut } from "../mod/grep/fanout.ts";
-import type { GrepQuery } from "../mod/grep/query.ts";
+import { type GrepQuery, plainQuery } from "../mod/grep/query.ts";
 
 /** What the grep part is run with. */
 export interface GrepBenchOptions {
@@ -18,32 +18,20 @@ export interface GrepBenchOptions {
   readonly runs: number;
 }
 
-const base: Omit<GrepQuery, "patterns" | "syntax"> = {
-  ignoreCase: false,
-  invert: false,
-  word: false,
-  line: false,
-  count: false,
-  lineNumber: false,
-  filesWithMatches: false,
-  filesWithoutMatch: false,
-  onlyMatching: false,
-};
-
 const patterns: { name: string; query: GrepQuery; args: string[] }[] = [
   {
     name: "frequent (1 line in 5)",
-    query: { ...base, patterns: [known.frequent], syntax: "basic" },
+    query: plainQuery([known.frequent]),
     args: ["--", known.frequent],
   },
   {
     name: "rare (1 in 4,000, one node)",
-    query: { ...base, patterns: [known.rare], syntax: "basic" },
+    query: plainQuery([known.rare]),
     args: ["--", known.rare],
   },
   {
     name: "regular expression",
-    query: { ...base, patterns: ["(ERROR|error) timeout after [0-9]{4}ms"], syntax: "extended" },
+    query: plainQuery(["(ERROR|error) timeout after [0-9]{4}ms"], "extended"),
     args: ["-E", "--", "(ERROR|error) timeout after [0-9]{4}ms"],
   },
 ];

@@ -177,6 +177,11 @@ Deno.test("real processes: the drop rate and the suspicion switch change at run 
   }
 });
 
+/** Runs `member serve` to its end, as a user at a shell would, on the address and data dir given. */
+function serve(args: string[], dataDir: string, host = "127.0.0.1", port = freePort()) {
+  return member(["serve", ...args, "--host", host, "--port", `${port}`, "--data-dir", dataDir]);
+}
+
 Deno.test("bad flags exit 2 with one clear line", async () => {
   const cases = [
     ["serve", "--introducer", "--port", "abc"],
@@ -220,16 +225,7 @@ Deno.test("a damaged version file is one clear line and exit 1, and is left as i
   try {
     for (const damage of ["garbage", "1e400", "99999999999999999"]) {
       Deno.writeTextFileSync(`${dir}/version`, `${damage}\n`);
-      const result = await member([
-        "serve",
-        "--introducer",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        `${freePort()}`,
-        "--data-dir",
-        dir,
-      ]);
+      const result = await serve(["--introducer"], dir);
       assert.equal(result.code, 1, result.stderr);
       assert.equal(
         result.stderr.trim(),
@@ -247,17 +243,7 @@ Deno.test("an unreachable introducer exits 1 with one clear line", async () => {
   const port = freePort();
   const dir = Deno.makeTempDirSync();
   try {
-    const result = await member([
-      "serve",
-      "--join",
-      `127.0.0.1:${port}`,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      `${freePort()}`,
-      "--data-dir",
-      dir,
-    ]);
+    const result = await serve(["--join", `127.0.0.1:${port}`], dir);
     assert.equal(result.code, 1, result.stderr);
     const last = result.stderr.trim().split("\n").at(-1)!;
     assert.equal(
@@ -283,30 +269,12 @@ Deno.test("a port in use, or a node that is not running, is one clear line and e
     const first = cluster.add(["--introducer"]);
     await waitFor("the node", () => first.stats(), 15_000);
     const dir = Deno.makeTempDirSync();
-    const clash = await member([
-      "serve",
-      "--introducer",
-      "--host",
-      first.host,
-      "--port",
-      `${first.port}`,
-      "--data-dir",
-      dir,
-    ]);
+    const clash = await serve(["--introducer"], dir, first.host, first.port);
     Deno.removeSync(dir, { recursive: true });
     assert.equal(clash.code, 1);
     assert.match(clash.stderr.trim(), new RegExp(`^error: cannot listen on ${first.address}`));
     // Another port, the same data dir: two event logs would interleave.
-    const shared = await member([
-      "serve",
-      "--introducer",
-      "--host",
-      first.host,
-      "--port",
-      `${freePort()}`,
-      "--data-dir",
-      first.dataDir,
-    ]);
+    const shared = await serve(["--introducer"], first.dataDir, first.host);
     assert.equal(shared.code, 1);
     assert.equal(
       shared.stderr.trim(),

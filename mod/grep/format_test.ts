@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { GroupSeparators, prefixLines } from "./format.ts";
-import type { GrepQuery } from "./query.ts";
+import { type GrepQuery, plainQuery } from "./query.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -38,20 +38,7 @@ Deno.test("prefixLines with a prefix longer than the lines moves nothing over wh
 });
 
 Deno.test("a -- parts one member's context lines from another's, as grep parts groups", () => {
-  const context = {
-    patterns: ["x"],
-    syntax: "basic",
-    ignoreCase: false,
-    invert: false,
-    word: false,
-    line: false,
-    count: false,
-    lineNumber: false,
-    filesWithMatches: false,
-    filesWithoutMatch: false,
-    onlyMatching: false,
-    after: 1,
-  } as const;
+  const context: GrepQuery = { ...plainQuery(["x"]), after: 1 };
   const run = (query: GrepQuery, chunks: [string, string][]) => {
     const separators = new GroupSeparators(query);
     let text = "";

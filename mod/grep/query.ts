@@ -38,6 +38,23 @@ export interface GrepQuery {
   readonly before?: number;
 }
 
+/** A query with every switch off, as `grep -e PATTERN...` asks. */
+export function plainQuery(patterns: string[], syntax: GrepSyntax = "basic"): GrepQuery {
+  return {
+    patterns,
+    syntax,
+    ignoreCase: false,
+    invert: false,
+    word: false,
+    line: false,
+    count: false,
+    lineNumber: false,
+    filesWithMatches: false,
+    filesWithoutMatch: false,
+    onlyMatching: false,
+  };
+}
+
 /** The most patterns one query may hold. */
 export const patternsMax = 256;
 /** The most bytes (UTF-16 units) of all patterns together. */
