@@ -37,7 +37,8 @@ export function statsCommand(setExit: (code: number) => void): Command {
         return;
       }
       const everySeconds = flags.watch === true ? 1 : flags.watch;
-      const terminal = Deno.stdout.isTerminal();
+      // On a terminal the table is redrawn in place; elsewhere each refresh is appended.
+      const inPlace = Deno.stdout.isTerminal() && !flags.json;
       let shown = false;
       for (;;) {
         let text: string;
@@ -48,12 +49,12 @@ export function statsCommand(setExit: (code: number) => void): Command {
           // A node restarting or briefly unreachable is what one watches for: keep watching.
           if (!(error instanceof RuntimeFailure)) throw error;
           const line = `error: ${error.message}; trying again every ${everySeconds} s\n`;
-          if (!terminal || flags.json) err(line);
-          text = flags.json || !terminal ? "" : line;
+          if (!inPlace) err(line);
+          text = inPlace ? line : "";
         }
-        // On a terminal the screen is cleared and drawn from the top, so the table refreshes in
-        // place; elsewhere a blank line parts one table from the next.
-        if (terminal && !flags.json) out(`\x1b[H\x1b[2J${text}`);
+        // The screen is cleared and drawn from the top; appended, a blank line parts one table
+        // from the next.
+        if (inPlace) out(`\x1b[H\x1b[2J${text}`);
         else if (text !== "") {
           out(!flags.json && shown ? `\n${text}` : text);
           shown = true;

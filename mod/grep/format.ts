@@ -76,7 +76,7 @@ export class GroupSeparators {
   before(member: string, data: Uint8Array): Uint8Array | undefined {
     if (!this.#enabled || data.length === 0) return undefined;
     const needed = member !== this.#member && !this.#endsWithSeparator &&
-      !isSeparator(data, 0, Math.min(3, data.length));
+      !isSeparator(data, 0, 3);
     this.#member = member;
     this.#endsWithSeparator = data.length >= 3 && isSeparator(data, data.length - 3, data.length);
     return needed ? separatorBytes : undefined;

@@ -12,10 +12,13 @@ export class RequestError extends Error {
   override name = "RequestError";
   /** A short reason, as in `connection refused`. */
   readonly reason: string;
+  /** True when the node answered, refusing the request (for want of the right key). */
+  readonly refused: boolean;
 
-  constructor(reason: string) {
+  constructor(reason: string, refused = false) {
     super(reason);
     this.reason = reason;
+    this.refused = refused;
   }
 }
 
@@ -53,7 +56,7 @@ export async function request(
       message.kind !== "control-request"
     ) {
       // A refusal instead of the answer asked for (a missing or wrong cluster key).
-      throw new RequestError(reply.message.message);
+      throw new RequestError(reply.message.message, true);
     }
     return reply.message;
   } catch (error) {

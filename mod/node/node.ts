@@ -87,8 +87,6 @@ const keyRefusals: Partial<Record<string, string>> = {
     "this node cannot open the request: --key-file does not hold the cluster's key",
   "sealed-without-key": "this node has no cluster key: do not pass --key-file to reach it",
 };
-/** Refusals for want of the right key: no retry can change them. */
-const keyRefusalMessages = new Set(Object.values(keyRefusals));
 /** The refusal a joiner retries after. */
 const busyReason = "busy: too many joins at once";
 /** Malformed datagrams logged per minute, at most. */
@@ -196,32 +194,35 @@ export class Node {
     if (!isAddress(address)) throw new StartError(`bad address ${address}`);
     const hostname = bareHost(options.host);
     const lock = lockDataDir(options.dataDir);
+    // What is open so far, closed again if a later step fails.
+    const opened: { close(): void }[] = [lock];
+    const abandon = (message: string): StartError => {
+      for (const resource of opened) resource.close();
+      return new StartError(message);
+    };
     let udp: Deno.DatagramConn;
     try {
       udp = Deno.listenDatagram({ hostname, port: options.port, transport: "udp" });
     } catch (error) {
-      lock.close();
-      throw new StartError(`cannot listen on ${address} (UDP): ${describe(error)}`);
+      throw abandon(`cannot listen on ${address} (UDP): ${describe(error)}`);
     }
+    opened.push(udp);
     let tcp: Deno.TcpListener;
     try {
       tcp = Deno.listen({ hostname, port: options.port, transport: "tcp" });
     } catch (error) {
-      udp.close();
-      lock.close();
-      throw new StartError(`cannot listen on ${address} (TCP): ${describe(error)}`);
+      throw abandon(`cannot listen on ${address} (TCP): ${describe(error)}`);
     }
     const listeners = [tcp, ...Node.#localListener(options)];
+    opened.push(...listeners);
     let eventLog: EventLog;
     let version: number;
     try {
       eventLog = EventLog.open(options.dataDir);
+      opened.push(eventLog);
       version = nextVersion(options.dataDir);
     } catch (error) {
-      udp.close();
-      for (const listener of listeners) listener.close();
-      lock.close();
-      throw new StartError(`cannot use data dir ${options.dataDir}: ${describe(error)}`);
+      throw abandon(`cannot use data dir ${options.dataDir}: ${describe(error)}`);
     }
     const core = Node.#newCore(options, address, version);
     const node = new Node(options, udp, listeners, eventLog, core, lock);
@@ -408,11 +409,7 @@ export class Node {
       events = [...this.#joiningEvents, ...events];
       this.#joiningEvents = [];
     }
-    for (const event of events) {
-      if (event.kind === "JOIN" && event.via === "self" && event.version > this.#savedVersion) {
-        this.#saveVersion(event.version);
-      }
-    }
+    if (core.version > this.#savedVersion) this.#saveVersion(core.version);
     if (events.length > 0) {
       const id = this.id;
       this.#eventLog.write(events, id, this.#log);
@@ -501,7 +498,8 @@ export class Node {
         return;
       } catch (error) {
         if (error instanceof StartError) throw error;
-        if (error instanceof RequestError && keyRefusalMessages.has(error.reason)) {
+        // A refusal (the wrong key or none) is an answer no retry can change.
+        if (error instanceof RequestError && error.refused) {
           throw new StartError(`cannot join via ${contact}: ${error.reason}`);
         }
         last = error instanceof RequestError ? error.reason : describe(error);
