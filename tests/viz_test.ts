@@ -25,6 +25,9 @@ Deno.test("the reader skips bad lines with file and line, and a file that is not
     "2026-01-01T00:00:01.000Z FAIL member=oops node=x via=timeout incarnation=0",
     "",
     line("02.000", "JOIN", b, a, "join"),
+    line("02.500", "JOIN", "[::1]:3000#4000", a, "join"),
+    // Markup for an address: the page shows ids, so they must be addresses and nothing else.
+    line("02.600", "JOIN", "<img/src/onerror>:3000#5000", a, "join"),
     "2026-01-01T00:00:03.000Z JOI", // cut mid-write
   ].join("\n");
   const { records, problems } = readEventLogs([
@@ -32,15 +35,17 @@ Deno.test("the reader skips bad lines with file and line, and a file that is not
     { source: "notes.txt", text: "hello\nworld\n" },
     { source: "empty.log", text: "" },
   ]);
-  assert.equal(records.length, 2);
+  assert.equal(records.length, 3);
   assert.deepEqual(problems.map((p) => `${p.source}:${p.line}`), [
     "a.log:2",
-    "a.log:5",
+    "a.log:6",
+    "a.log:7",
     "notes.txt:0",
   ]);
   assert.match(problems[0].error, /member=/);
-  assert.match(problems[1].error, /truncated last line/);
-  assert.match(problems[2].error, /not an event log: none of its 2 lines/);
+  assert.match(problems[1].error, /member=/);
+  assert.match(problems[2].error, /truncated last line/);
+  assert.match(problems[3].error, /not an event log: none of its 2 lines/);
 });
 
 Deno.test("the model: failures with who detected them and when, and a false positive marked", () => {

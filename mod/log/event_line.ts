@@ -61,7 +61,8 @@ export function formatEventLine(timeMs: number, node: string, event: MemberEvent
 }
 
 const timePattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-const idPattern = /^[^\s#=]+:\d{1,5}#\d{1,16}$/;
+// A host is a name, an IPv4 address or a bracketed IPv6 one: nothing a page could take for markup.
+const idPattern = /^[\w.\-\[\]:%]+:\d{1,5}#\d{1,16}$/;
 
 /** Parses one line; returns the reason when it is not an event line. */
 export function parseEventLine(line: string): EventRecord | { error: string } {

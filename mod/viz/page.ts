@@ -32,12 +32,13 @@ export function replayPage(model: VizModel, title = "member replay"): string {
   section { background: #fff; border: 1px solid #dde0e5; border-radius: 6px; padding: 10px 12px; }
   h2 { font-size: 13px; text-transform: uppercase; letter-spacing: .04em; color: #5b616b; margin: 0 0 8px; }
   #stage { position: relative; }
-  canvas#view { width: 100%; aspect-ratio: 1; display: block; cursor: pointer; }
+  canvas#view { width: min(100%, calc(100vh - 200px)); min-width: 320px; margin: 0 auto; aspect-ratio: 1; display: block; cursor: pointer; }
   #controls { display: flex; gap: 8px; align-items: center; margin-top: 8px; flex-wrap: wrap; }
-  #controls input[type=range] { flex: 1; min-width: 200px; }
+  #timeline { flex: 1; min-width: 200px; }
+  #scrub { width: 100%; margin: 0; display: block; }
   #clock { font-variant-numeric: tabular-nums; min-width: 230px; }
   button { font: inherit; padding: 3px 12px; }
-  canvas#marks { width: 100%; height: 14px; display: block; margin-top: 2px; }
+  canvas#marks { width: 100%; height: 14px; display: block; margin-top: 2px; padding: 0 8px; box-sizing: border-box; }
   table { border-collapse: collapse; width: 100%; font-size: 12px; }
   td, th { text-align: left; padding: 2px 4px; border-bottom: 1px solid #eef0f3; white-space: nowrap; }
   tr.fp td { background: #fde8e8; }
@@ -64,10 +65,12 @@ export function replayPage(model: VizModel, title = "member replay"): string {
         <option>0.1</option><option>0.25</option><option>0.5</option><option selected>1</option>
         <option>2</option><option>4</option><option>10</option><option>30</option>
       </select></label>
-      <input id="scrub" type="range" min="0" value="0" step="1" aria-label="time">
+      <div id="timeline">
+        <input id="scrub" type="range" min="0" value="0" step="1" aria-label="time">
+        <canvas id="marks" width="900" height="14" title="red: failures, orange: suspicions"></canvas>
+      </div>
       <span id="clock"></span>
     </div>
-    <canvas id="marks" width="900" height="14" title="red: failures, orange: suspicions"></canvas>
   </section>
   <div class="side">
     <section><h2>Selected member</h2><div id="selected" class="note">Click a member to see its own membership list at this moment.</div><div id="list"></div></section>
@@ -127,6 +130,7 @@ function pageScript(R: any, colors: readonly string[]): void {
   };
   const fmt = (ms: number) => (ms / 1000).toFixed(3) + " s";
   const wall = (ms: number) => new Date(model.startMs + ms).toISOString();
+  const address = (id: string) => id.replace(/#\d+$/, "");
 
   // Layout: a circle when few, a filled disc (sunflower) when many, both in id order.
   const view = $("view");
@@ -196,15 +200,7 @@ function pageScript(R: any, colors: readonly string[]): void {
         ctx.arc(x, y, radius + 4, 0, 2 * Math.PI);
         ctx.stroke();
       }
-      if (n <= 60) {
-        ctx.fillStyle = "#1d2127";
-        ctx.font = "13px system-ui";
-        ctx.textAlign = x < center - 5 ? "right" : x > center + 5 ? "left" : "center";
-        const label = data.members[m].replace(/#\d+$/, "");
-        const dx = x < center - 5 ? -16 : x > center + 5 ? 16 : 0;
-        const dy = y < center ? -16 : 24;
-        ctx.fillText(label, x + dx, y + (dx === 0 ? dy : 4));
-      }
+      if (n <= 60) drawLabel(m, x, y);
     }
     const now = replay.nowMs;
     $("clock").textContent = `${fmt(Math.max(0, now))}  ${wall(Math.max(0, now))}`;
@@ -213,12 +209,39 @@ function pageScript(R: any, colors: readonly string[]): void {
     drawSelected();
   }
 
+  // A few labels sit level beside their dots; more would collide near the top and bottom of the
+  // circle, so they point outward along their radius, as on a clock face.
+  function drawLabel(m: number, x: number, y: number): void {
+    const label = address(data.members[m]);
+    ctx.fillStyle = "#1d2127";
+    ctx.font = n <= 12 ? "13px system-ui" : "15px system-ui";
+    if (n <= 12) {
+      ctx.textAlign = x < center - 5 ? "right" : x > center + 5 ? "left" : "center";
+      const dx = x < center - 5 ? -16 : x > center + 5 ? 16 : 0;
+      const dy = y < center ? -16 : 24;
+      ctx.fillText(label, x + dx, y + (dx === 0 ? dy : 4));
+      return;
+    }
+    const angle = Math.atan2(y - center, x - center);
+    const left = x < center - 0.5;
+    ctx.save();
+    ctx.translate(x, y);
+    ctx.rotate(left ? angle + Math.PI : angle);
+    ctx.textAlign = left ? "right" : "left";
+    ctx.textBaseline = "middle";
+    ctx.fillText(label, left ? -16 : 16, 0);
+    ctx.restore();
+  }
+
   function drawEvents(recent: number[]): void {
+    // Addresses keep the lines short enough to read whole; the full ids are in each tooltip.
     const rows = recent.slice(-60).reverse().map((i) => {
       const kind = kinds[data.kind[i]];
-      return `<div style="color:${kindColors[kind]}">${fmt(data.t[i])} ${kind} ${
-        data.members[data.member[i]]
-      } <span style="color:#5b616b">by ${data.members[data.node[i]]}</span></div>`;
+      const about = data.members[data.member[i]];
+      const by = data.members[data.node[i]];
+      return `<div style="color:${kindColors[kind]}" title="${about} by ${by}">${
+        fmt(data.t[i])
+      } ${kind} ${address(about)} <span style="color:#5b616b">by ${address(by)}</span></div>`;
     });
     $("events").innerHTML = rows.join("") || '<div class="note">nothing in the last moment</div>';
   }
@@ -226,7 +249,10 @@ function pageScript(R: any, colors: readonly string[]): void {
   function drawSelected(): void {
     if (selected < 0) return;
     const s = replay.statusOf(selected);
-    const by = [1, 2, 3, 4, 5].map((k) => `${statuses[k]} ${replay.count(selected, k)}`).join(", ");
+    // Its own line about itself (its JOIN) is not another's view of it.
+    const others = (k: number) =>
+      replay.count(selected, k) - (replay.viewOf(selected, selected) === k ? 1 : 0);
+    const by = [1, 2, 3, 4, 5].map((k) => `${statuses[k]} ${others(k)}`).join(", ");
     $("selected").innerHTML = `<b>${data.members[selected]}</b>: ${statuses[s]}<br>` +
       `<span class="note">listed by others as: ${by}</span>`;
     const list = replay.listOf(selected);
@@ -353,7 +379,11 @@ function pageScript(R: any, colors: readonly string[]): void {
   const problems = model.problems.map((p: any) =>
     `<div>${p.source}${p.line > 0 ? `:${p.line}` : ""}: ${p.error.replace(/</g, "&lt;")}</div>`
   ).join("");
-  $("input").innerHTML = `Built from ${model.sources.length} log(s): ${model.sources.join(", ")}.` +
+  const sources = model.sources.join(", ").replace(
+    /[&<>"]/g,
+    (c: string) => `&#${c.charCodeAt(0)};`,
+  );
+  $("input").innerHTML = `Built from ${model.sources.length} log(s): ${sources}.` +
     (model.problemsTotal === 0
       ? " Every line was an event line."
       : `<div>${model.problemsTotal} line(s) skipped:</div>${problems}`);
