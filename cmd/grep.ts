@@ -26,6 +26,10 @@ interface GrepFlags {
   filesWithMatches?: boolean;
   filesWithoutMatch?: boolean;
   onlyMatching?: boolean;
+  /** `-h` sets it false, `-H` true (the default). */
+  filename: boolean;
+  text?: boolean;
+  quiet?: boolean;
   maxCount?: number;
   afterContext?: number;
   beforeContext?: number;
@@ -98,6 +102,10 @@ export function grepCommand(setExit: (code: number) => void): Command {
     .option("-l, --files-with-matches", "print only names of files with selected lines")
     .option("-L, --files-without-match", "print only names of files with no selected lines")
     .option("-o, --only-matching", "print only the matched parts of lines")
+    .option("-h, --no-filename", "print lines without the member and file they came from")
+    .option("-H, --with-filename", "print the member and file before each line (the default)")
+    .option("-a, --text", "search binary files as text, printing their lines as they are")
+    .option("-q, --quiet", "print nothing: the exit status alone says if a line matched")
     .option("-m, --max-count <NUM>", "stop after NUM selected lines per file", count("-m"))
     .option("-A, --after-context <NUM>", "print NUM lines of trailing context", count("-A"))
     .option("-B, --before-context <NUM>", "print NUM lines of leading context", count("-B"))
@@ -116,6 +124,8 @@ export function grepCommand(setExit: (code: number) => void): Command {
       64 << 20,
     )
     .option("--no-summary", "do not print the summary on stderr")
+    // -h means --no-filename, as it does to grep, so help is --help alone.
+    .helpOption("--help", "display help for command")
     .addHelpText(
       "after",
       "\nOptions mean what they mean to GNU grep, which runs on each member over the files it " +
@@ -150,15 +160,21 @@ export function refusedOption(args: readonly string[]): string | undefined {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === "--") return undefined;
+    const name = arg.startsWith("--") ? arg.split("=")[0] : arg;
+    let reason = refused.get(name);
     if (takesValue.has(arg)) {
       i++;
-      continue;
+    } else if (/^-[A-Za-z]/.test(arg)) {
+      // Bundled short options (`-rn`), up to the first that takes a value: the rest of the
+      // argument is that value (`-ief` is -i -e f), or the next argument is (`-ie PATTERN`).
+      for (let j = 1; j < arg.length && reason === undefined; j++) {
+        reason = refused.get(`-${arg[j]}`);
+        if (takesValue.has(`-${arg[j]}`)) {
+          if (j === arg.length - 1) i++;
+          break;
+        }
+      }
     }
-    const name = arg.startsWith("--") ? arg.split("=")[0] : arg;
-    const reason = refused.get(name) ??
-      (/^-[A-Za-z]+$/.test(arg) && !arg.startsWith("--")
-        ? [...arg.slice(1)].map((c) => refused.get(`-${c}`)).find((r) => r !== undefined)
-        : undefined);
     if (reason !== undefined) {
       return `grep option ${name} is not allowed (it ${reason}): member grep searches only the ` +
         "files each member serves";
@@ -177,6 +193,8 @@ function queryOf(pattern: string | undefined, flags: GrepFlags): GrepQuery | str
   if (patterns.length === 0) return "no pattern: give PATTERN or -e PATTERN";
   const syntaxes = [flags.extendedRegexp, flags.fixedStrings, flags.basicRegexp].filter(Boolean);
   if (syntaxes.length > 1) return "conflicting matchers: give at most one of -E, -F, -G";
+  // Quiet needs one selected line, so each file is searched no further than its first.
+  const maxCount = flags.quiet ? Math.min(flags.maxCount ?? 1, 1) : flags.maxCount;
   const query: GrepQuery = {
     patterns,
     syntax: flags.extendedRegexp ? "extended" : flags.fixedStrings ? "fixed" : "basic",
@@ -189,7 +207,9 @@ function queryOf(pattern: string | undefined, flags: GrepFlags): GrepQuery | str
     filesWithMatches: flags.filesWithMatches ?? false,
     filesWithoutMatch: flags.filesWithoutMatch ?? false,
     onlyMatching: flags.onlyMatching ?? false,
-    ...(flags.maxCount === undefined ? {} : { maxCount: flags.maxCount }),
+    ...(flags.filename ? {} : { noFilename: true }),
+    ...(flags.text ? { text: true } : {}),
+    ...(maxCount === undefined ? {} : { maxCount }),
     ...(flags.afterContext ?? flags.context) === undefined
       ? {}
       : { after: flags.afterContext ?? flags.context },
@@ -224,7 +244,7 @@ async function grep(pattern: string | undefined, flags: GrepFlags): Promise<numb
     err(`error: ${(error as Error).message}\n`);
     return 2;
   }
-  let broken = false;
+  let broken = flags.quiet ?? false;
   const write = (bytes: Uint8Array) => {
     if (broken) return;
     try {
@@ -250,13 +270,23 @@ async function grep(pattern: string | undefined, flags: GrepFlags): Promise<numb
       write(encoder.encode(JSON.stringify({ member, ...record }) + "\n")),
   });
   const elapsedMs = performance.now() - started;
-  return finish(outcomes, elapsedMs, flags.summary);
+  return finish(outcomes, elapsedMs, flags.summary, flags.quiet ?? false);
 }
 
-/** Prints the summary and works out grep's exit status. */
-function finish(outcomes: MemberOutcome[], elapsedMs: number, summary: boolean): number {
+/**
+ * Prints the summary and works out grep's exit status. Quiet, as grep -q: a selected line anywhere
+ * is success whatever else went wrong, and the summary is shown only when something did.
+ */
+function finish(
+  outcomes: MemberOutcome[],
+  elapsedMs: number,
+  summary: boolean,
+  quiet: boolean,
+): number {
   const failed = outcomes.filter((o) => o.failure !== undefined);
   const errors = outcomes.filter((o) => o.done !== undefined && o.done.exitCode === 2);
+  const matched = outcomes.some((o) => o.done?.exitCode === 0);
+  if (quiet && (matched || failed.length + errors.length === 0)) return matched ? 0 : 1;
   // The same grep error everywhere (an invalid regular expression) is one line, not one per member.
   const messages = new Set(errors.map((o) => o.done!.error.split("\n")[0]));
   if (errors.length === outcomes.length && messages.size === 1 && failed.length === 0) {
@@ -288,5 +318,5 @@ function finish(outcomes: MemberOutcome[], elapsedMs: number, summary: boolean):
     );
   }
   if (failed.length > 0 || errors.length > 0) return 2;
-  return outcomes.some((o) => o.done?.exitCode === 0) ? 0 : 1;
+  return matched ? 0 : 1;
 }

@@ -4,6 +4,7 @@
  * outside the allowlist, an invalid regular expression, and a bounded output.
  */
 import assert from "node:assert/strict";
+import { refusedOption } from "../cmd/grep.ts";
 import { binaryFlags } from "../tasks/flags.ts";
 import { bundle, Cluster, member, type MemberProcess, waitFor } from "./_cluster.ts";
 import { known, writeLog } from "./_logs.ts";
@@ -113,6 +114,25 @@ Deno.test("member grep over a real cluster: the same lines and counts as GNU gre
       const perFile = counts.stdout.trim().split("\n").map((l) => JSON.parse(l));
       assert.equal(perFile.length, nodes * 2); // app.log and app.1.log
       assert(perFile.every((r) => r.type === "count" && Number.isInteger(r.count)));
+    });
+
+    await t.step("-h leaves out member and file; -q prints nothing, its status says", async () => {
+      const bare = await member(["grep", "--node", node, "--no-summary", "-h", "-n", known.rare]);
+      assert.equal(bare.code, 0, bare.stderr);
+      const expected: string[] = [];
+      for (let i = 0; i < nodes; i++) {
+        expected.push(...withoutSeparators(
+          (await localGrep(["-h", "-n", known.rare], filesOf(cluster, i))).out,
+        ));
+      }
+      assert.deepEqual(withoutSeparators(bare.stdout).sort(), expected.sort());
+      for (const [pattern, code] of [[known.rare, 0], ["no such line anywhere", 1]] as const) {
+        const quiet = await member(["grep", "--node", node, "-q", pattern]);
+        assert.deepEqual([quiet.code, quiet.stdout, quiet.stderr], [code, "", ""], pattern);
+      }
+      const help = await member(["grep", "--help"]);
+      assert.equal(help.code, 0);
+      assert.match(help.stdout, /-h, --no-filename/);
     });
 
     await t.step("the summary names every member and the total", async () => {
@@ -228,6 +248,14 @@ Deno.test("member grep over a real cluster: the same lines and counts as GNU gre
   } finally {
     await cluster.stop();
   }
+});
+
+Deno.test("refused options are found in bundles, but not in what a bundle's -e takes", () => {
+  assert.match(refusedOption(["-rn", "x"])!, /-rn is not allowed/);
+  assert.equal(refusedOption(["-ief"]), undefined); // -i -e f
+  assert.equal(refusedOption(["-ie", "-r"]), undefined); // -i -e -r
+  assert.match(refusedOption(["-ie", "x", "-r"])!, /-r is not allowed/);
+  assert.equal(refusedOption(["--", "-r"]), undefined);
 });
 
 Deno.test("a heavy grep on every node stalls nobody's gossip: no false positive", async () => {

@@ -9,7 +9,7 @@ import { FrameError, FrameReader, writeFrame } from "../node/frames.ts";
 import type { GrepDone, GrepMode } from "../wire/codec.ts";
 import type { Keyring } from "../wire/seal.ts";
 import { type GrepRecord, parseRecords, prefixLines } from "./format.ts";
-import type { GrepQuery } from "./query.ts";
+import { type GrepQuery, namesOnly } from "./query.ts";
 
 /** How one member's part of a query ended. */
 export interface MemberOutcome {
@@ -33,7 +33,7 @@ export interface FanOutOptions {
   readonly bytesMax: number;
   /** How long GNU grep may run on each member. */
   readonly grepTimeoutMs?: number;
-  /** Text mode: whole lines, already prefixed with `member:`. */
+  /** Text mode: whole lines, already prefixed with `member:` (unless the query says -h). */
   readonly onText?: (member: Address, data: Uint8Array) => void;
   /** Records mode: one record at a time. */
   readonly onRecord?: (member: Address, record: GrepRecord) => void;
@@ -59,7 +59,8 @@ async function queryMember(
 ): Promise<MemberOutcome> {
   const started = performance.now();
   const outcome: MemberOutcome = { member, lines: 0, bytes: 0, elapsedMs: 0 };
-  const prefix = encoder.encode(`${member}:`);
+  // -h leaves out who and where a line comes from, except where that is all the output (-l, -L).
+  const prefix = encoder.encode(query.noFilename && !namesOnly(query) ? "" : `${member}:`);
   let conn: Deno.TcpConn | undefined;
   try {
     conn = await connect(member, options.idleTimeoutMs);

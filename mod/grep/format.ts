@@ -21,7 +21,7 @@ const separator = [45, 45, 10]; // "--\n", between groups of context lines
 /**
  * Puts `prefix` before every line of `chunk` (whole lines), as `grep -H` puts a file name, except
  * before grep's own `--` between context groups, which stays as it is. Returns the prefixed bytes
- * and how many newlines the chunk held.
+ * and how many lines of output the chunk held (the `--` are not output lines).
  */
 export function prefixLines(
   prefix: Uint8Array,
@@ -42,7 +42,9 @@ export function prefixLines(
   while (from < out.length) {
     let end = out.indexOf(10, from);
     end = end < 0 ? out.length : end + 1;
-    if (!isSeparator(out, from, end)) {
+    if (isSeparator(out, from, end)) {
+      lines--;
+    } else {
       out.set(prefix, to);
       to += prefix.length;
     }

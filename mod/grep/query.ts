@@ -36,6 +36,10 @@ export interface GrepQuery {
   readonly after?: number;
   /** -B NUM */
   readonly before?: number;
+  /** -h: lines without the file name (and, on the client, without the member). */
+  readonly noFilename?: boolean;
+  /** -a: a file with NUL bytes or invalid UTF-8 is searched as text, not reported as binary. */
+  readonly text?: boolean;
 }
 
 /** A query with every switch off, as `grep -e PATTERN...` asks. */
@@ -73,8 +77,10 @@ const flags = [
   "filesWithoutMatch",
   "onlyMatching",
 ] as const;
+/** Switches added later: absent means off, so that a query from an older client still reads. */
+const optionalFlags = ["noFilename", "text"] as const;
 const numbers = ["maxCount", "after", "before"] as const;
-const keys = new Set<string>(["patterns", "syntax", ...flags, ...numbers]);
+const keys = new Set<string>(["patterns", "syntax", ...flags, ...optionalFlags, ...numbers]);
 
 /** Why `value` is not a well-formed query, or undefined when it is one. Never throws. */
 export function queryProblem(value: unknown): string | undefined {
@@ -100,6 +106,11 @@ export function queryProblem(value: unknown): string | undefined {
   for (const flag of flags) {
     if (typeof record[flag] !== "boolean") return `${flag} must be true or false`;
   }
+  for (const flag of optionalFlags) {
+    if (record[flag] !== undefined && typeof record[flag] !== "boolean") {
+      return `${flag} must be true or false`;
+    }
+  }
   for (const name of numbers) {
     const n = record[name];
     if (
@@ -121,7 +132,11 @@ export type OutputMode = "text" | "records";
 
 /** GNU grep's arguments for a query over `files`, without a shell and only from the allowlist. */
 export function grepArgv(query: GrepQuery, files: readonly string[], mode: OutputMode): string[] {
-  const argv = ["--color=never", "--with-filename"];
+  // Records need the file name of every line; text leaves it out only when asked to (-h).
+  const argv = [
+    "--color=never",
+    query.noFilename && mode === "text" ? "--no-filename" : "--with-filename",
+  ];
   argv.push(
     query.syntax === "extended"
       ? "--extended-regexp"
@@ -129,6 +144,7 @@ export function grepArgv(query: GrepQuery, files: readonly string[], mode: Outpu
       ? "--fixed-strings"
       : "--basic-regexp",
   );
+  if (query.text) argv.push("--text");
   if (query.ignoreCase) argv.push("--ignore-case");
   if (query.invert) argv.push("--invert-match");
   if (query.word) argv.push("--word-regexp");

@@ -44,10 +44,13 @@ export interface GrepRun {
 
 const stderrBytesMax = 4096;
 const defaultChunkBytes = 256 << 10;
-/** The longest line handed on (a frame holds 16 MiB); output stops, cut, at a longer one. */
-const lineBytesMax = 8 << 20;
+/** The longest line handed on (a frame holds 16 MiB); a longer one is cut to this, with a note. */
+export const lineBytesMax = 8 << 20;
 
-/** Starts grep for `query` over `files`. With no files it runs nothing and selects nothing. */
+/**
+ * Starts grep for `query` over `files`. With no files it selects nothing, but grep still reads the
+ * pattern (over empty input), so that an invalid one is the same error here as on every member.
+ */
 export function runGrep(
   query: GrepQuery,
   files: readonly string[],
@@ -58,27 +61,13 @@ export function runGrep(
   if (files.length === 0) {
     return {
       chunks: (async function* () {})(),
-      outcome: Promise.resolve({
-        exitCode: 1,
-        stderr: "no files to search",
-        truncated: false,
-        timedOut: false,
-        bytes: 0,
-        lines: 0,
-        elapsedMs: performance.now() - started,
-      }),
+      outcome: checkPattern(query, mode, options, started),
       cancel: () => {},
     };
   }
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command(options.grepCommand ?? "grep", {
-      args: grepArgv(query, files, mode),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { LC_ALL: "C.UTF-8" },
-    }).spawn();
+    child = grepProcess(grepArgv(query, files, mode), "piped", options).spawn();
   } catch (error) {
     return failedRun(`cannot run grep: ${(error as Error).message}`, started);
   }
@@ -89,6 +78,8 @@ export function runGrep(
   let cancelled = false;
   let bytes = 0;
   let lines = 0;
+  /** Lines longer than `lineBytesMax`, handed on cut. */
+  let longLines = 0;
   const kill = () => {
     try {
       child.kill("SIGKILL");
@@ -105,6 +96,8 @@ export function runGrep(
   async function* chunks(): AsyncGenerator<Uint8Array> {
     const reader = child.stdout.getReader();
     let pending: Uint8Array = new Uint8Array(0);
+    // Inside a line too long to hand on whole, whose head has gone: the rest is dropped.
+    let skipping = false;
     try {
       for (;;) {
         const { value, done } = await reader.read();
@@ -112,6 +105,12 @@ export function runGrep(
         pending = pending.length === 0 ? value : concat(pending, value);
         // Hand on whole units only, at most `chunkBytes` at a time, and never past `bytesMax`.
         while (pending.length > 0) {
+          if (skipping) {
+            const rest = pending.indexOf(terminator);
+            pending = rest < 0 ? new Uint8Array(0) : pending.subarray(rest + 1);
+            skipping = rest < 0;
+            continue;
+          }
           const room = options.bytesMax - bytes;
           // With no room left the search must find nothing: lastIndexOf from -1 would search
           // from the end, past the limit.
@@ -123,11 +122,22 @@ export function runGrep(
             end = pending.subarray(0, reach).indexOf(terminator) + 1;
           }
           if (end === 0) {
-            if (pending.length >= Math.min(room, lineBytesMax)) {
+            if (room <= lineBytesMax && pending.length >= room) {
               truncated = true;
               return;
             }
-            break;
+            if (pending.length < lineBytesMax) break;
+            // Longer than a frame may carry: its head, ended as a line, and the note says so.
+            const head = new Uint8Array(lineBytesMax);
+            head.set(pending.subarray(0, lineBytesMax - 1));
+            head[lineBytesMax - 1] = terminator;
+            pending = pending.subarray(lineBytesMax - 1);
+            skipping = true;
+            bytes += head.length;
+            lines++;
+            longLines++;
+            yield head;
+            continue;
           }
           const chunk = pending.slice(0, end);
           pending = pending.subarray(end);
@@ -171,6 +181,13 @@ export function runGrep(
     const said = (await stderr).trim();
     let exitCode: 0 | 1 | 2 = status.code === 0 ? 0 : status.code === 1 ? 1 : 2;
     const problems = said === "" ? [] : [said];
+    if (longLines > 0) {
+      problems.push(
+        `${longLines} line(s) longer than ${lineBytesMax >> 20} MiB cut to their first ${
+          lineBytesMax >> 20
+        } MiB`,
+      );
+    }
     if (timedOut) {
       exitCode = 2;
       problems.push(
@@ -206,6 +223,36 @@ export function runGrep(
     },
   };
 }
+
+async function checkPattern(
+  query: GrepQuery,
+  mode: OutputMode,
+  options: RunOptions,
+  started: number,
+): Promise<RunOutcome> {
+  let exitCode: 1 | 2 = 1;
+  let stderr = "no files to search";
+  try {
+    const checked = await grepProcess(grepArgv(query, [], mode), "null", options).output();
+    if (checked.code === 2) {
+      exitCode = 2;
+      stderr = new TextDecoder().decode(checked.stderr.subarray(0, stderrBytesMax)).trim();
+    }
+  } catch (error) {
+    exitCode = 2;
+    stderr = `cannot run grep: ${(error as Error).message}`;
+  }
+  const elapsedMs = performance.now() - started;
+  return { exitCode, stderr, truncated: false, timedOut: false, bytes: 0, lines: 0, elapsedMs };
+}
+
+function grepProcess(args: string[], stdout: "piped" | "null", options: RunOptions): Deno.Command {
+  const command = options.grepCommand ?? "grep";
+  return new Deno.Command(command, { args, stdin: "null", stdout, stderr: "piped", env: locale });
+}
+
+/** Every node reads bytes alike, whatever its own locale: UTF-8, and -i folds beyond ASCII. */
+const locale = { LC_ALL: "C.UTF-8" };
 
 function failedRun(message: string, started: number): GrepRun {
   return {

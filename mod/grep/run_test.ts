@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { plainQuery } from "./query.ts";
+import { lineBytesMax, runGrep } from "./run.ts";
+
+const options = { bytesMax: 64 << 20, timeoutMs: 60_000 };
+const decoder = new TextDecoder();
+
+async function drained(run: ReturnType<typeof runGrep>): Promise<string> {
+  let text = "";
+  for await (const chunk of run.chunks) text += decoder.decode(chunk);
+  return text;
+}
+
+Deno.test("with no files grep still reads the pattern: an invalid one is an error, as elsewhere", async () => {
+  const invalid = await runGrep(plainQuery(["a\\{1"]), [], "text", options).outcome;
+  assert.equal(invalid.exitCode, 2);
+  assert.match(invalid.stderr, /Unmatched \\\{/);
+  const valid = await runGrep(plainQuery(["a"]), [], "text", options).outcome;
+  assert.deepEqual([valid.exitCode, valid.stderr], [1, "no files to search"]);
+});
+
+Deno.test("a line longer than a frame may carry is cut, with a note, and the lines after it come", async () => {
+  const file = await Deno.makeTempFile();
+  try {
+    const long = "X".repeat(lineBytesMax + 100_000);
+    await Deno.writeTextFile(file, `before X\n${long}\nafter X\n`);
+    const run = runGrep(plainQuery(["X"]), [file], "text", options);
+    const text = await drained(run);
+    const outcome = await run.outcome;
+    const lines = text.split("\n");
+    assert.deepEqual(lines.map((l) => l.length), [
+      `${file}:before X`.length,
+      lineBytesMax - 1,
+      `${file}:after X`.length,
+      0,
+    ]);
+    assert.equal(lines[2], `${file}:after X`);
+    assert.equal(outcome.exitCode, 0);
+    assert.equal(outcome.truncated, false);
+    assert.equal(outcome.lines, 3);
+    assert.match(outcome.stderr, /1 line\(s\) longer than 8 MiB cut to their first 8 MiB/);
+  } finally {
+    await Deno.remove(file);
+  }
+});
+
+Deno.test("-a searches a binary file as text; -h leaves the file name out", async () => {
+  const file = await Deno.makeTempFile();
+  try {
+    await Deno.writeFile(file, new TextEncoder().encode("bad \xff\0 MARK here\nplain\n"));
+    const binary = runGrep(plainQuery(["MARK"]), [file], "text", options);
+    assert.equal(await drained(binary), "");
+    assert.match((await binary.outcome).stderr, /binary file matches/);
+    const text = runGrep({ ...plainQuery(["MARK"]), text: true }, [file], "text", options);
+    assert.match(await drained(text), new RegExp(`^${file}:bad .*\0 MARK here\n$`));
+    const query = { ...plainQuery(["plain"]), noFilename: true, text: true };
+    const bare = runGrep(query, [file], "text", options);
+    assert.equal(await drained(bare), "plain\n");
+  } finally {
+    await Deno.remove(file);
+  }
+});
