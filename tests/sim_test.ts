@@ -266,6 +266,29 @@ Deno.test("a node paused past the fail timeout is failed, and comes back as a ne
   assert.equal(sim.stats.falsePositives, 0, seedNote(sim));
 });
 
+Deno.test("two nodes paused together settle their doubts with a healthy member, not each other", () => {
+  // Before doubting nodes declined to answer list exchanges, in about one seed in four one of the
+  // two settled its doubts from the other's list, which left out nearly everyone, and so ended
+  // every healthy member; each of them then had to come back as a new version.
+  for (let seed = 1; seed <= 40; seed++) {
+    const { sim, seen } = recordingSimulation({ seed });
+    startCluster(sim, 10);
+    runUntilConverged(sim);
+    const healthy = sim.nodes.filter((n) => n.index !== 2 && n.index !== 3);
+    const ids = healthy.map((n) => n.id);
+    sim.pause(2);
+    sim.pause(3);
+    sim.runFor(5000);
+    const mark = seen.length;
+    sim.resume(2);
+    sim.resume(3);
+    runUntilConverged(sim, 20_000);
+    const stale = seen.slice(mark).filter((s) => s.event.via === "stale");
+    assert.deepEqual(stale.map((s) => s.event.address), [], seedNote(sim));
+    assert.deepEqual(healthy.map((n) => n.id), ids, `healthy members kept their ${seedNote(sim)}`);
+  }
+});
+
 Deno.test("a member paused past the suspect timeout refutes the suspicion when it resumes", () => {
   for (const seed of seeds) {
     const { sim, seen } = recordingSimulation({ seed });

@@ -597,10 +597,13 @@ export class Core {
 
   /**
    * Merges a list another node pushed, and answers with what that list lacked or had older:
-   * this node's own entry and every entry the requester did not hold as this node does.
+   * this node's own entry and every entry the requester did not hold as this node does. A node
+   * that doubts its own list (after a long stall) does not answer: its list leaves out what it
+   * doubts, and a requester that doubts too would take that to be gone and end healthy members.
    */
-  acceptSync(nowMs: number, request: SyncRequest, from: Address): SyncResponse {
+  acceptSync(nowMs: number, request: SyncRequest, from: Address): SyncResponse | undefined {
     const mark = this.#mergeList(nowMs, request.settings, request.entries, from);
+    if (this.#doubting) return undefined;
     const rows = this.#rows;
     const entries: Entry[] = [this.selfEntry];
     for (let i = 0; i < this.#present.size; i++) {

@@ -387,7 +387,7 @@ Deno.test("a node that keeps hearing of more members than it lists asks for a fu
   const peer = core("10.0.0.2:3000");
   const response = peer.acceptSync(5, request, "10.0.0.1:3000");
   assert.equal(peer.lookup("10.0.0.1:3000")?.status, Status.Alive, "the push side merged");
-  c.applySync(defaultConfig.syncAfterMs + 5, response, a);
+  c.applySync(defaultConfig.syncAfterMs + 5, response!, a);
 });
 
 Deno.test("a member table at its limit refuses joins and ignores strangers, and keeps working", () => {

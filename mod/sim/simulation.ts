@@ -467,6 +467,7 @@ export class Simulation {
         const response = peer.core!.acceptSync(now, item.request, item.node.address);
         this.stats.syncs++;
         this.#flush(peer);
+        if (response === undefined) return;
         this.#agenda.push(now + this.#delay(), {
           kind: "sync-reply",
           node: item.node,
