@@ -176,6 +176,26 @@ Deno.test("a partition heals into one group again", () => {
   }
 });
 
+Deno.test("a partition longer than a tombstone heals too, and brings back no ended version", () => {
+  // 12 minutes: each side has forgotten the other's members (their tombstones ran out after
+  // 10.5), some of them just before the link heals. 25 minutes: long forgotten on both sides.
+  for (const minutes of [12, 25]) {
+    const { sim } = recordingSimulation({ seed: 1 });
+    startCluster(sim, 10);
+    runUntilConverged(sim);
+    const before = sim.nodes.map((n) => n.id);
+    sim.partition([[0, 1, 2, 3, 4, 5, 6], [7, 8, 9]]);
+    // The step checker fails the run if any node lists a version that ended in its list again.
+    sim.runFor(minutes * 60_000);
+    sim.heal();
+    runUntilConverged(sim, 60_000);
+    assert.deepEqual(disagreements(sim), [], `${minutes} minutes ${seedNote(sim)}`);
+    // Fail-stop: each side failed the other, so everyone on one side at least is a new version.
+    const renewed = sim.nodes.filter((n) => n.id !== before[n.index]).length;
+    assert(renewed >= 3, `${renewed} new versions after ${minutes} minutes ${seedNote(sim)}`);
+  }
+});
+
 Deno.test("the suspicion switch flips for the whole cluster", () => {
   const { sim, seen } = recordingSimulation({ seed: 21 });
   startCluster(sim, 10);

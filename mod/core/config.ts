@@ -40,6 +40,12 @@ export interface Config {
   /** How often a node sends a gossip to one recently failed address, to heal partitions. */
   readonly reconnectIntervalMs: number;
   /**
+   * A version whose tombstone ran out is remembered this long more: gossip of it is refused (its
+   * sender told it failed), and a failed one's address is among those sent a reconnect gossip,
+   * so that a partition healed after any time comes back together, as new versions.
+   */
+  readonly endedKeptMs: number;
+  /**
    * A gap between two ticks longer than this means the node itself was stalled (paused, swapped
    * out, starved): its own silence timers are not trusted for that gap.
    */
@@ -80,6 +86,7 @@ export const defaultConfig: Config = {
   memberTableMax: 16_384,
   leaveRounds: 5,
   reconnectIntervalMs: 1000,
+  endedKeptMs: 24 * 3600_000,
   stallThresholdMs: 1000,
   syncAfterMs: 1000,
   syncIntervalMs: 3000,
@@ -104,6 +111,7 @@ export function configProblem(config: Config): string | undefined {
     "memberTableMax",
     "leaveRounds",
     "reconnectIntervalMs",
+    "endedKeptMs",
     "stallThresholdMs",
     "syncAfterMs",
     "syncIntervalMs",

@@ -28,6 +28,7 @@ import { NewsQueue } from "./news.ts";
 import type { Random } from "./random.ts";
 import { Ring, ringHash } from "./ring.ts";
 import { SlotSet } from "./slot_set.ts";
+import { EndedVersions } from "./ended_versions.ts";
 import {
   type Address,
   type Entry,
@@ -230,6 +231,10 @@ export class Core {
   readonly #cleanup = new DeadlineQueue();
   readonly #tombstones = new DeadlineQueue();
   readonly #repliedMs = new Map<number, number>();
+  /** Versions forgotten from the table, still refused; the failed ones still sent reconnects. */
+  readonly #ended: EndedVersions;
+  /** When each address last got an `#tellEnded`, to send it at most one a round. */
+  readonly #toldEndedMs = new Map<Address, number>();
   #sliceCursor = 0;
   /** Entries built in the current round, shared by its datagrams; undefined between rounds. */
   #roundEntries: Map<number, Entry> | undefined;
@@ -292,6 +297,7 @@ export class Core {
     this.#live = new SlotSet();
     this.#present = new SlotSet();
     this.#failed = new SlotSet();
+    this.#ended = new EndedVersions(config.memberTableMax, config.endedKeptMs);
     this.#news = new NewsQueue(capacity);
     this.#joins = new NewsQueue(capacity);
     this.#ring = new Ring(config.ringNeighbors);
@@ -463,7 +469,8 @@ export class Core {
     if (cleanup !== undefined && cleanup.dueMs < wake) wake = cleanup.dueMs;
     const tombstone = this.#tombstones.peek();
     if (tombstone !== undefined && tombstone.dueMs < wake) wake = tombstone.dueMs;
-    if (this.#failed.size > 0 && this.#nextReconnectMs < wake) wake = this.#nextReconnectMs;
+    const reconnects = this.#failed.size + this.#ended.size;
+    if (reconnects > 0 && this.#nextReconnectMs < wake) wake = this.#nextReconnectMs;
     return wake;
   }
 
@@ -916,12 +923,55 @@ export class Core {
       this.#book.address(slot) === item.address;
   }
 
+  /**
+   * Every `reconnectIntervalMs`, a gossip to one failed address: one still in the table, or one
+   * forgotten whose ended version is remembered. A member that is alive there after all (across
+   * a healed partition) hears that it failed and comes back as a new version.
+   */
   #reconnect(nowMs: number): void {
     if (nowMs < this.#nextReconnectMs) return;
     this.#nextReconnectMs = nowMs + this.config.reconnectIntervalMs;
-    if (this.#failed.size === 0) return;
-    const slot = this.#failed.at(this.#random.below(this.#failed.size));
-    this.#send(slot, true);
+    this.#ended.expire(nowMs);
+    const choices = this.#failed.size + this.#ended.size;
+    if (choices === 0) return;
+    const pick = this.#random.below(choices);
+    if (pick < this.#failed.size) {
+      this.#send(this.#failed.at(pick), true);
+      return;
+    }
+    const ended = this.#ended.at(pick - this.#failed.size);
+    // A member that left is not looked for, nor one whose address the table holds again.
+    const slot = this.#book.find(ended.address);
+    const held = slot >= 0 && slot < this.#capacity &&
+      this.#rows[slot * rowSize + fStatus] !== noEntryStatus;
+    if (!ended.failed || held) return;
+    this.#tellEnded(nowMs, ended.address, ended.version);
+  }
+
+  /**
+   * Tells an address that its member's `version` failed: a datagram with this node's own entry
+   * and that version's, failed. Sent where the table no longer holds the member, so it is built
+   * here rather than from a row.
+   */
+  #tellEnded(nowMs: number, address: Address, version: number): void {
+    const last = this.#toldEndedMs.get(address);
+    if (last !== undefined && nowMs - last < this.config.gossipIntervalMs) return;
+    if (this.#toldEndedMs.size > 4096) this.#toldEndedMs.clear();
+    this.#toldEndedMs.set(address, nowMs);
+    const entries: Entry[] = [
+      this.#entry(this.#self),
+      { address, version, incarnation: 0, heartbeat: 0, status: Status.Failed },
+    ];
+    const members = this.liveCount;
+    const bytes = this.#entryBytes(entries[0]) + this.#entryBytes(entries[1]) +
+      gossipFrameBytes(this.#settings, members, entries.length);
+    this.counters.datagramsSent++;
+    this.counters.bytesSent += bytes;
+    this.#outbox.push({
+      to: address,
+      message: { kind: "gossip", settings: this.#settings, members, entries },
+      bytes,
+    });
   }
 
   // ---- rounds and datagrams -------------------------------------------------------------------
@@ -1218,6 +1268,15 @@ export class Core {
    * they bring is old to the cluster, so this node does not retransmit it.
    */
   #merge(nowMs: number, entry: Entry, via: Via, from: Address, news = true): void {
+    const ended = this.#ended.versionOf(entry.address);
+    if (ended !== undefined && entry.version <= ended) {
+      // Ended and forgotten here: a sender still speaking as that version is told it failed.
+      this.counters.entriesStale++;
+      if (entry.address === from && !isTerminal(entry.status)) {
+        this.#tellEnded(nowMs, from, ended);
+      }
+      return;
+    }
     const slot = this.#book.intern(entry.address);
     if (slot < 0) {
       this.counters.entriesDroppedTableFull++;
@@ -1376,6 +1435,12 @@ export class Core {
   }
 
   #forget(slot: number): void {
+    const status = this.#rows[slot * rowSize + fStatus];
+    if (isTerminal(status as Status)) {
+      const failed = status === Status.Failed;
+      const version = this.#rows[slot * rowSize + fVersion];
+      this.#ended.add(this.#book.address(slot), version, failed, this.#nowMs);
+    }
     this.#rows[slot * rowSize + fStatus] = noEntryStatus;
     this.#rows[slot * rowSize + fRemoved] = 0;
     this.#present.delete(slot);

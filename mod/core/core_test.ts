@@ -242,6 +242,29 @@ Deno.test("cleanup removes a failed member; its tombstone keeps stale gossip out
   const expiry = defaultConfig.cleanupAfterMs + defaultConfig.tombstoneMs;
   c.tick(expiry);
   assert.equal(c.lookup(a), undefined, "the tombstone expired");
+  // Forgotten, but not the version: gossip of it is still refused, and its sender told it failed.
+  c.takeDatagrams();
+  c.receive(expiry + 500, gossip(entry(a, { heartbeat: 60 })));
+  assert.equal(c.lookup(a), undefined, "the ended version is still refused");
+  const told = c.takeDatagrams().filter((d) => d.to === a);
+  assert.equal(told.length, 1);
+  assert.deepEqual(
+    told[0]!.message.entries.slice(1).map((e) => [e.address, e.status]),
+    [[a, Status.Failed]],
+  );
+  // A reconnect goes to its address now and then, until the day is out; a new version is welcome.
+  const reconnects = (from: number) => {
+    let sent = 0;
+    for (let t = from; t < from + 5000; t += 200) {
+      c.tick(t);
+      sent += c.takeDatagrams().filter((d) => d.to === a).length;
+    }
+    return sent;
+  };
+  assert(reconnects(expiry + 1000) > 0);
+  assert.equal(reconnects(expiry + defaultConfig.endedKeptMs + 1000), 0, "forgotten after a day");
+  c.receive(expiry + defaultConfig.endedKeptMs + 7000, gossip(entry(a, { version: v0 + 2 })));
+  assert.equal(c.lookup(a)?.status, Status.Alive, "a newer version joins");
 });
 
 Deno.test("a datagram stays within 1,400 bytes however large the list", () => {
