@@ -283,6 +283,9 @@ Deno.test("member viz with no files fetches every live member's event log", asyn
     const summary = JSON.parse(result.stdout);
     assert.equal(summary.members, 3);
     assert(summary.events >= 9, `${summary.events} events`);
+    // One machine, one clock: each joiner's own JOIN is stamped when it happened, before its
+    // contact accepted it, so no clock looks ahead.
+    assert.deepEqual(summary.corrections, []);
     const html = await Deno.readTextFile(output);
     for (const m of cluster.members) assert(html.includes(`${m.address} member.log`));
     // Bad input is one clear line and exit 1.

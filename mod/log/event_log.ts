@@ -39,12 +39,22 @@ export class EventLog {
     return Deno.openSync(path, { append: true, create: true });
   }
 
-  /** Appends one line per event, stamped with the wall clock. */
-  write(events: readonly MemberEvent[], node: string, logger?: Logger): void {
-    const nowMs = Date.now();
-    this.#reopenIfMoved(nowMs, logger);
+  /**
+   * Appends one line per event, stamped with the wall-clock time it happened: its `atMs` on the
+   * monotonic clock plus `wallOffsetMs` (what to add to that clock to read the wall clock). An
+   * event held back a while (those of a join, until it is done) keeps its own time.
+   */
+  write(
+    events: readonly MemberEvent[],
+    node: string,
+    wallOffsetMs: number,
+    logger?: Logger,
+  ): void {
+    this.#reopenIfMoved(Date.now(), logger);
     let text = "";
-    for (const event of events) text += formatEventLine(nowMs, node, event) + "\n";
+    for (const event of events) {
+      text += formatEventLine(event.atMs + wallOffsetMs, node, event) + "\n";
+    }
     const bytes = encoder.encode(text);
     try {
       let offset = 0;

@@ -412,7 +412,7 @@ export class Node {
     if (core.version > this.#savedVersion) this.#saveVersion(core.version);
     if (events.length > 0) {
       const id = this.id;
-      this.#eventLog.write(events, id, this.#log);
+      this.#eventLog.write(events, id, Date.now() - this.#now(), this.#log);
       for (const event of events) {
         if (event.kind === "FAIL" || event.kind === "LEAVE" || event.kind === "SETTINGS") {
           this.#log.info("{kind} {member} via {via}", {
