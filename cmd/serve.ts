@@ -78,7 +78,8 @@ async function serve(flags: ServeFlags): Promise<number> {
   if (!flags.introducer && flags.join === undefined) {
     throw new UsageError("give --introducer to start a cluster or --join HOST:PORT to join one");
   }
-  const host = flags.host ?? defaultHost(flags.join);
+  // "localhost" names this machine to itself but another to every other one: loopback it is.
+  const host = flags.host === "localhost" ? "127.0.0.1" : flags.host ?? defaultHost(flags.join);
   if (!isAddress(`${host.includes(":") ? `[${host}]` : host}:${flags.port}`)) {
     throw new UsageError(`bad --host '${host}'`);
   }
@@ -101,9 +102,17 @@ async function serve(flags: ServeFlags): Promise<number> {
     }
   }
   const dataDir = flags.dataDir ?? `member-data/${host.replaceAll(":", "_")}_${flags.port}`;
+  // Listening from the start: a signal while the join is still being retried ends it too.
+  const stop = Promise.withResolvers<string>();
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  const handlers = signals.map((signal) => {
+    const handler = () => stop.resolve(signal);
+    Deno.addSignalListener(signal, handler);
+    return [signal, handler] as const;
+  });
   let node: Node;
   try {
-    node = await Node.start({
+    const starting = Node.start({
       host,
       port: flags.port,
       dataDir,
@@ -114,6 +123,13 @@ async function serve(flags: ServeFlags): Promise<number> {
       grepPaths: flags.grep,
       keyring,
     });
+    const first = await Promise.race([starting, stop.promise]);
+    if (typeof first === "string") {
+      // Not a member yet, so there is nothing to leave; what was opened goes with the process.
+      logger.info("{signal} before the node joined: stopping", { signal: first });
+      return 0;
+    }
+    node = first;
   } catch (error) {
     if (error instanceof StartError) throw new RuntimeFailure(error.message);
     throw error;
@@ -138,22 +154,20 @@ async function serve(flags: ServeFlags): Promise<number> {
       logger.error("SIGHUP: kept the old keys: {error}", { error: (error as Error).message });
     }
   };
-  const onHangup = () => void reload();
-  if (keyring !== undefined) Deno.addSignalListener("SIGHUP", onHangup);
-  const stop = Promise.withResolvers<string>();
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  const handlers = signals.map((signal) => {
-    const handler = () => stop.resolve(signal);
-    Deno.addSignalListener(signal, handler);
-    return [signal, handler] as const;
-  });
+  // A hangup (a closed terminal, `systemctl reload`) must not kill the node: without a key there
+  // is nothing to reload, and it says so.
+  const onHangup = () =>
+    keyring === undefined
+      ? logger.info("SIGHUP: nothing to reload (no --key-file)")
+      : void reload();
+  Deno.addSignalListener("SIGHUP", onHangup);
   const signal = await stop.promise;
   logger.info("{signal}: leaving the group", { signal });
   const leaving = node.leave();
   await Promise.race([leaving, new Promise((resolve) => setTimeout(resolve, 3000))]);
   await node.close();
   for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
-  if (keyring !== undefined) Deno.removeSignalListener("SIGHUP", onHangup);
+  Deno.removeSignalListener("SIGHUP", onHangup);
   return 0;
 }
 
@@ -162,7 +176,8 @@ async function serve(flags: ServeFlags): Promise<number> {
  * machine's first non-loopback IPv4 address.
  */
 function defaultHost(join: string | undefined): string {
-  if (join !== undefined && isLoopback(join.slice(0, join.lastIndexOf(":")))) return "127.0.0.1";
+  const contact = join?.slice(0, join.lastIndexOf(":"));
+  if (contact !== undefined && (isLoopback(contact) || contact === "localhost")) return "127.0.0.1";
   try {
     const found = Deno.networkInterfaces().find((i) =>
       i.family === "IPv4" && !isLoopback(i.address)

@@ -374,6 +374,28 @@ Deno.test("stats --watch keeps watching a node that is down, and shows it once i
   }
 });
 
+Deno.test("SIGHUP does not stop a node; SIGTERM while the join is retried exits 0", async () => {
+  const dir = Deno.makeTempDirSync();
+  const node = new MemberProcess("127.0.0.1", freePort(), `${dir}/a`, ["--introducer"]);
+  const joiner = new MemberProcess("127.0.0.2", freePort(), `${dir}/b`, [
+    "--join",
+    `127.0.0.1:${freePort()}`,
+  ]);
+  try {
+    await waitFor("the node", () => node.stats(), 15_000);
+    node.signal("SIGHUP");
+    await waitFor("the hangup noted", () => node.stderr().includes("nothing to reload"), 5000);
+    assert.equal((await node.stats()).self.status, "alive");
+    await waitFor("a join retried", () => joiner.stderr().includes("retrying"), 15_000);
+    joiner.signal("SIGTERM");
+    assert.equal((await joiner.status).code, 0, joiner.stderr());
+  } finally {
+    await node.stop();
+    await joiner.stop();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("serve warns of a --grep path that names no file", async () => {
   const dir = Deno.makeTempDirSync();
   Deno.writeTextFileSync(`${dir}/app.log`, "hello\n");
