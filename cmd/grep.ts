@@ -64,7 +64,10 @@ const refused = new Map<string, string>([
 
 function count(name: string, least = 0, most = 2 ** 31 - 1): (text: string) => number {
   return (text) => {
-    if (!/^\d+$/.test(text) || Number(text) > most || Number(text) < least) {
+    if (/^\d+$/.test(text) && Number(text) > most) {
+      throw new InvalidArgumentError(`${name} must be at most ${most}, got '${text}'`);
+    }
+    if (!/^\d+$/.test(text) || Number(text) < least) {
       const range = most < 2 ** 31 - 1
         ? ` from ${least} to ${most}`
         : least > 0
@@ -176,8 +179,9 @@ export function refusedOption(args: readonly string[]): string | undefined {
       }
     }
     if (reason !== undefined) {
-      return `grep option ${name} is not allowed (it ${reason}): member grep searches only the ` +
-        "files each member serves";
+      const why = reason.startsWith("asks") ? "" : ": member grep searches only the files each " +
+        "member serves";
+      return `grep option ${name} is not allowed (it ${reason})${why}`;
     }
   }
   return undefined;

@@ -4,7 +4,7 @@
  */
 import { Command } from "commander";
 import type { EntryJson, NodeStats } from "../mod/node/node.ts";
-import { err, numberIn, out, RuntimeFailure } from "./_cli.ts";
+import { counted, err, numberIn, out, RuntimeFailure } from "./_cli.ts";
 import { ask, keyFileOption, loadKeyring, nodeOption, timeoutOption } from "./_client.ts";
 import type { Keyring } from "../mod/wire/seal.ts";
 
@@ -105,10 +105,19 @@ export function render(stats: NodeStats): string {
   const self = stats.self;
   lines.push(
     `self  ${self.id}  ${self.status}  heartbeat ${self.heartbeat}  incarnation ${self.incarnation}`,
-    `      ${node.state}, up ${duration(Number(node.uptimeSeconds))}, ${node.liveMembers} live ` +
-      `members, suspicion ${node.suspicion ? "on" : "off"}, drop rate ${node.dropRate}`,
+    `      ${node.state}, up ${duration(Number(node.uptimeSeconds))}, ${
+      counted(Number(node.liveMembers), "live member")
+    }, suspicion ${node.suspicion ? "on" : "off"}, drop rate ${node.dropRate}`,
     "",
   );
+  if (node.state === "left" || node.state === "leaving") {
+    // A node out of the group hears nothing more: its list stopped when it left.
+    lines.push(
+      "This node has left the group: the list below is as it was then. " +
+        "`member join` brings it back as a new member.",
+      "",
+    );
+  }
   const members = [...stats.members].sort((a, b) => a.address.localeCompare(b.address));
   const width = Math.max(6, ...members.map((m) => m.id.length));
   lines.push(

@@ -90,6 +90,9 @@ for (const layout of ["addresses", "ports"] as const) {
               ),
             10_000,
           );
+          // Its own stats say its list stopped when it left.
+          const shown = await member(["stats", "--node", leaver.address]);
+          assert.match(shown.stdout, /This node has left the group/);
           // Wait past the fail timeout: a leave must never turn into a failure.
           await new Promise((resolve) => setTimeout(resolve, 3000));
           for (const m of others) {
