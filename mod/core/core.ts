@@ -233,7 +233,7 @@ export class Core {
   readonly #repliedMs = new Map<number, number>();
   /** Versions forgotten from the table, still refused; the failed ones still sent reconnects. */
   readonly #ended: EndedVersions;
-  /** When each address last got an `#tellEnded`, to send it at most one a round. */
+  /** When each address last got a `#tellEnded`, to send it at most one a round. */
   readonly #toldEndedMs = new Map<Address, number>();
   #sliceCursor = 0;
   /** Entries built in the current round, shared by its datagrams; undefined between rounds. */
@@ -392,12 +392,14 @@ export class Core {
       };
     }
     const slot = this.#book.find(address);
-    if (
-      slot < 0 || slot >= this.#capacity || this.#rows[slot * rowSize + fStatus] === noEntryStatus
-    ) {
-      return undefined;
-    }
+    if (!this.#hasRow(slot)) return undefined;
     return { ...this.#view(slot), removed: this.#rows[slot * rowSize + fRemoved] === 1 };
+  }
+
+  /** True when this node holds a row (a tombstone too) at `slot`, as `find` gave it. */
+  #hasRow(slot: number): boolean {
+    return slot >= 0 && slot < this.#capacity &&
+      this.#rows[slot * rowSize + fStatus] !== noEntryStatus;
   }
 
   #view(slot: number): MemberView {
@@ -515,9 +517,7 @@ export class Core {
     // A sender this node holds as failed, or as an older version, is told so: it then comes back
     // as a new version instead of talking on as a ghost.
     const slot = this.#book.find(sender.address);
-    if (
-      slot >= 0 && slot < this.#capacity && this.#rows[slot * rowSize + fStatus] !== noEntryStatus
-    ) {
+    if (this.#hasRow(slot)) {
       const known = this.#rows[slot * rowSize + fVersion];
       if (known > sender.version) reply = true;
       if (known === sender.version && this.#rows[slot * rowSize + fStatus] === Status.Failed) {
@@ -727,9 +727,7 @@ export class Core {
     if (joiner.address === this.address) return refuse(`${joiner.address} is this member's own`);
     if (joiner.status !== Status.Alive) return refuse("a joiner must be alive");
     const slot = this.#book.find(joiner.address);
-    if (
-      slot >= 0 && slot < this.#capacity && this.#rows[slot * rowSize + fStatus] !== noEntryStatus
-    ) {
+    if (this.#hasRow(slot)) {
       const known = this.#rows[slot * rowSize + fVersion];
       const status = this.#rows[slot * rowSize + fStatus];
       // The same version, still listed alive or suspect, is the joiner asking again because the
@@ -941,10 +939,7 @@ export class Core {
     }
     const ended = this.#ended.at(pick - this.#failed.size);
     // A member that left is not looked for, nor one whose address the table holds again.
-    const slot = this.#book.find(ended.address);
-    const held = slot >= 0 && slot < this.#capacity &&
-      this.#rows[slot * rowSize + fStatus] !== noEntryStatus;
-    if (!ended.failed || held) return;
+    if (!ended.failed || this.#hasRow(this.#book.find(ended.address))) return;
     this.#tellEnded(nowMs, ended.address, ended.version);
   }
 
@@ -954,21 +949,24 @@ export class Core {
    * here rather than from a row.
    */
   #tellEnded(nowMs: number, address: Address, version: number): void {
-    const last = this.#toldEndedMs.get(address);
-    if (last !== undefined && nowMs - last < this.config.gossipIntervalMs) return;
-    if (this.#toldEndedMs.size > 4096) this.#toldEndedMs.clear();
-    this.#toldEndedMs.set(address, nowMs);
+    if (!this.#onceARound(this.#toldEndedMs, address, nowMs)) return;
     const entries: Entry[] = [
       this.#entry(this.#self),
       { address, version, incarnation: 0, heartbeat: 0, status: Status.Failed },
     ];
+    this.#post(address, entries, this.#entryBytes(entries[0]) + this.#entryBytes(entries[1]));
+  }
+
+  /** Queues a gossip datagram of `entries` (`entriesBytes` encoded) to `to`, and counts it. */
+  #post(to: Address, entries: Entry[], entriesBytes: number): void {
     const members = this.liveCount;
-    const bytes = this.#entryBytes(entries[0]) + this.#entryBytes(entries[1]) +
-      gossipFrameBytes(this.#settings, members, entries.length);
+    const bytes = entriesBytes + gossipFrameBytes(this.#settings, members, entries.length);
+    const config = this.config;
+    assert(bytes <= config.datagramBytesMax - config.datagramOverheadBytes, "datagram too large");
     this.counters.datagramsSent++;
     this.counters.bytesSent += bytes;
     this.#outbox.push({
-      to: address,
+      to,
       message: { kind: "gossip", settings: this.#settings, members, entries },
       bytes,
     });
@@ -1018,11 +1016,16 @@ export class Core {
   }
 
   #reply(nowMs: number, slot: number): void {
-    const last = this.#repliedMs.get(slot);
-    if (last !== undefined && nowMs - last < this.config.gossipIntervalMs) return;
-    if (this.#repliedMs.size > 4096) this.#repliedMs.clear();
-    this.#repliedMs.set(slot, nowMs);
-    this.#send(slot, false);
+    if (this.#onceARound(this.#repliedMs, slot, nowMs)) this.#send(slot, false);
+  }
+
+  /** True, and noted, when `key` was not sent to within the last round (a bounded memory). */
+  #onceARound<K>(sentMs: Map<K, number>, key: K, nowMs: number): boolean {
+    const last = sentMs.get(key);
+    if (last !== undefined && nowMs - last < this.config.gossipIntervalMs) return false;
+    if (sentMs.size > 4096) sentMs.clear();
+    sentMs.set(key, nowMs);
+    return true;
   }
 
   /** Queues a member's entry as news. */
@@ -1140,16 +1143,7 @@ export class Core {
       }
     }
 
-    const members = this.liveCount;
-    const bytes = used + gossipFrameBytes(this.#settings, members, entries.length);
-    assert(bytes <= config.datagramBytesMax - config.datagramOverheadBytes, "datagram too large");
-    this.counters.datagramsSent++;
-    this.counters.bytesSent += bytes;
-    this.#outbox.push({
-      to: this.#book.address(target),
-      message: { kind: "gossip", settings: this.#settings, members, entries },
-      bytes,
-    });
+    this.#post(this.#book.address(target), entries, used);
   }
 
   /** Starts a new datagram: marks from earlier ones no longer count. */
@@ -1268,7 +1262,7 @@ export class Core {
    * they bring is old to the cluster, so this node does not retransmit it.
    */
   #merge(nowMs: number, entry: Entry, via: Via, from: Address, news = true): void {
-    const ended = this.#ended.versionOf(entry.address);
+    const ended = this.#ended.size === 0 ? undefined : this.#ended.versionOf(entry.address);
     if (ended !== undefined && entry.version <= ended) {
       // Ended and forgotten here: a sender still speaking as that version is told it failed.
       this.counters.entriesStale++;
