@@ -114,6 +114,7 @@ function summary(report: ScenarioReport, wallMs: number, eventsFile?: string): s
     `traffic per node: ${kb(report.bytesPerNodePerSecond.mean)} mean, ${
       kb(report.bytesPerNodePerSecond.max)
     } max; largest datagram ${report.datagramBytesMax} bytes`,
+    `over TCP: ${report.syncs} list exchanges, ${report.probes} probes of silent neighbours (${report.probesAnswered} answered)`,
     `events: ${Object.entries(report.events).map(([k, v]) => `${k} ${v}`).join(", ")}`,
   );
   if (report.disagreements.length > 0) {

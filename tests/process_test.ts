@@ -180,6 +180,36 @@ Deno.test("real processes: the drop rate and the suspicion switch change at run 
   }
 });
 
+Deno.test("real processes: a node that hears no datagram fails nobody; it is told over TCP", async () => {
+  // As when a firewall drops one machine's inbound UDP. Without suspicion, the strictest case: a
+  // silence of `failAfterMs` would be a failure, and the failed members would come back anew.
+  const cluster = new Cluster("addresses");
+  try {
+    await cluster.start(4, ["--no-suspicion"]);
+    const ids = await Promise.all(cluster.members.map(async (m) => (await m.stats()).self.id));
+    const deaf = cluster.members[2];
+    const set = await member(["set", "--node", deaf.address, "--drop-rate", "1"]);
+    assert.equal(set.code, 0, set.stderr);
+    // Each of its three neighbours is probed once per 800 ms of silence: 20 answers take over
+    // five seconds, more than twice the fail timeout.
+    await waitFor(
+      "20 probes answered",
+      async () => (await deaf.stats()).detections.probesAnswered >= 20,
+      20_000,
+    );
+    for (const m of cluster.members) {
+      assert.deepEqual(m.events().filter((e) => e.kind === "FAIL"), [], `${m.address} failed`);
+    }
+    const now = await Promise.all(cluster.members.map(async (m) => (await m.stats()).self.id));
+    assert.deepEqual(now, ids, "nobody came back as a new version");
+    assert.match(deaf.stderr(), /answered over TCP, yet none of its datagrams came/);
+    const text = await member(["stats", "--node", deaf.address]);
+    assert.match(text.stdout, /probes: \d+ silent neighbours probed over TCP, \d+ answered/);
+  } finally {
+    await cluster.stop();
+  }
+});
+
 /** Runs `member serve` to its end, as a user at a shell would, on the address and data dir given. */
 function serve(args: string[], dataDir: string, host = "127.0.0.1", port = freePort()) {
   return member(["serve", ...args, "--host", host, "--port", `${port}`, "--data-dir", dataDir]);

@@ -524,3 +524,40 @@ Deno.test("a node paused for 25 minutes brings back neither itself nor a member 
     assert.equal(sim.stats.falsePositives, 0, seedNote(sim));
   }
 });
+
+for (const suspicion of [true, false]) {
+  Deno.test(
+    `a node that hears no datagram fails nobody, and still learns of a crash (suspicion ${
+      suspicion ? "on" : "off"
+    })`,
+    () => {
+      // A firewall that drops a machine's inbound UDP: it hears nothing, the others hear it. Its
+      // silent neighbours answer it over TCP, so it neither fails them nor, through them, makes
+      // the cluster churn; and their answers carry the news it cannot hear.
+      const { sim, seen } = recordingSimulation({ seed: 61, suspicion });
+      startCluster(sim, 10);
+      runUntilConverged(sim);
+      const ids = sim.nodes.map((node) => node.id);
+      const deaf = 4;
+      sim.setDropRate(deaf, 1);
+      sim.runFor(60_000);
+      assert.deepEqual(failures(seen), [], seedNote(sim));
+      assert.deepEqual(sim.nodes.map((node) => node.id), ids, "nobody came back as a new version");
+      for (const view of sim.node(deaf).core!.members()) assert.equal(view.status, Status.Alive);
+      const victim = sim.node(8).id!;
+      const crashedAt = sim.nowMs;
+      sim.crash(8);
+      sim.runFor(10_000);
+      const failed = failures(seen);
+      assert(failed.every((f) => f.member === victim), seedNote(sim));
+      for (const node of sim.upNodes()) {
+        const at = failed.find((f) => f.observer === node.index)?.atMs;
+        assert(at !== undefined, `${node.address} never listed the crash ${seedNote(sim)}`);
+        assert(at - crashedAt <= 6000, `${node.address} took ${at - crashedAt} ms`);
+      }
+      sim.setDropRate(deaf, 0);
+      runUntilConverged(sim, 10_000);
+      assert.equal(sim.stats.falsePositives, 0, seedNote(sim));
+    },
+  );
+}

@@ -17,6 +17,12 @@ export interface Config {
    * gossip. This keeps detection fast and independent of the cluster's size.
    */
   readonly ringNeighbors: number;
+  /**
+   * A neighbour silent for this long is sent its heartbeat over TCP too (a probe), once per
+   * silence; its answer ends the silence. Shorter than the suspect and fail timeouts, so that a
+   * member whose datagrams are lost on the way (a firewall dropping UDP) is never failed for it.
+   */
+  readonly probeAfterMs: number;
   /** With suspicion on: a neighbour silent for this long is suspected. */
   readonly suspectAfterMs: number;
   /** With suspicion on: a suspect not refuted for this long (and still silent) is failed. */
@@ -75,6 +81,7 @@ export const defaultConfig: Config = {
   gossipFanout: 1,
   gossipFanoutMax: 8,
   ringNeighbors: 3,
+  probeAfterMs: 800,
   suspectAfterMs: 1200,
   suspectTimeoutMs: 1000,
   failAfterMs: 2200,
@@ -101,6 +108,7 @@ export function configProblem(config: Config): string | undefined {
     "gossipFanout",
     "gossipFanoutMax",
     "ringNeighbors",
+    "probeAfterMs",
     "suspectAfterMs",
     "suspectTimeoutMs",
     "failAfterMs",
@@ -135,6 +143,9 @@ export function configProblem(config: Config): string | undefined {
     config.failAfterMs <= config.gossipIntervalMs
   ) {
     return "timeouts must be longer than the gossip interval";
+  }
+  if (config.probeAfterMs >= Math.min(config.suspectAfterMs, config.failAfterMs)) {
+    return "probeAfterMs must be shorter than suspectAfterMs and failAfterMs";
   }
   return undefined;
 }

@@ -3,7 +3,8 @@
  *
  * Inputs are method calls handed the time: {@linkcode Core.receive}, {@linkcode Core.tick},
  * {@linkcode Core.acceptJoin}, {@linkcode Core.applyJoinResponse}, {@linkcode Core.leave},
- * {@linkcode Core.setSuspicion}. Outputs are pulled: {@linkcode Core.takeDatagrams},
+ * {@linkcode Core.setSuspicion}, {@linkcode Core.acceptProbe}, {@linkcode Core.applyProbeAck}.
+ * Outputs are pulled: {@linkcode Core.takeDatagrams}, {@linkcode Core.takeProbes},
  * {@linkcode Core.takeEvents} and {@linkcode Core.nextWakeMs}. The core does no I/O, reads no
  * clock and draws randomness only from the generator it is given, so the same inputs and seed give
  * the same outputs.
@@ -13,8 +14,10 @@
  *   nearest live members on each side of a hash ring), together with a few items of news, and
  *   sends a full gossip to a few random members: its own entry, news, and a rotating slice of its
  *   list that fills the datagram.
- * - A node watches only its neighbours. A neighbour whose heartbeat has not grown for
- *   `suspectAfterMs` is suspected; the suspicion spreads as news and reaches the suspect, which
+ * - A node watches only its neighbours. A neighbour silent for `probeAfterMs` is sent its
+ *   heartbeat over TCP as well (a probe), and its answer counts as hearing from it: a member whose
+ *   datagrams are lost on the way is not failed for that. A neighbour whose heartbeat has not grown
+ *   for `suspectAfterMs` is suspected; the suspicion spreads as news and reaches the suspect, which
  *   refutes it by raising its incarnation. A suspect still silent and unrefuted after
  *   `suspectTimeoutMs` more is failed. With suspicion off, silence for `failAfterMs` fails it.
  * - Failed and left are final for a version (fail-stop). A node told that it failed comes back as
@@ -39,6 +42,8 @@ import {
   type JoinResponse,
   type MemberEvent,
   type Outgoing,
+  type Probe,
+  type ProbeAck,
   type Settings,
   Status,
   type SyncRequest,
@@ -94,6 +99,15 @@ export interface CoreCounters {
   joinsAccepted: number;
   joinsRefused: number;
   stalls: number;
+  /** Probes of silent neighbours sent over TCP, and the answers that came back. */
+  probesSent: number;
+  probesAnswered: number;
+}
+
+/** A probe to send over TCP, and to whom. */
+export interface OutgoingProbe {
+  readonly to: Address;
+  readonly message: Probe;
 }
 
 type Phase = "active" | "leaving" | "left";
@@ -161,6 +175,7 @@ const fStamp = 7;
 // Shared empty results, so that polling a quiet core allocates nothing.
 const noDatagrams: readonly Outgoing[] = Object.freeze([]);
 const noSyncs: readonly Address[] = Object.freeze([]);
+const noProbes: readonly OutgoingProbe[] = Object.freeze([]);
 const noEvents: readonly MemberEvent[] = Object.freeze([]);
 /** News items that justify one more random gossip in a round, up to `gossipFanoutMax`. */
 const newsPerExtraGossip = 20;
@@ -197,6 +212,8 @@ export class Core {
     joinsAccepted: 0,
     joinsRefused: 0,
     stalls: 0,
+    probesSent: 0,
+    probesAnswered: 0,
   };
 
   readonly #random: Random;
@@ -228,6 +245,8 @@ export class Core {
   readonly #joins: NewsQueue;
   readonly #ring: Ring;
   readonly #neighborSince = new Map<number, number>();
+  /** The silence (its start, `#silentSinceMs`) each neighbour was last probed for. */
+  readonly #probedSilence = new Map<number, number>();
   readonly #cleanup = new DeadlineQueue();
   readonly #tombstones = new DeadlineQueue();
   readonly #repliedMs = new Map<number, number>();
@@ -249,6 +268,7 @@ export class Core {
   #outbox: Outgoing[] = [];
   #events: MemberEvent[] = [];
   #syncs: Address[] = [];
+  #probes: OutgoingProbe[] = [];
   #behindSinceMs: number | undefined;
   #bestCount = 0;
   /** Members gossip brought in the current window of being behind. */
@@ -429,7 +449,8 @@ export class Core {
    * for a shell that polls after every input, as the simulator does for thousands of nodes.
    */
   get hasOutput(): boolean {
-    return this.#outbox.length > 0 || this.#syncs.length > 0 || this.#events.length > 0;
+    return this.#outbox.length > 0 || this.#syncs.length > 0 || this.#probes.length > 0 ||
+      this.#events.length > 0;
   }
 
   /** Members to exchange lists with over TCP ({@linkcode syncRequest}); the core forgets them. */
@@ -437,6 +458,17 @@ export class Core {
     const out = this.#syncs;
     if (out.length === 0) return noSyncs;
     this.#syncs = [];
+    return out;
+  }
+
+  /**
+   * Probes to send over TCP, each answered (or not, within the shell's timeout) with a
+   * {@linkcode ProbeAck} for {@linkcode applyProbeAck}; the core forgets them.
+   */
+  takeProbes(): readonly OutgoingProbe[] {
+    const out = this.#probes;
+    if (out.length === 0) return noProbes;
+    this.#probes = [];
     return out;
   }
 
@@ -464,7 +496,7 @@ export class Core {
   #earliestDeadline(): number {
     let wake = Infinity;
     for (const slot of this.#ring.neighbors()) {
-      const due = this.#neighborDeadline(slot);
+      const due = Math.min(this.#neighborDeadline(slot), this.#probeDeadline(slot));
       if (due < wake) wake = due;
     }
     const cleanup = this.#cleanup.peek();
@@ -498,6 +530,42 @@ export class Core {
   /** Merges a gossip datagram that arrived. */
   receive(nowMs: number, message: Gossip): void {
     this.#enter(nowMs);
+    this.#mergeGossip(nowMs, message);
+  }
+
+  /**
+   * Merges a probe that arrived over TCP, as the gossip it carries, and returns the answer: the
+   * heartbeat datagram this node would send the prober (with the prober's own entry when this
+   * node holds it as suspect, failed or ended, so that it refutes or comes back). Undefined once
+   * this node has left.
+   */
+  acceptProbe(nowMs: number, probe: Probe): ProbeAck | undefined {
+    this.#enter(nowMs);
+    this.#mergeGossip(nowMs, probe);
+    if (this.#phase === "left") return undefined;
+    const prober = probe.entries[0];
+    const slot = prober === undefined ? -1 : this.#book.find(prober.address);
+    let entries: Entry[];
+    if (this.#hasRow(slot) && slot !== this.#self) {
+      entries = this.#build(slot, false).entries;
+    } else {
+      entries = [this.selfEntry];
+      const ended = prober === undefined ? undefined : this.#ended.versionOf(prober.address);
+      if (ended !== undefined && ended >= prober.version) {
+        entries.push(endedEntry(prober.address, ended));
+      }
+    }
+    return { kind: "probe-ack", settings: this.#settings, members: this.liveCount, entries };
+  }
+
+  /** Merges the answer to a probe this node sent: it counts as hearing from that member. */
+  applyProbeAck(nowMs: number, ack: ProbeAck): void {
+    this.#enter(nowMs);
+    this.counters.probesAnswered++;
+    this.#mergeGossip(nowMs, ack);
+  }
+
+  #mergeGossip(nowMs: number, message: Gossip | Probe | ProbeAck): void {
     if (this.#phase !== "active") return;
     const entries = message.entries;
     if (entries.length === 0) return;
@@ -825,14 +893,42 @@ export class Core {
     }
   }
 
-  /** When a neighbour's silence (or suspicion) runs out. */
-  #neighborDeadline(slot: number): number {
-    const config = this.config;
-    const heard = Math.max(
+  /** Since when a neighbour has been silent, as far as this node can tell. */
+  #silentSinceMs(slot: number): number {
+    return Math.max(
       this.#rows[slot * rowSize + fHeard],
       this.#neighborSince.get(slot)!,
       this.#trustSinceMs,
     );
+  }
+
+  /** When a neighbour is to be probed: once per silence, `probeAfterMs` into it. */
+  #probeDeadline(slot: number): number {
+    const status = this.#rows[slot * rowSize + fStatus];
+    if (status !== Status.Alive && status !== Status.Suspect) return Infinity;
+    const silentSince = this.#silentSinceMs(slot);
+    if (this.#probedSilence.get(slot) === silentSince) return Infinity;
+    return silentSince + this.config.probeAfterMs;
+  }
+
+  /**
+   * Sends a silent neighbour, over TCP, the heartbeat it would get by UDP. Its answer, if it is
+   * alive and reachable over TCP, ends the silence before the neighbour is suspected or failed.
+   */
+  #probe(slot: number): void {
+    this.#probedSilence.set(slot, this.#silentSinceMs(slot));
+    this.counters.probesSent++;
+    const { entries } = this.#build(slot, false);
+    this.#probes.push({
+      to: this.#book.address(slot),
+      message: { kind: "probe", settings: this.#settings, members: this.liveCount, entries },
+    });
+  }
+
+  /** When a neighbour's silence (or suspicion) runs out. */
+  #neighborDeadline(slot: number): number {
+    const config = this.config;
+    const heard = this.#silentSinceMs(slot);
     const status = this.#rows[slot * rowSize + fStatus];
     if (!this.#settings.suspicion) return heard + config.failAfterMs;
     if (status === Status.Alive) return heard + config.suspectAfterMs;
@@ -846,6 +942,7 @@ export class Core {
   #checkNeighbors(nowMs: number): void {
     let due: number[] | undefined;
     for (const slot of this.#ring.neighbors()) {
+      if (this.#probeDeadline(slot) <= nowMs) this.#probe(slot);
       if (this.#neighborDeadline(slot) <= nowMs) (due ??= []).push(slot);
     }
     if (due === undefined) return;
@@ -950,10 +1047,7 @@ export class Core {
    */
   #tellEnded(nowMs: number, address: Address, version: number): void {
     if (!this.#onceARound(this.#toldEndedMs, address, nowMs)) return;
-    const entries: Entry[] = [
-      this.#entry(this.#self),
-      { address, version, incarnation: 0, heartbeat: 0, status: Status.Failed },
-    ];
+    const entries: Entry[] = [this.#entry(this.#self), endedEntry(address, version)];
     this.#post(address, entries, this.#entryBytes(entries[0]) + this.#entryBytes(entries[1]));
   }
 
@@ -1059,12 +1153,17 @@ export class Core {
     return this.#joins.size > joinWaveNews ? Math.ceil(limit / joinNewsDivisor) : limit;
   }
 
+  #send(target: number, full: boolean): void {
+    const { entries, used } = this.#build(target, full);
+    this.#post(this.#book.address(target), entries, used);
+  }
+
   /**
    * Builds one datagram to a member: this node's entry, the member's own entry when this node
    * holds it as suspect or failed (so it can refute or come back), news, and, for a full gossip,
-   * a rotating slice of the list until the datagram is full.
+   * a rotating slice of the list until the datagram is full. Returns its entries and their size.
    */
-  #send(target: number, full: boolean): void {
+  #build(target: number, full: boolean): { entries: Entry[]; used: number } {
     const config = this.config;
     const budget = config.datagramBytesMax - config.datagramOverheadBytes -
       gossipFrameBytes(this.#settings, 0xffff_ffff, 0x1_0000);
@@ -1142,8 +1241,7 @@ export class Core {
         slice++;
       }
     }
-
-    this.#post(this.#book.address(target), entries, used);
+    return { entries, used };
   }
 
   /** Starts a new datagram: marks from earlier ones no longer count. */
@@ -1482,7 +1580,10 @@ export class Core {
     this.#deadlineMs = undefined;
     const neighbors = this.#ring.neighbors();
     for (const slot of this.#neighborSince.keys()) {
-      if (!neighbors.has(slot)) this.#neighborSince.delete(slot);
+      if (!neighbors.has(slot)) {
+        this.#neighborSince.delete(slot);
+        this.#probedSilence.delete(slot);
+      }
     }
     for (const slot of neighbors) {
       if (!this.#neighborSince.has(slot)) this.#neighborSince.set(slot, nowMs);
@@ -1542,4 +1643,9 @@ export class Core {
     };
     this.#events.push(event);
   }
+}
+
+/** A member's entry as failed at `version`, for telling an address its old version ended. */
+function endedEntry(address: Address, version: number): Entry {
+  return { address, version, incarnation: 0, heartbeat: 0, status: Status.Failed };
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { defaultConfig } from "./config.ts";
 import { Core } from "./core.ts";
 import { Random } from "./random.ts";
-import { type Entry, type Gossip, type MemberEvent, Status } from "./types.ts";
+import { type Entry, type Gossip, type MemberEvent, type Probe, Status } from "./types.ts";
 import { uint32Max, versionMax } from "../wire/size.ts";
 import { decodeDatagram, encodeMessage } from "../wire/codec.ts";
 
@@ -185,6 +185,88 @@ Deno.test("silence with suspicion off: failed after failAfterMs, never suspected
   for (let t = 0; t <= defaultConfig.failAfterMs; t += 100) c.tick(t);
   assert.equal(c.lookup(a)!.status, Status.Failed);
   assert.deepEqual(kinds(c.takeEvents(), a), ["FAIL"]);
+});
+
+Deno.test("a silent neighbour is probed once per silence; no answer changes no timeout", () => {
+  const a = "10.0.0.2:3000";
+  const c = withMembers([a], { suspectAfterMs: 1200 });
+  const { probeAfterMs, suspectTimeoutMs } = defaultConfig;
+  const probes: { at: number; to: string; from: string }[] = [];
+  const run = (untilMs: number) => {
+    while (c.nextWakeMs() <= untilMs) {
+      const at = c.nextWakeMs();
+      c.tick(at);
+      c.takeDatagrams();
+      for (const p of c.takeProbes()) {
+        probes.push({ at, to: p.to, from: p.message.entries[0].address });
+      }
+    }
+  };
+  run(probeAfterMs - 1);
+  assert.deepEqual(probes, []);
+  run(1200 + suspectTimeoutMs);
+  assert.deepEqual(probes, [{ at: probeAfterMs, to: a, from: c.address }], "one probe, on time");
+  assert.equal(c.lookup(a)!.status, Status.Failed, "failed on time all the same");
+  assert.deepEqual(kinds(c.takeEvents(), a), ["SUSPECT", "FAIL"]);
+  assert.equal(c.counters.probesSent, 1);
+});
+
+Deno.test("a probe's answer is hearing from the member: never suspected, told the news", () => {
+  // `a` hears nothing by UDP; `b` is its only neighbour and answers its probes over TCP.
+  const a = core("10.0.0.1:3000");
+  const b = new Core({
+    address: "10.0.0.2:3000",
+    version: v0 + 1,
+    nowMs: 0,
+    random: new Random(2),
+  });
+  const c = "10.0.0.3:3000";
+  const join = a.acceptJoin(0, b.joinRequest());
+  assert(join.accepted);
+  b.applyJoinResponse(0, join, a.address);
+  b.receive(0, gossip(entry(c)));
+  for (let now = 0; now <= 20_000; now = Math.min(a.nextWakeMs(), b.nextWakeMs())) {
+    a.tick(now);
+    b.tick(now);
+    for (const d of a.takeDatagrams()) if (d.to === b.address) b.receive(now, d.message);
+    b.takeDatagrams();
+    for (const probe of a.takeProbes()) {
+      const ack = b.acceptProbe(now + 1, probe.message);
+      assert(ack !== undefined);
+      a.applyProbeAck(now + 2, ack);
+    }
+    if (now === 10_000) b.receive(now, gossip(entry(c, { status: Status.Failed })));
+  }
+  assert.equal(a.lookup(b.address)!.status, Status.Alive);
+  assert.deepEqual(kinds(a.takeEvents(), b.address), ["JOIN"], "never suspected, never failed");
+  assert(a.counters.probesAnswered >= 20_000 / 1000, `${a.counters.probesAnswered} answers`);
+  assert.equal(a.lookup(c)?.status, Status.Failed, "the news of a failure came with an answer");
+});
+
+Deno.test("a probe from a member held as failed or ended is answered so: it comes back anew", () => {
+  const a = "10.0.0.2:3000";
+  const c = withMembers([a]);
+  c.receive(0, gossip(entry(a, { status: Status.Failed })));
+  const probe: Probe = {
+    kind: "probe",
+    settings,
+    members: 2,
+    entries: [entry(a, { heartbeat: 9 })],
+  };
+  const ack = c.acceptProbe(10, probe);
+  assert(ack?.entries.some((e) => e.address === a && e.status === Status.Failed));
+  // Forgotten since, its version still ended: the answer says so all the same.
+  c.tick(defaultConfig.cleanupAfterMs);
+  c.tick(defaultConfig.cleanupAfterMs + defaultConfig.tombstoneMs + 10);
+  assert.equal(c.lookup(a), undefined);
+  const later = c.acceptProbe(defaultConfig.cleanupAfterMs + defaultConfig.tombstoneMs + 20, probe);
+  assert.deepEqual(later?.entries.slice(1), [{
+    address: a,
+    version: v0 + 1,
+    incarnation: 0,
+    heartbeat: 0,
+    status: Status.Failed,
+  }]);
 });
 
 Deno.test("a suspect that keeps its heartbeat growing is not failed", () => {

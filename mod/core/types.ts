@@ -82,6 +82,30 @@ export interface SyncResponse {
   readonly entries: readonly Entry[];
 }
 
+/**
+ * A heartbeat sent over TCP to a neighbour that has been silent over UDP for `probeAfterMs`: the
+ * datagram this node would send it, and a question. Alive, it answers with a
+ * {@linkcode ProbeAck}, so that a member whose datagrams are lost on the way (a firewall that
+ * drops one machine's UDP) is not failed for it.
+ */
+export interface Probe {
+  readonly kind: "probe";
+  readonly settings: Settings;
+  /** How many members the sender lists as alive or suspect, itself included. */
+  readonly members: number;
+  /** The sender's own entry first, as in a {@linkcode Gossip}. */
+  readonly entries: readonly Entry[];
+}
+
+/** The answer to a {@linkcode Probe}: the heartbeat datagram the prober would have been sent. */
+export interface ProbeAck {
+  readonly kind: "probe-ack";
+  readonly settings: Settings;
+  readonly members: number;
+  /** The answering member's own entry first. */
+  readonly entries: readonly Entry[];
+}
+
 /** Sent over TCP by a node that wants to join, to any member. */
 export interface JoinRequest {
   readonly kind: "join-request";

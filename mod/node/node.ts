@@ -11,7 +11,7 @@ import type { Logger } from "@logtape/logtape";
 import { isAddress, parseAddress } from "../core/address.ts";
 import type { Config } from "../core/config.ts";
 import { defaultConfig } from "../core/config.ts";
-import { Core, type MemberView } from "../core/core.ts";
+import { Core, type MemberView, type OutgoingProbe } from "../core/core.ts";
 import { Random } from "../core/random.ts";
 import {
   type Address,
@@ -77,6 +77,15 @@ const idleTimeoutMs = 5000;
  * idle, the newcomer is refused.
  */
 const connectionsMax = 64;
+/**
+ * How long a probe of a silent neighbour may take at each step (connect, send, answer). Its
+ * answer counts only if it comes before the neighbour is failed, `failAfterMs` into the silence.
+ */
+const probeTimeoutMs = 1000;
+/** Probes on their way at once: a node that hears nothing probes each neighbour in turn. */
+const probesInFlightMax = 8;
+/** How often, at most, the log says that a member was heard only over TCP. */
+const tcpOnlyLogIntervalMs = 60_000;
 /** Joins a node accepts per second, on average, and at once: a flood is refused, not absorbed. */
 const joinsPerSecond = 200;
 const joinsBurst = 400;
@@ -154,6 +163,8 @@ export class Node {
   #malformedLogged = 0;
   #malformedWindowMs = 0;
   #syncing = false;
+  #probesInFlight = 0;
+  #tcpOnlyLoggedMs = -Infinity;
   /** Held for the process's life: one member process per data dir (`lockDataDir`). */
   readonly #dataDirLock: Deno.FsFile;
   /** The version last recorded in the data dir. */
@@ -424,6 +435,7 @@ export class Node {
       }
     }
     for (const peer of core.takeSyncs()) this.#track(this.#sync(peer));
+    for (const probe of core.takeProbes()) this.#track(this.#probe(probe));
     if (core.done && this.#state === "leaving") {
       this.#state = "left";
       this.#leaveDone?.();
@@ -743,6 +755,12 @@ export class Node {
         this.#flush();
         return response;
       }
+      case "probe": {
+        if (this.#state !== "member" && this.#state !== "leaving") return undefined;
+        const ack = this.#core.acceptProbe(this.#now(), message);
+        this.#flush();
+        return ack;
+      }
       case "stats-request":
         return { kind: "stats-response", json: JSON.stringify(this.stats()) };
       case "control-request":
@@ -926,6 +944,36 @@ export class Node {
     }
   }
 
+  /**
+   * Sends a silent neighbour its heartbeat over TCP and merges the answer. An answer means the
+   * member is alive but its datagrams do not reach this node (or this node's do not reach it): a
+   * firewall dropping UDP, heavy loss, or `--drop-rate`. The log says so, at most once a minute.
+   */
+  async #probe({ to, message }: OutgoingProbe): Promise<void> {
+    if (this.#probesInFlight >= probesInFlightMax || this.#state !== "member") return;
+    this.#probesInFlight++;
+    try {
+      this.#traffic.countOut("probe", encodeMessage(message).length);
+      const reply = await request(to, message, probeTimeoutMs, this.#keyring);
+      if (reply.kind !== "probe-ack" || this.#state !== "member") return;
+      const now = this.#now();
+      this.#core.applyProbeAck(now, reply);
+      this.#flush();
+      if (now - this.#tcpOnlyLoggedMs >= tcpOnlyLogIntervalMs) {
+        this.#tcpOnlyLoggedMs = now;
+        this.#log.warn(
+          "{peer} answered over TCP, yet none of its datagrams came for {silentMs} ms: UDP " +
+            "between the two is being lost (a firewall dropping UDP, or --drop-rate)",
+          { peer: to, silentMs: this.#core.config.probeAfterMs },
+        );
+      }
+    } catch (error) {
+      this.#log.debug("probe of {peer} failed: {error}", { peer: to, error: String(error) });
+    } finally {
+      this.#probesInFlight--;
+    }
+  }
+
   // ---- stats --------------------------------------------------------------------------------
 
   /** The statistics `member stats --json` prints. */
@@ -960,6 +1008,8 @@ export class Node {
         failuresDetected: counters.failuresDetected,
         refutations: counters.refutations,
         rejoins: counters.rejoins,
+        probesSent: counters.probesSent,
+        probesAnswered: counters.probesAnswered,
       },
       counters: { ...counters },
     };
@@ -1017,6 +1067,9 @@ function kindOf(message: FrameMessage): string {
     case "sync-request":
     case "sync-response":
       return "sync";
+    case "probe":
+    case "probe-ack":
+      return "probe";
     case "stats-request":
     case "stats-response":
       return "stats";

@@ -60,6 +60,9 @@ export interface ScenarioReport {
   readonly datagramBytesMax: number;
   readonly datagrams: number;
   readonly syncs: number;
+  /** Probes of silent neighbours sent over TCP, and the ones answered. */
+  readonly probes: number;
+  readonly probesAnswered: number;
   readonly events: Record<string, number>;
   readonly simulatedMs: number;
   /** Disagreements between live members' lists at the end (empty when they agree). */
@@ -213,7 +216,7 @@ interface MeasureOptions {
   readonly convergedMs: number;
   /** Seeds the choice of the members to crash. */
   readonly pickSeed: number;
-  /** Count datagrams, syncs, events and the largest datagram over the whole run, not the window. */
+  /** Count datagrams, syncs, probes, events and the largest datagram over the whole run, not the window. */
   readonly wholeRun: boolean;
   /** False positives counted before this point are not this measure's (a sweep's setting start). */
   readonly falsePositivesBefore?: number;
@@ -232,6 +235,8 @@ function measureCrash(sim: Simulation, options: MeasureOptions): ScenarioReport 
     : options.falsePositivesBefore ?? stats.falsePositives;
   const datagramsBefore = options.wholeRun ? 0 : stats.datagramsSent;
   const syncsBefore = options.wholeRun ? 0 : stats.syncs;
+  const probesBefore = options.wholeRun ? 0 : stats.probes;
+  const answeredBefore = options.wholeRun ? 0 : stats.probesAnswered;
   const eventsBefore: Record<string, number> = options.wholeRun ? {} : { ...stats.events };
   // The largest datagram of the window: a sweep's earlier settings are not this one's.
   if (!options.wholeRun) stats.datagramBytesMax = 0;
@@ -290,6 +295,8 @@ function measureCrash(sim: Simulation, options: MeasureOptions): ScenarioReport 
     datagramBytesMax: stats.datagramBytesMax,
     datagrams: stats.datagramsSent - datagramsBefore,
     syncs: stats.syncs - syncsBefore,
+    probes: stats.probes - probesBefore,
+    probesAnswered: stats.probesAnswered - answeredBefore,
     events,
     simulatedMs: sim.nowMs,
     disagreements: disagreements(sim, 5),

@@ -19,6 +19,8 @@ import type {
   JoinResponse,
   MemberEvent,
   Outgoing,
+  Probe,
+  ProbeAck,
   SyncRequest,
   SyncResponse,
 } from "../core/types.ts";
@@ -90,6 +92,8 @@ export class SimNode {
   datagramsSent = 0;
   /** Partition group; nodes talk only within a group. */
   group = 0;
+  /** The share of datagrams this node drops on arrival, as `member serve --drop-rate` does. */
+  dropRate = 0;
 
   constructor(index: number, address: Address) {
     this.index = index;
@@ -123,18 +127,19 @@ type Item =
     readonly response: JoinResponse;
   }
   | {
-    readonly kind: "sync-arrive";
+    /** A request over (simulated) TCP: reliable, but only between connected running nodes. */
+    readonly kind: "request-arrive";
     readonly node: SimNode;
     readonly generation: number;
     readonly to: SimNode;
-    readonly request: SyncRequest;
+    readonly request: SyncRequest | Probe;
   }
   | {
-    readonly kind: "sync-reply";
+    readonly kind: "request-reply";
     readonly node: SimNode;
     readonly generation: number;
     readonly from: Address;
-    readonly response: SyncResponse;
+    readonly response: SyncResponse | ProbeAck;
   }
   | { readonly kind: "action"; readonly run: () => void };
 
@@ -144,8 +149,13 @@ export interface SimulationStats {
   datagramsLost: number;
   datagramsDuplicated: number;
   datagramsUndeliverable: number;
+  /** Datagrams a node's own receive-side drop rate threw away. */
+  datagramsDroppedOnPurpose: number;
   /** List exchanges (push-pull over TCP) completed. */
   syncs: number;
+  /** Probes of silent neighbours sent over TCP, and the ones answered. */
+  probes: number;
+  probesAnswered: number;
   bytesSent: number;
   datagramBytesMax: number;
   events: Record<EventKind, number>;
@@ -176,7 +186,10 @@ export class Simulation {
     datagramsLost: 0,
     datagramsDuplicated: 0,
     datagramsUndeliverable: 0,
+    datagramsDroppedOnPurpose: 0,
     syncs: 0,
+    probes: 0,
+    probesAnswered: 0,
     bytesSent: 0,
     datagramBytesMax: 0,
     events: { JOIN: 0, LEAVE: 0, SUSPECT: 0, REFUTE: 0, FAIL: 0, REMOVE: 0, SETTINGS: 0 },
@@ -332,6 +345,11 @@ export class Simulation {
     this.#flush(node);
   }
 
+  /** Sets a node's receive-side drop rate (1: it hears no datagram, but it still sends). */
+  setDropRate(index: number, rate: number): void {
+    this.node(index).dropRate = rate;
+  }
+
   /** Changes how the network behaves from now on. */
   setNetwork(network: Partial<NetworkOptions>): void {
     this.network = { ...this.network, ...network };
@@ -408,6 +426,10 @@ export class Simulation {
           } else this.stats.datagramsUndeliverable++;
           return;
         }
+        if (node.dropRate > 0 && this.#networkRandom.chance(node.dropRate)) {
+          this.stats.datagramsDroppedOnPurpose++;
+          return;
+        }
         node.core!.receive(now, item.message);
         this.#flush(node);
         return;
@@ -461,15 +483,22 @@ export class Simulation {
         this.#flush(joiner);
         return;
       }
-      case "sync-arrive": {
+      case "request-arrive": {
+        // A paused member does not answer in time, a crashed or cut off one not at all.
         const peer = item.to;
         if (peer.state !== "up" || !this.#connected(item.node, peer)) return;
-        const response = peer.core!.acceptSync(now, item.request, item.node.address);
-        this.stats.syncs++;
+        const request = item.request;
+        let response;
+        if (request.kind === "probe") {
+          response = peer.core!.acceptProbe(now, request);
+        } else {
+          response = peer.core!.acceptSync(now, request, item.node.address);
+          this.stats.syncs++;
+        }
         this.#flush(peer);
         if (response === undefined) return;
         this.#agenda.push(now + this.#delay(), {
-          kind: "sync-reply",
+          kind: "request-reply",
           node: item.node,
           generation: item.generation,
           from: peer.address,
@@ -477,10 +506,14 @@ export class Simulation {
         });
         return;
       }
-      case "sync-reply": {
+      case "request-reply": {
         const node = item.node;
         if (node.state !== "up" || node.generation !== item.generation) return;
-        node.core!.applySync(now, item.response, item.from);
+        const response = item.response;
+        if (response.kind === "probe-ack") {
+          node.core!.applyProbeAck(now, response);
+          this.stats.probesAnswered++;
+        } else node.core!.applySync(now, response, item.from);
         this.#flush(node);
         return;
       }
@@ -531,19 +564,25 @@ export class Simulation {
   #drain(node: SimNode, core: Core): void {
     const datagrams = core.takeDatagrams();
     for (const datagram of datagrams) this.#route(node, datagram);
-    for (const address of core.takeSyncs()) {
-      const to = this.#byAddress.get(address);
-      if (to === undefined) continue;
-      this.#agenda.push(this.nowMs + this.#delay(), {
-        kind: "sync-arrive",
-        node,
-        generation: node.generation,
-        to,
-        request: core.syncRequest(),
-      });
+    for (const address of core.takeSyncs()) this.#request(node, address, core.syncRequest());
+    for (const probe of core.takeProbes()) {
+      this.stats.probes++;
+      this.#request(node, probe.to, probe.message);
     }
     const events = core.takeEvents();
     for (const event of events) this.#observe(node, event);
+  }
+
+  #request(node: SimNode, address: Address, request: SyncRequest | Probe): void {
+    const to = this.#byAddress.get(address);
+    if (to === undefined) return;
+    this.#agenda.push(this.nowMs + this.#delay(), {
+      kind: "request-arrive",
+      node,
+      generation: node.generation,
+      to,
+      request,
+    });
   }
 
   #route(from: SimNode, datagram: Outgoing): void {

@@ -12,6 +12,8 @@ import type {
   Gossip,
   JoinRequest,
   JoinResponse,
+  Probe,
+  ProbeAck,
   Settings,
   Status,
   SyncRequest,
@@ -37,6 +39,8 @@ export const Tag = {
   EventsRequest: 13,
   EventsChunk: 14,
   EventsDone: 15,
+  Probe: 16,
+  ProbeAck: 17,
 } as const;
 
 /** Asks a node for its own event log (`member viz` with no files). */
@@ -134,6 +138,8 @@ export type FrameMessage =
   | JoinResponse
   | SyncRequest
   | SyncResponse
+  | Probe
+  | ProbeAck
   | StatsRequest
   | StatsResponse
   | ControlRequest
@@ -201,11 +207,16 @@ function entryTuple(entry: Entry): unknown[] {
   return [entry.address, entry.version, entry.incarnation, entry.heartbeat, entry.status];
 }
 
+/** A gossip and its two TCP forms share one shape. */
+const gossipTags = { gossip: Tag.Gossip, probe: Tag.Probe, "probe-ack": Tag.ProbeAck } as const;
+
 function body(message: DatagramMessage | FrameMessage): unknown[] {
   switch (message.kind) {
     case "gossip":
+    case "probe":
+    case "probe-ack":
       return [
-        Tag.Gossip,
+        gossipTags[message.kind],
         message.settings.epoch,
         message.settings.suspicion ? 1 : 0,
         message.members,
@@ -336,12 +347,14 @@ function messageOf(
 ): DatagramMessage | FrameMessage | "unknown-tag" {
   if (!Array.isArray(value) || value.length === 0) fail();
   switch (value[0]) {
-    case Tag.Gossip: {
+    case Tag.Gossip:
+    case Tag.Probe:
+    case Tag.ProbeAck: {
       if (value.length !== 5) fail();
       const entries = entriesOf(value[4], limits);
       if (entries.length === 0) fail();
       return {
-        kind: "gossip",
+        kind: value[0] === Tag.Gossip ? "gossip" : value[0] === Tag.Probe ? "probe" : "probe-ack",
         settings: settingsOf(value[1], value[2]),
         members: uint32(value[3]),
         entries,
