@@ -6,7 +6,8 @@ import { parseAddress } from "../mod/core/address.ts";
 import type { Address } from "../mod/core/types.ts";
 import { request, RequestError } from "../mod/node/client.ts";
 import type { ControlRequest, ControlResponse, FrameMessage } from "../mod/wire/codec.ts";
-import { RuntimeFailure } from "./_cli.ts";
+import { out, RuntimeFailure } from "./_cli.ts";
+import type { NodeStats } from "../mod/node/node.ts";
 import { InvalidArgumentError } from "commander";
 import { KeyError, Keyring } from "../mod/wire/seal.ts";
 
@@ -79,7 +80,7 @@ export async function ask(
 }
 
 /** Sends a control request and returns the node's answer. */
-export async function control(
+async function control(
   node: Address,
   message: ControlRequest,
   timeoutSeconds: number,
@@ -90,4 +91,36 @@ export async function control(
     throw new RuntimeFailure(`${node} answered with ${reply.kind}, not a control response`);
   }
   return reply;
+}
+
+/**
+ * Runs a control request (`join`, `leave`, `set`) and prints the node's answer: its one line, or
+ * with `json` an object with `ok` and `message` and, when it was done, where the node stands now:
+ * its own entry (`self`, with its new id after a join), `dropRate` and `suspicion`. A refusal is
+ * a runtime failure.
+ */
+export async function runControl(
+  node: Address,
+  message: ControlRequest,
+  timeoutSeconds: number,
+  json: boolean,
+): Promise<void> {
+  const reply = await control(node, message, timeoutSeconds);
+  if (json) {
+    let now = {};
+    if (reply.ok) {
+      const stats = await ask(node, { kind: "stats-request" }, timeoutSeconds);
+      if (stats.kind === "stats-response") {
+        const parsed = JSON.parse(stats.json) as NodeStats;
+        now = {
+          self: parsed.self,
+          dropRate: parsed.node.dropRate,
+          suspicion: parsed.node.suspicion,
+        };
+      }
+    }
+    out(JSON.stringify({ ok: reply.ok, message: reply.message, ...now }) + "\n");
+  }
+  if (!reply.ok) throw new RuntimeFailure(reply.message);
+  if (!json) out(reply.message + "\n");
 }

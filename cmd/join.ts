@@ -2,8 +2,7 @@
  * `member join`: make a node that left join the group again, as a new version.
  */
 import { Command } from "commander";
-import { out, RuntimeFailure } from "./_cli.ts";
-import { control, nodeOption, timeoutOption } from "./_client.ts";
+import { nodeOption, runControl, timeoutOption } from "./_client.ts";
 
 interface JoinFlags {
   node: string;
@@ -17,16 +16,14 @@ export function joinCommand(setExit: (code: number) => void): Command {
     .description("Make the node (which left with `member leave`) join again, as a new member.")
     .addOption(nodeOption())
     .addOption(timeoutOption(30))
-    .option("--json", "print the answer as JSON")
+    .option("--json", "print the answer, and the node's own entry after it, as JSON")
     .action(async (flags: JoinFlags) => {
-      const reply = await control(
+      await runControl(
         flags.node,
         { kind: "control-request", action: "join" },
         flags.timeout,
+        flags.json === true,
       );
-      if (flags.json) out(JSON.stringify({ ok: reply.ok, message: reply.message }) + "\n");
-      if (!reply.ok) throw new RuntimeFailure(reply.message);
-      if (!flags.json) out(reply.message + "\n");
       setExit(0);
     });
 }

@@ -2,8 +2,7 @@
  * `member leave`: make a node leave the group voluntarily. The others log LEAVE, never FAIL.
  */
 import { Command } from "commander";
-import { out, RuntimeFailure } from "./_cli.ts";
-import { control, nodeOption, timeoutOption } from "./_client.ts";
+import { nodeOption, runControl, timeoutOption } from "./_client.ts";
 
 interface LeaveFlags {
   node: string;
@@ -20,16 +19,14 @@ export function leaveCommand(setExit: (code: number) => void): Command {
     )
     .addOption(nodeOption())
     .addOption(timeoutOption(30))
-    .option("--json", "print the answer as JSON")
+    .option("--json", "print the answer, and the node's own entry after it, as JSON")
     .action(async (flags: LeaveFlags) => {
-      const reply = await control(
+      await runControl(
         flags.node,
         { kind: "control-request", action: "leave" },
         flags.timeout,
+        flags.json === true,
       );
-      if (flags.json) out(JSON.stringify({ ok: reply.ok, message: reply.message }) + "\n");
-      if (!reply.ok) throw new RuntimeFailure(reply.message);
-      if (!flags.json) out(reply.message + "\n");
       setExit(0);
     });
 }

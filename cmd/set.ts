@@ -3,8 +3,8 @@
  * switch of the whole cluster.
  */
 import { Command, Option } from "commander";
-import { numberIn, out, RuntimeFailure, UsageError } from "./_cli.ts";
-import { control, nodeOption, timeoutOption } from "./_client.ts";
+import { numberIn, UsageError } from "./_cli.ts";
+import { nodeOption, runControl, timeoutOption } from "./_client.ts";
 
 interface SetFlags {
   node: string;
@@ -28,21 +28,23 @@ export function setCommand(setExit: (code: number) => void): Command {
     )
     .addOption(nodeOption())
     .addOption(timeoutOption())
-    .option("--json", "print the answer as JSON")
+    .option("--json", "print the answer, and the node's settings after it, as JSON")
     .addHelpText("after", "\nExample:\n  member set --drop-rate 0.1 --suspicion off\n")
     .action(async (flags: SetFlags) => {
       if (flags.dropRate === undefined && flags.suspicion === undefined) {
         throw new UsageError("nothing to set: give --drop-rate and/or --suspicion");
       }
-      const reply = await control(flags.node, {
-        kind: "control-request",
-        action: "set",
-        ...(flags.dropRate === undefined ? {} : { dropRate: flags.dropRate }),
-        ...(flags.suspicion === undefined ? {} : { suspicion: flags.suspicion === "on" }),
-      }, flags.timeout);
-      if (flags.json) out(JSON.stringify({ ok: reply.ok, message: reply.message }) + "\n");
-      if (!reply.ok) throw new RuntimeFailure(reply.message);
-      if (!flags.json) out(reply.message + "\n");
+      await runControl(
+        flags.node,
+        {
+          kind: "control-request",
+          action: "set",
+          ...(flags.dropRate === undefined ? {} : { dropRate: flags.dropRate }),
+          ...(flags.suspicion === undefined ? {} : { suspicion: flags.suspicion === "on" }),
+        },
+        flags.timeout,
+        flags.json === true,
+      );
       setExit(0);
     });
 }

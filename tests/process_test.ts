@@ -98,10 +98,13 @@ for (const layout of ["addresses", "ports"] as const) {
           for (const m of others) {
             assert(!m.events().some((e) => e.kind === "FAIL" && e.member === before), m.address);
           }
-          const joined = await member(["join", "--node", leaver.address]);
+          const joined = await member(["join", "--node", leaver.address, "--json"]);
           assert.equal(joined.code, 0, joined.stderr);
           const after = (await leaver.stats()).self.id;
           assert.notEqual(after, before);
+          const answer = JSON.parse(joined.stdout);
+          assert.equal(answer.ok, true);
+          assert.equal(answer.self.id, after, "--json names the new member");
           await cluster.waitForAgreement(15_000);
           for (const m of others) {
             const view = (await m.stats()).members.find((e) => e.address === leaver.address);
@@ -166,9 +169,13 @@ Deno.test("real processes: the drop rate and the suspicion switch change at run 
       "0.25",
       "--suspicion",
       "off",
+      "--json",
     ]);
     assert.equal(set.code, 0, set.stderr);
     assert.equal((await b.stats()).node.dropRate, 0.25);
+    const answer = JSON.parse(set.stdout);
+    assert.deepEqual([answer.ok, answer.dropRate, answer.suspicion], [true, 0.25, false]);
+    assert.equal(answer.self.id, (await b.stats()).self.id);
     await waitFor("suspicion off everywhere", async () => {
       for (const m of [a, b, c]) if ((await m.stats()).node.suspicion !== false) return false;
       return true;

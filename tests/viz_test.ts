@@ -192,12 +192,19 @@ Deno.test("the page in a real browser: plays, scrubs, and shows a failure only o
     ]);
     assert.equal(sim.code, 0, sim.stderr);
     const report = JSON.parse(sim.stdout.trim().split("\n").at(-1)!);
+    // A crashed member restarted at the end, as a new version of its address.
+    const crashed: string = report.failures[0].member;
+    const lastTime = (await Deno.readTextFile(`${dir}/run.log`)).trim().split("\n").at(-1)!
+      .split(" ")[0];
+    const hash = crashed.lastIndexOf("#");
+    const restarted = `${crashed.slice(0, hash)}#${Number(crashed.slice(hash + 1)) + 1}`;
+    const restart = `${lastTime} JOIN member=${restarted} node=${restarted} via=self incarnation=0`;
     // A junk line among the events: reported, skipped, not fatal.
-    await Deno.writeTextFile(`${dir}/run.log`, "garbage line\n", { append: true });
+    await Deno.writeTextFile(`${dir}/run.log`, `${restart}\ngarbage line\n`, { append: true });
     const built = await member(["viz", `${dir}/run.log`, "-o", `${dir}/replay.html`]);
     assert.equal(built.code, 0, built.stderr);
     assert.match(built.stderr, /run\.log:\d+: .*skipped/);
-    assert.match(built.stderr, /wrote .*replay\.html: 12 members/);
+    assert.match(built.stderr, /wrote .*replay\.html: 13 members/);
     const html = await Deno.readTextFile(`${dir}/replay.html`);
     assert.doesNotMatch(html, /<script[^>]+src=|<link[^>]+href=|https?:\/\//, "fetches nothing");
 
@@ -257,6 +264,11 @@ Deno.test("the page in a real browser: plays, scrubs, and shows a failure only o
     const listText = await page.textContent("#list");
     assert(listText!.includes(last.member) && listText!.includes("failed"), listText!);
     assert.match((await page.textContent("#input"))!, /1 line\(s\) skipped/);
+    // Two versions of one address: the later is told apart by its rank.
+    const labelOf = (id: string) =>
+      page.evaluate((id) => (globalThis as any).__replay.labelOf(id), id);
+    assert.equal(await labelOf(crashed), crashed.slice(0, hash));
+    assert.equal(await labelOf(restarted), `${crashed.slice(0, hash)} (2)`);
     await page.screenshot({ path: `${dir}/replay.png`, fullPage: true });
     assert((await Deno.stat(`${dir}/replay.png`)).size > 10_000);
     assert.deepEqual(errors, []);

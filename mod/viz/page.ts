@@ -131,6 +131,19 @@ function pageScript(R: any, colors: readonly string[]): void {
   const fmt = (ms: number) => (ms / 1000).toFixed(3) + " s";
   const wall = (ms: number) => new Date(model.startMs + ms).toISOString();
   const address = (id: string) => id.replace(/#\d+$/, "");
+  // An address's versions look alike by address: each after the first carries its rank (a
+  // restart is "10.0.0.4:3000 (2)"). The full ids are in the tooltips.
+  const labels: string[] = data.members.map(address);
+  const ranks = new Map<string, number>();
+  const byVersion = labels.map((_, m) => m).sort((a, b) =>
+    Number(data.members[a].slice(data.members[a].lastIndexOf("#") + 1)) -
+    Number(data.members[b].slice(data.members[b].lastIndexOf("#") + 1))
+  );
+  for (const m of byVersion) {
+    const rank = (ranks.get(labels[m]) ?? 0) + 1;
+    ranks.set(labels[m], rank);
+    if (rank > 1) labels[m] = `${labels[m]} (${rank})`;
+  }
 
   // Layout: a circle when few, a filled disc (sunflower) when many, both in id order.
   const view = $("view");
@@ -212,7 +225,7 @@ function pageScript(R: any, colors: readonly string[]): void {
   // A few labels sit level beside their dots; more would collide near the top and bottom of the
   // circle, so they point outward along their radius, as on a clock face.
   function drawLabel(m: number, x: number, y: number): void {
-    const label = address(data.members[m]);
+    const label = labels[m];
     ctx.fillStyle = "#1d2127";
     ctx.font = n <= 12 ? "13px system-ui" : "15px system-ui";
     if (n <= 12) {
@@ -241,7 +254,9 @@ function pageScript(R: any, colors: readonly string[]): void {
       const by = data.members[data.node[i]];
       return `<div style="color:${kindColors[kind]}" title="${about} by ${by}">${
         fmt(data.t[i])
-      } ${kind} ${address(about)} <span style="color:#5b616b">by ${address(by)}</span></div>`;
+      } ${kind} ${labels[data.member[i]]} <span style="color:#5b616b">by ${
+        labels[data.node[i]]
+      }</span></div>`;
     });
     $("events").innerHTML = rows.join("") || '<div class="note">nothing in the last moment</div>';
   }
@@ -400,6 +415,7 @@ function pageScript(R: any, colors: readonly string[]): void {
     statusOf: (id: string) => statuses[replay.statusOf(index.get(id))],
     drawnStatusOf: (id: string) => statuses[drawnStatus[index.get(id) as number]],
     positionOf: (id: string) => positions[index.get(id) as number],
+    labelOf: (id: string) => labels[index.get(id) as number],
     select: (id: string) => {
       selected = index.get(id) as number;
       draw();
