@@ -2,7 +2,7 @@
  * Fetching the event logs of every live member through one node, for `member viz` with no files.
  */
 import { connect, describe, RequestError } from "../mod/node/client.ts";
-import { FrameError, FrameReader, writeFrame } from "../mod/node/frames.ts";
+import { answerSecurity, FrameError, FrameReader, writeFrame } from "../mod/node/frames.ts";
 import { eventsBytesMax } from "../mod/node/node.ts";
 import type { Keyring } from "../mod/wire/seal.ts";
 import { err } from "./_cli.ts";
@@ -27,7 +27,7 @@ async function fetchOne(
       timeoutMs,
       keyring,
     );
-    const reader = new FrameReader(conn, undefined, { keyring, allowPlain: true });
+    const reader = new FrameReader(conn, undefined, answerSecurity(keyring));
     const decoder = new TextDecoder();
     let text = "";
     for (;;) {

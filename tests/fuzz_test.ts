@@ -40,6 +40,7 @@ Deno.test("a million random and mutated inputs never make the decoders throw", (
     { kind: "control-request", action: "set", dropRate: 0.5 },
     { kind: "sync-request", settings: { epoch: 1, suspicion: true }, entries: [entry(), entry()] },
     { kind: "events-request", bytesMax: 1000 },
+    { kind: "probe", settings: { epoch: 0, suspicion: true }, members: 3, entries: [entry()] },
   ];
   for (const frame of frames) valid.push(encodeMessage(frame));
   let accepted = 0;
@@ -101,7 +102,13 @@ Deno.test("a million random messages never break the core", () => {
         members: random.below(60),
         entries: Array.from({ length: 1 + random.below(6) }, entry),
       };
-      core.receive(now, gossip);
+      // The same shape comes over TCP as a probe, or as the answer to one.
+      const form = random.below(10);
+      if (form === 0) {
+        const ack = core.acceptProbe(now, { ...gossip, kind: "probe" });
+        assert.equal(ack?.entries[0].address, self);
+      } else if (form === 1) core.applyProbeAck(now, { ...gossip, kind: "probe-ack" });
+      else core.receive(now, gossip);
     } else if (roll < 93) {
       core.tick(now);
       // Once ticked, the core never asks to be woken in the past: everything due is done.
@@ -127,6 +134,7 @@ Deno.test("a million random messages never break the core", () => {
       }
     }
     core.takeSyncs();
+    for (const probe of core.takeProbes()) assert.equal(probe.message.entries[0].address, self);
     assert.equal(core.selfEntry.status, Status.Alive);
   }
   assert(core.counters.rejoins > 0, "the run made the core come back as a new version");

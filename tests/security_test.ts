@@ -8,9 +8,11 @@ import assert from "node:assert/strict";
 import { Random } from "../mod/core/random.ts";
 import { Status } from "../mod/core/types.ts";
 import { datagramLimits } from "../mod/node/node.ts";
-import { decodeDatagram, encodeMessage } from "../mod/wire/codec.ts";
-import { generateKey } from "../mod/wire/seal.ts";
+import { decodeDatagram, encodeMessage, type FrameMessage } from "../mod/wire/codec.ts";
+import { generateKey, Keyring } from "../mod/wire/seal.ts";
+import { FrameReader, writeFrame } from "../mod/node/frames.ts";
 import { Cluster, member, type MemberProcess, waitFor } from "./_cluster.ts";
+import { request } from "../mod/node/client.ts";
 
 type Dropped = Record<string, number>;
 
@@ -120,6 +122,48 @@ Deno.test("a keyed cluster: no key or a wrong key cannot join or gossip; keys ro
       } finally {
         socket.close();
       }
+    });
+
+    await t.step(
+      "a plain probe, even from this machine, gets no answer and is counted",
+      async () => {
+        const before = await dropped(introducer);
+        const probe = {
+          kind: "probe",
+          settings: { epoch: 99, suspicion: false },
+          members: 2,
+          entries: [{
+            address: "127.0.0.98:1",
+            version: 1,
+            incarnation: 0,
+            heartbeat: 1,
+            status: Status.Alive,
+          }],
+        } as const;
+        await assert.rejects(request(introducer.address, probe, 2000), /closed without an answer/);
+        const after = await dropped(introducer);
+        assert.equal((after["plain-refused"] ?? 0) - (before["plain-refused"] ?? 0), 1);
+        assert(!JSON.stringify((await introducer.stats()).members).includes("127.0.0.98"));
+      },
+    );
+
+    await t.step("probes between keyed members are sealed and answered", async () => {
+      const deaf = keyed[2];
+      const set = async (rate: string) => {
+        const result = await member(["set", "--node", deaf.address, "--drop-rate", rate]);
+        assert.equal(result.code, 0, result.stderr);
+      };
+      await set("1");
+      try {
+        await waitFor(
+          "probes answered",
+          async () => (await deaf.stats()).detections.probesAnswered >= 3,
+          10_000,
+        );
+      } finally {
+        await set("0");
+      }
+      assert.deepEqual(failsOf(cluster, keyed), []);
     });
 
     await t.step("the local CLI and a keyed remote client both get answers", async () => {
@@ -401,5 +445,50 @@ Deno.test("an event log deleted or rotated away while the node runs is written a
     }, 10_000);
   } finally {
     await cluster.stop();
+  }
+});
+
+Deno.test("a client with the key takes no plain answer, but for a plain refusal", async () => {
+  // Whoever answers on a member's port without the key (a spoofer in the path) cannot feed a
+  // keyed client, nor a member's probe or list exchange, made-up answers.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const dir = Deno.makeTempDirSync();
+  Deno.writeTextFileSync(`${dir}/keys`, generateKey() + "\n");
+  let answer: FrameMessage = { kind: "stats-response", json: "{}" };
+  const serving = (async () => {
+    for await (const conn of listener) {
+      try {
+        await new FrameReader(conn).next(2000);
+        await writeFrame(conn, answer, 2000);
+      } catch {
+        // The client went away.
+      } finally {
+        conn.close();
+      }
+    }
+  })();
+  try {
+    const node = `127.0.0.1:${listener.addr.port}`;
+    const ask = () => member(["stats", "--json", "--node", node, "--key-file", `${dir}/keys`]);
+    const forged = await ask();
+    assert.equal(forged.code, 1);
+    assert.match(forged.stderr, /^error: cannot reach \S+: the answer was not sealed/);
+    const keyring = await Keyring.load(`${dir}/keys`);
+    const probe = {
+      kind: "probe",
+      settings: { epoch: 0, suspicion: true },
+      members: 1,
+      entries: [{ address: "127.0.0.1:1", version: 1, incarnation: 0, heartbeat: 1, status: 1 }],
+    } as const;
+    answer = { ...probe, kind: "probe-ack" };
+    await assert.rejects(request(node, probe, 2000, keyring), /not sealed/);
+    answer = { kind: "control-response", ok: false, message: "no such key here" };
+    const refused = await ask();
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /no such key here/);
+  } finally {
+    listener.close();
+    await serving.catch(() => {});
+    Deno.removeSync(dir, { recursive: true });
   }
 });

@@ -561,3 +561,36 @@ for (const suspicion of [true, false]) {
     },
   );
 }
+
+for (const suspicion of [true, false]) {
+  Deno.test(
+    `a node none of whose datagrams arrive is kept alive over TCP (suspicion ${
+      suspicion ? "on" : "off"
+    })`,
+    () => {
+      // The other one-way fault: it hears everyone, nobody hears it. Its neighbours probe it,
+      // its answers carry its heartbeat, and their datagrams pass it on to everyone else.
+      const { sim, seen } = recordingSimulation({ seed: 62, suspicion });
+      startCluster(sim, 10);
+      runUntilConverged(sim);
+      const ids = sim.nodes.map((node) => node.id);
+      sim.setDropRate(4, 1, "out");
+      sim.runFor(60_000);
+      assert.deepEqual(failures(seen), [], seedNote(sim));
+      assert.deepEqual(sim.nodes.map((node) => node.id), ids, "nobody came back as a new version");
+      for (const node of sim.upNodes()) {
+        for (const view of node.core!.members()) assert.equal(view.status, Status.Alive);
+      }
+      // And it still dies like anyone: a crash of the mute node is detected on time.
+      const crashedAt = sim.nowMs;
+      const victim = sim.node(4).id!;
+      sim.crash(4);
+      sim.runFor(10_000);
+      for (const node of sim.upNodes()) {
+        const at = failures(seen).find((f) => f.observer === node.index && f.member === victim);
+        assert(at !== undefined, `${node.address} never listed the crash ${seedNote(sim)}`);
+        assert(at.atMs - crashedAt <= 6000, `${node.address} took ${at.atMs - crashedAt} ms`);
+      }
+    },
+  );
+}

@@ -37,6 +37,7 @@ import {
   type Entry,
   type EventKind,
   type Gossip,
+  type GossipFields,
   isTerminal,
   type JoinRequest,
   type JoinResponse,
@@ -487,8 +488,8 @@ export class Core {
   nextWakeMs(): number {
     if (this.#phase === "left") return Infinity;
     if (this.#phase !== "active") return this.#nextRoundMs;
-    // Heartbeats only ever push deadlines later, so a value computed earlier is a safe lower
-    // bound; whatever can bring a deadline forward clears it.
+    // Heartbeats push timeouts later, so a value computed earlier is a safe lower bound; whatever
+    // can bring a deadline forward lowers or clears it (`#heard` for a neighbour's next probe).
     this.#deadlineMs ??= this.#earliestDeadline();
     return Math.min(this.#nextRoundMs, this.#deadlineMs);
   }
@@ -565,7 +566,7 @@ export class Core {
     this.#mergeGossip(nowMs, ack);
   }
 
-  #mergeGossip(nowMs: number, message: Gossip | Probe | ProbeAck): void {
+  #mergeGossip(nowMs: number, message: GossipFields): void {
     if (this.#phase !== "active") return;
     const entries = message.entries;
     if (entries.length === 0) return;
@@ -813,7 +814,7 @@ export class Core {
     if (joined < 0 || this.#rows[joined * rowSize + fStatus] === noEntryStatus) {
       return refuse("member table full");
     }
-    this.#rows[joined * rowSize + fHeard] = nowMs;
+    this.#heard(joined, nowMs);
     this.counters.joinsAccepted++;
     return {
       kind: "join-response",
@@ -1435,7 +1436,7 @@ export class Core {
         entry.heartbeat > this.#rows[slot * rowSize + fHeartbeat])
     ) {
       this.#rows[slot * rowSize + fHeartbeat] = entry.heartbeat;
-      this.#rows[slot * rowSize + fHeard] = nowMs;
+      this.#heard(slot, nowMs);
     }
     if (entry.status === Status.Failed || entry.status === Status.Left) {
       this.#end(nowMs, slot, entry.status, via, from, news);
@@ -1514,6 +1515,17 @@ export class Core {
     this.#forgetNews(slot);
     this.#rows[slot * rowSize + fRemoved] = 0;
     this.#rows[slot * rowSize + fStatus] = noEntryStatus;
+  }
+
+  /**
+   * Notes that a member's heartbeat grew. A neighbour probed in its last silence gets a new probe
+   * deadline, `probeAfterMs` from now at the earliest: the wake-up bound must not be later.
+   */
+  #heard(slot: number, nowMs: number): void {
+    this.#rows[slot * rowSize + fHeard] = nowMs;
+    if (this.#deadlineMs !== undefined && this.#probedSilence.has(slot)) {
+      this.#deadlineMs = Math.min(this.#deadlineMs, nowMs + this.config.probeAfterMs);
+    }
   }
 
   #store(slot: number, entry: Entry, nowMs: number): void {

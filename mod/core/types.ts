@@ -56,13 +56,18 @@ export interface Settings {
   readonly suspicion: boolean;
 }
 
-/** A gossip datagram. `entries[0]` is always the sender's own entry. */
-export interface Gossip {
-  readonly kind: "gossip";
+/** What a gossip carries, by UDP or, as a probe and its answer, by TCP. */
+export interface GossipFields {
   readonly settings: Settings;
   /** How many members the sender lists as alive or suspect, itself included. */
   readonly members: number;
+  /** The sender's own entry first. */
   readonly entries: readonly Entry[];
+}
+
+/** A gossip datagram. */
+export interface Gossip extends GossipFields {
+  readonly kind: "gossip";
 }
 
 /**
@@ -88,22 +93,13 @@ export interface SyncResponse {
  * {@linkcode ProbeAck}, so that a member whose datagrams are lost on the way (a firewall that
  * drops one machine's UDP) is not failed for it.
  */
-export interface Probe {
+export interface Probe extends GossipFields {
   readonly kind: "probe";
-  readonly settings: Settings;
-  /** How many members the sender lists as alive or suspect, itself included. */
-  readonly members: number;
-  /** The sender's own entry first, as in a {@linkcode Gossip}. */
-  readonly entries: readonly Entry[];
 }
 
 /** The answer to a {@linkcode Probe}: the heartbeat datagram the prober would have been sent. */
-export interface ProbeAck {
+export interface ProbeAck extends GossipFields {
   readonly kind: "probe-ack";
-  readonly settings: Settings;
-  readonly members: number;
-  /** The answering member's own entry first. */
-  readonly entries: readonly Entry[];
 }
 
 /** Sent over TCP by a node that wants to join, to any member. */

@@ -5,7 +5,7 @@
  */
 import type { Address } from "../core/types.ts";
 import { connect, describe, RequestError } from "../node/client.ts";
-import { FrameError, FrameReader, writeFrame } from "../node/frames.ts";
+import { answerSecurity, FrameError, FrameReader, writeFrame } from "../node/frames.ts";
 import type { GrepDone, GrepMode } from "../wire/codec.ts";
 import type { Keyring } from "../wire/seal.ts";
 import { type GrepRecord, parseRecords, prefixLines } from "./format.ts";
@@ -76,10 +76,7 @@ async function queryMember(
       options.idleTimeoutMs,
       options.keyring,
     );
-    const reader = new FrameReader(conn, undefined, {
-      keyring: options.keyring,
-      allowPlain: true,
-    });
+    const reader = new FrameReader(conn, undefined, answerSecurity(options.keyring));
     for (;;) {
       const next = await reader.next(options.idleTimeoutMs);
       if (next === null) throw new RequestError("the connection closed before the end of output");

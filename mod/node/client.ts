@@ -4,7 +4,7 @@
 import { parseAddress } from "../core/address.ts";
 import type { Address } from "../core/types.ts";
 import type { FrameMessage } from "../wire/codec.ts";
-import { FrameError, FrameReader, writeFrame } from "./frames.ts";
+import { answerSecurity, FrameError, FrameReader, writeFrame } from "./frames.ts";
 import type { Keyring } from "../wire/seal.ts";
 
 /** Raised when a node cannot be reached or does not answer properly. */
@@ -46,11 +46,17 @@ export async function request(
   const conn = await connect(address, timeoutMs);
   try {
     await writeFrame(conn, message, timeoutMs, keyring);
-    const reply = await new FrameReader(conn, undefined, { keyring, allowPlain: true }).next(
+    const reply = await new FrameReader(conn, undefined, answerSecurity(keyring)).next(
       timeoutMs,
     );
     if (reply === null) throw new RequestError("the connection closed without an answer");
-    if (!reply.ok) throw new RequestError(`unreadable answer (${reply.reason})`);
+    if (!reply.ok) {
+      throw new RequestError(
+        reply.reason === "plain-refused"
+          ? "the answer was not sealed with the cluster's key"
+          : `unreadable answer (${reply.reason})`,
+      );
+    }
     if (
       reply.message.kind === "control-response" && !reply.message.ok &&
       message.kind !== "control-request"

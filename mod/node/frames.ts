@@ -51,6 +51,17 @@ export interface FrameSecurity {
   readonly keyring?: Keyring;
   /** Whether plain frames are accepted (always without a keyring; from this machine with one). */
   readonly allowPlain: boolean;
+  /**
+   * With a keyring and without `allowPlain`: whether a plain refusal (a control response that is
+   * not ok) is accepted. A node that cannot open a request says why in the clear; a refusal
+   * carries nothing else, so a forged one can only make the request fail.
+   */
+  readonly allowPlainRefusal?: boolean;
+}
+
+/** How a client reads answers: with a keyring, sealed ones only, but for a plain refusal. */
+export function answerSecurity(keyring: Keyring | undefined): FrameSecurity {
+  return { keyring, allowPlain: false, allowPlainRefusal: true };
 }
 
 /** Writes bytes, all of them, or fails after `timeoutMs`. */
@@ -120,7 +131,12 @@ export class FrameReader {
         if (!opened.ok) return { ok: false, reason: opened.reason };
         payload = opened.plain;
       } else if (keyring !== undefined && !this.#security.allowPlain) {
-        return { ok: false, reason: "plain-refused" };
+        const decoded = this.#security.allowPlainRefusal
+          ? decodeFrame(payload, this.#limits)
+          : undefined;
+        const refusal = decoded?.ok && decoded.message.kind === "control-response" &&
+          !decoded.message.ok;
+        return refusal ? decoded : { ok: false, reason: "plain-refused" };
       }
       return decodeFrame(payload, this.#limits);
     });

@@ -756,6 +756,11 @@ export class Node {
         return response;
       }
       case "probe": {
+        if (message.entries.length > datagramLimits.entriesMax) {
+          // A probe is a datagram sent by TCP: one the size of a whole list is not a probe.
+          this.#countMalformed("probe-too-large", "probe");
+          return undefined;
+        }
         if (this.#state !== "member" && this.#state !== "leaving") return undefined;
         const ack = this.#core.acceptProbe(this.#now(), message);
         this.#flush();
@@ -929,12 +934,13 @@ export class Node {
   async #sync(peer: Address): Promise<void> {
     if (this.#syncing || this.#state !== "member") return;
     this.#syncing = true;
+    const core = this.#core;
     try {
-      const requestMessage = this.#core.syncRequest();
+      const requestMessage = core.syncRequest();
       this.#traffic.countOut("sync", encodeMessage(requestMessage).length);
       const reply = await request(peer, requestMessage, requestTimeoutMs, this.#keyring);
-      if (reply.kind === "sync-response" && this.#state === "member") {
-        this.#core.applySync(this.#now(), reply, peer);
+      if (reply.kind === "sync-response" && this.#state === "member" && this.#core === core) {
+        core.applySync(this.#now(), reply, peer);
         this.#flush();
       }
     } catch (error) {
@@ -952,12 +958,18 @@ export class Node {
   async #probe({ to, message }: OutgoingProbe): Promise<void> {
     if (this.#probesInFlight >= probesInFlightMax || this.#state !== "member") return;
     this.#probesInFlight++;
+    const core = this.#core;
     try {
       this.#traffic.countOut("probe", encodeMessage(message).length);
       const reply = await request(to, message, probeTimeoutMs, this.#keyring);
-      if (reply.kind !== "probe-ack" || this.#state !== "member") return;
+      // An answer for a core that has since been replaced (a leave and a join) is not its own.
+      if (reply.kind !== "probe-ack" || this.#state !== "member" || this.#core !== core) return;
+      if (reply.entries.length > datagramLimits.entriesMax) {
+        this.#countMalformed("probe-too-large", "probe answer");
+        return;
+      }
       const now = this.#now();
-      this.#core.applyProbeAck(now, reply);
+      core.applyProbeAck(now, reply);
       this.#flush();
       if (now - this.#tcpOnlyLoggedMs >= tcpOnlyLogIntervalMs) {
         this.#tcpOnlyLoggedMs = now;

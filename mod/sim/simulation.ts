@@ -94,6 +94,8 @@ export class SimNode {
   group = 0;
   /** The share of datagrams this node drops on arrival, as `member serve --drop-rate` does. */
   dropRate = 0;
+  /** The share of this node's datagrams lost on the way out (a firewall dropping its UDP). */
+  sendDropRate = 0;
 
   constructor(index: number, address: Address) {
     this.index = index;
@@ -149,7 +151,7 @@ export interface SimulationStats {
   datagramsLost: number;
   datagramsDuplicated: number;
   datagramsUndeliverable: number;
-  /** Datagrams a node's own receive-side drop rate threw away. */
+  /** Datagrams a node's own drop rates (in or out) threw away. */
   datagramsDroppedOnPurpose: number;
   /** List exchanges (push-pull over TCP) completed. */
   syncs: number;
@@ -345,9 +347,14 @@ export class Simulation {
     this.#flush(node);
   }
 
-  /** Sets a node's receive-side drop rate (1: it hears no datagram, but it still sends). */
-  setDropRate(index: number, rate: number): void {
-    this.node(index).dropRate = rate;
+  /**
+   * Sets the share of a node's incoming datagrams dropped (1: it hears none, but it still sends),
+   * or with `"out"` of its outgoing ones (1: nobody hears it, but it still hears them). Its TCP
+   * (list exchanges, probes) is untouched either way.
+   */
+  setDropRate(index: number, rate: number, direction: "in" | "out" = "in"): void {
+    if (direction === "in") this.node(index).dropRate = rate;
+    else this.node(index).sendDropRate = rate;
   }
 
   /** Changes how the network behaves from now on. */
@@ -598,6 +605,10 @@ export class Simulation {
       return;
     }
     const random = this.#networkRandom;
+    if (from.sendDropRate > 0 && random.chance(from.sendDropRate)) {
+      stats.datagramsDroppedOnPurpose++;
+      return;
+    }
     if (random.chance(this.network.lossRate)) {
       stats.datagramsLost++;
       return;

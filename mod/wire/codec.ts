@@ -209,6 +209,11 @@ function entryTuple(entry: Entry): unknown[] {
 
 /** A gossip and its two TCP forms share one shape. */
 const gossipTags = { gossip: Tag.Gossip, probe: Tag.Probe, "probe-ack": Tag.ProbeAck } as const;
+const gossipKinds = {
+  [Tag.Gossip]: "gossip",
+  [Tag.Probe]: "probe",
+  [Tag.ProbeAck]: "probe-ack",
+} as const;
 
 function body(message: DatagramMessage | FrameMessage): unknown[] {
   switch (message.kind) {
@@ -354,7 +359,7 @@ function messageOf(
       const entries = entriesOf(value[4], limits);
       if (entries.length === 0) fail();
       return {
-        kind: value[0] === Tag.Gossip ? "gossip" : value[0] === Tag.Probe ? "probe" : "probe-ack",
+        kind: gossipKinds[value[0] as keyof typeof gossipKinds],
         settings: settingsOf(value[1], value[2]),
         members: uint32(value[3]),
         entries,
