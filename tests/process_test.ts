@@ -436,21 +436,36 @@ Deno.test("SIGHUP does not stop a node; SIGTERM while the join is retried exits 
   }
 });
 
-Deno.test("serve warns of a --grep path that names no file", async () => {
+Deno.test("serve warns of a --grep path that names no file, or of a file it cannot name", async () => {
   const dir = Deno.makeTempDirSync();
   Deno.writeTextFileSync(`${dir}/app.log`, "hello\n");
+  Deno.mkdirSync(`${dir}/logs`);
+  Deno.writeTextFileSync(`${dir}/logs/ok.log`, "hello\n");
+  // A name that is not UTF-8 (byte 0xff), as only a program outside Deno can write it.
+  const made = await new Deno.Command("sh", {
+    args: ["-c", 'printf "hello\\n" > "$1/$(printf "a\\377b").log"', "sh", `${dir}/logs`],
+  }).output();
+  assert(made.success);
   const node = new MemberProcess("127.0.0.1", freePort(), `${dir}/node`, [
     "--introducer",
     "--grep",
     `${dir}/app.log`,
     "--grep",
     `${dir}/typo/*.log`,
+    "--grep",
+    `${dir}/logs/*.log`,
   ]);
   try {
-    await waitFor("the warning", () => node.stderr().includes("names no file"), 15_000);
+    await waitFor("the warnings", () => node.stderr().includes("names not UTF-8"), 15_000);
     const warnings = node.stderr().split("\n").filter((l) => l.includes("names no file"));
     assert.equal(warnings.length, 1, node.stderr());
     assert(warnings[0].includes(`--grep ${dir}/typo/*.log names no file yet`), warnings[0]);
+    assert.match(node.stderr(), /not searched \(names not UTF-8\): .*\/logs\/a\uFFFDb\.log/);
+    // A query searches the others and says which it could not.
+    const found = await member(["grep", "-c", "--node", node.address, "hello"]);
+    assert.equal(found.code, 0, found.stderr);
+    assert.equal(found.stdout.trim().split("\n").length, 2, found.stdout);
+    assert.match(found.stderr, /not searched \(names not UTF-8\)/);
   } finally {
     await node.stop();
     Deno.removeSync(dir, { recursive: true });

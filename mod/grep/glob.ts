@@ -10,6 +10,20 @@ export interface Expansion {
   readonly files: string[];
   /** Specs that matched no file (so the operator hears of a typo). */
   readonly unmatched: string[];
+  /**
+   * Entries a wildcard matched whose names are not UTF-8: a name reaches this code with its bad
+   * bytes replaced, so it cannot be opened, and they are not served. Shown so, never silently.
+   */
+  readonly notUtf8: string[];
+}
+
+/** What a walk gathers. */
+interface Gathered {
+  readonly found: Set<string>;
+  /** Files matched so far, each time it is matched: a spec may match what another did. */
+  matched: number;
+  readonly notUtf8: Set<string>;
+  readonly filesMax: number;
 }
 
 /** How far an expansion may go. */
@@ -51,44 +65,46 @@ export async function expandPaths(
   specs: readonly string[],
   options: ExpandOptions,
 ): Promise<Expansion> {
-  const found = new Set<string>();
+  const gathered: Gathered = {
+    found: new Set(),
+    matched: 0,
+    notUtf8: new Set(),
+    filesMax: options.filesMax,
+  };
+  const { found } = gathered;
   const unmatched: string[] = [];
   for (const spec of specs) {
-    const before = found.size;
-    await expandOne(spec, found, options.filesMax);
-    if (found.size === before) unmatched.push(spec);
+    const before = gathered.matched;
+    await expandOne(spec, gathered);
+    if (gathered.matched === before) unmatched.push(spec);
     if (found.size >= options.filesMax) break;
   }
-  return { files: [...found].sort(), unmatched };
+  return { files: [...found].sort(), unmatched, notUtf8: [...gathered.notUtf8].sort() };
 }
 
-async function expandOne(spec: string, found: Set<string>, filesMax: number): Promise<void> {
+async function expandOne(spec: string, gathered: Gathered): Promise<void> {
   const absolute = spec.startsWith("/");
   const segments = spec.split("/").filter((s) => s !== "" && s !== ".");
   const wild = segments.findIndex(isWild);
   if (wild < 0) {
-    if (await isFile(spec)) found.add(spec);
+    if (await isFile(spec)) add(gathered, spec);
     return;
   }
   const base = (absolute ? "/" : "") + segments.slice(0, wild).join("/");
-  await walk(base === "" ? "." : base, segments.slice(wild), found, filesMax);
+  await walk(base === "" ? "." : base, segments.slice(wild), gathered);
 }
 
-async function walk(
-  dir: string,
-  rest: readonly string[],
-  found: Set<string>,
-  filesMax: number,
-): Promise<void> {
+async function walk(dir: string, rest: readonly string[], gathered: Gathered): Promise<void> {
+  const { found, filesMax } = gathered;
   if (found.size >= filesMax) return;
   const [segment, ...after] = rest;
   if (segment === "**") {
     // Zero directories, then one more level down with `**` still to match.
-    await walk(dir, after, found, filesMax);
+    await walk(dir, after, gathered);
     for (const entry of await entries(dir)) {
-      if (entry.isDirectory && !entry.name.startsWith(".")) {
-        await walk(join(dir, entry.name), rest, found, filesMax);
-      }
+      if (!entry.isDirectory || entry.name.startsWith(".")) continue;
+      const path = join(dir, entry.name);
+      if (!(await unnamable(path, entry.name, gathered))) await walk(path, rest, gathered);
     }
     return;
   }
@@ -97,8 +113,8 @@ async function walk(
   if (!isWild(segment)) {
     const path = join(dir, segment);
     if (last) {
-      if (await isFile(path)) found.add(path);
-    } else await walk(path, after, found, filesMax);
+      if (await isFile(path)) add(gathered, path);
+    } else await walk(path, after, gathered);
     return;
   }
   const pattern = segmentPattern(segment);
@@ -109,9 +125,33 @@ async function walk(
   for (const name of names) {
     if (found.size >= filesMax) return;
     const path = join(dir, name);
+    if (await unnamable(path, name, gathered)) continue;
     if (last) {
-      if (await isFile(path)) found.add(path);
-    } else await walk(path, after, found, filesMax);
+      if (await isFile(path)) add(gathered, path);
+    } else await walk(path, after, gathered);
+  }
+}
+
+function add(gathered: Gathered, path: string): void {
+  gathered.found.add(path);
+  gathered.matched++;
+}
+
+/** Names not UTF-8 reported, at most. */
+const notUtf8Max = 100;
+
+/**
+ * Whether an entry's name came with bad bytes replaced (U+FFFD), so that it cannot be opened by
+ * it; noted as such. A name that truly holds U+FFFD opens, and is not.
+ */
+async function unnamable(path: string, name: string, gathered: Gathered): Promise<boolean> {
+  if (!name.includes("\uFFFD")) return false;
+  try {
+    await Deno.lstat(path);
+    return false;
+  } catch {
+    if (gathered.notUtf8.size < notUtf8Max) gathered.notUtf8.add(path);
+    return true;
   }
 }
 

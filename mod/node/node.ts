@@ -252,12 +252,15 @@ export class Node {
     });
     if (options.grepPaths !== undefined) {
       // A typo in a path would otherwise show only as a member that never matches anything.
-      const { unmatched } = await expandPaths(options.grepPaths, { filesMax: grepFilesMax });
+      const { unmatched, notUtf8 } = await expandPaths(options.grepPaths, {
+        filesMax: grepFilesMax,
+      });
       for (const spec of unmatched) {
         node.#log.warn("--grep {spec} names no file yet: member grep finds nothing there", {
           spec,
         });
       }
+      if (notUtf8.length > 0) node.#log.warn("{note}", { note: notUtf8Note(notUtf8) });
     }
     return node;
   }
@@ -847,7 +850,9 @@ export class Node {
     }
     this.#greps++;
     try {
-      const { files, unmatched } = await expandPaths(this.grepPaths(), { filesMax: grepFilesMax });
+      const { files, unmatched, notUtf8 } = await expandPaths(this.grepPaths(), {
+        filesMax: grepFilesMax,
+      });
       const run = runGrep(request.query, files, request.mode, {
         bytesMax: Math.min(request.bytesMax, grepBytesMax),
         timeoutMs: Math.min(request.timeoutMs, grepTimeoutMaxMs),
@@ -862,6 +867,7 @@ export class Node {
       const problems = [
         outcome.stderr,
         unmatched.length > 0 ? `nothing matches ${unmatched.join(", ")}` : "",
+        notUtf8.length > 0 ? notUtf8Note(notUtf8) : "",
       ].filter((line) => line !== "");
       await send({
         kind: "grep-done",
@@ -1069,6 +1075,11 @@ function entryJson(
     statusForSeconds: round(view.sinceMs),
     heardSecondsAgo: round(view.heardMs),
   };
+}
+
+/** Says which matched files are not searched for their names. */
+function notUtf8Note(paths: readonly string[]): string {
+  return `not searched (names not UTF-8): ${paths.join(", ")}`;
 }
 
 function kindOf(message: FrameMessage): string {
