@@ -147,7 +147,7 @@ export async function realBench(options: RealBenchOptions): Promise<string> {
   const costRows: string[] = [];
   const fpRows: string[] = [];
   for (const size of options.sizes) {
-    const cluster = new Cluster("addresses");
+    const cluster = new Cluster("addresses", size + 1);
     try {
       console.error(`real: starting ${size} members`);
       await cluster.start(size);

@@ -36,8 +36,9 @@ export function timeoutOption(
   return new Option("--timeout <SECONDS>", description).default(defaultSeconds)
     .argParser((text: string) => {
       const value = Number(text);
-      if (!(value > 0 && value <= 3600)) {
-        throw new InvalidArgumentError(`expected seconds above 0, at most 3600, got '${text}'`);
+      // A millisecond at least: below it no answer could come, and the error would read oddly.
+      if (!(value >= 0.001 && value <= 3600)) {
+        throw new InvalidArgumentError(`expected seconds from 0.001 to 3600, got '${text}'`);
       }
       return value;
     });
@@ -109,14 +110,20 @@ export async function runControl(
   if (json) {
     let now = {};
     if (reply.ok) {
-      const stats = await ask(node, { kind: "stats-request" }, timeoutSeconds);
-      if (stats.kind === "stats-response") {
-        const parsed = JSON.parse(stats.json) as NodeStats;
-        now = {
-          self: parsed.self,
-          dropRate: parsed.node.dropRate,
-          suspicion: parsed.node.suspicion,
-        };
+      // What was done is done: a node that does not answer the question after it leaves the
+      // answer without these fields, not the command failed.
+      try {
+        const stats = await ask(node, { kind: "stats-request" }, Math.min(timeoutSeconds, 5));
+        if (stats.kind === "stats-response") {
+          const parsed = JSON.parse(stats.json) as NodeStats;
+          now = {
+            self: parsed.self,
+            dropRate: parsed.node.dropRate,
+            suspicion: parsed.node.suspicion,
+          };
+        }
+      } catch (error) {
+        if (!(error instanceof RuntimeFailure || error instanceof SyntaxError)) throw error;
       }
     }
     out(JSON.stringify({ ok: reply.ok, message: reply.message, ...now }) + "\n");

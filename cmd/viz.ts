@@ -10,6 +10,7 @@ import { replayPage } from "../mod/viz/page.ts";
 import { counted, err, out, RuntimeFailure, UsageError } from "./_cli.ts";
 import { keyFileOption, loadKeyring, nodeOption, timeoutOption } from "./_client.ts";
 import { fetchLogs } from "./_events.ts";
+import { describeFileError } from "../mod/file_error.ts";
 
 interface VizFlags {
   output: string;
@@ -58,7 +59,7 @@ async function readFiles(files: string[]): Promise<{ logs: LogSource[]; unread: 
       seen.add(real);
       logs.push({ source: file, text: await Deno.readTextFile(file) });
     } catch (error) {
-      err(`${file}: cannot read it (${(error as Error).message}); skipped\n`);
+      err(`${file}: cannot read it (${describeFileError(error)}); skipped\n`);
       unread++;
     }
   }
@@ -100,7 +101,7 @@ async function viz(files: string[], flags: VizFlags): Promise<number> {
     if (toStdout) out(page);
     else await Deno.writeTextFile(flags.output, page);
   } catch (error) {
-    throw new RuntimeFailure(`cannot write ${flags.output}: ${(error as Error).message}`);
+    throw new RuntimeFailure(`cannot write ${flags.output}: ${describeFileError(error)}`);
   }
   const fp = model.failures.filter((f) => f.falsePositive).length;
   const seconds = model.data.t.length === 0 ? 0 : model.data.t[model.data.t.length - 1] / 1000;

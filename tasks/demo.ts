@@ -4,6 +4,7 @@
  * survivor listed it as failed. Everything it started is stopped and removed at the end.
  */
 import { binaryFlags } from "./flags.ts";
+import { freePort } from "./free_port.ts";
 import { parseEventLine } from "../mod/log/event_line.ts";
 import { request } from "../mod/node/client.ts";
 import type { NodeStats } from "../mod/node/node.ts";
@@ -11,18 +12,6 @@ import { render } from "../cmd/stats.ts";
 
 const main = new URL("../main.ts", import.meta.url).pathname;
 const count = 5;
-
-function freePort(): number {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 30_000);
-    try {
-      Deno.listen({ hostname: "127.0.0.1", port }).close();
-      return port;
-    } catch {
-      // Taken: draw again.
-    }
-  }
-}
 
 async function stats(address: string): Promise<NodeStats> {
   const reply = await request(address, { kind: "stats-request" }, 2000);
@@ -47,9 +36,9 @@ async function until<T>(
   }
 }
 
-const port = freePort();
-const dir = Deno.makeTempDirSync({ prefix: "member-demo-" });
 const hosts = Array.from({ length: count }, (_, i) => `127.0.0.${i + 1}`);
+const port = freePort(hosts);
+const dir = Deno.makeTempDirSync({ prefix: "member-demo-" });
 const addresses = hosts.map((host) => `${host}:${port}`);
 const children: Deno.ChildProcess[] = [];
 

@@ -3,22 +3,24 @@
  * `deno task bundle`) under exactly the flags of the compiled binary. Conditions are awaited with
  * deadlines, never fixed sleeps; everything is torn down in `finally`.
  */
-import { binaryFlags } from "../tasks/flags.ts";
+import { binaryFlags, type FilePaths } from "../tasks/flags.ts";
+import { freePort } from "../tasks/free_port.ts";
 import { type EventRecord, parseEventLine } from "../mod/log/event_line.ts";
 import { request } from "../mod/node/client.ts";
 import type { NodeStats } from "../mod/node/node.ts";
 
 const root = new URL("..", import.meta.url).pathname;
+export { freePort };
 /** The bundle the tests run. */
 export const bundle = `${root}dist/member.js`;
 
-/** Runs the tool to completion, as a user would at a shell. */
+/** Runs the tool to completion, as a user would at a shell (`paths`: a narrowed build). */
 export async function member(
   args: string[],
-  options: { cwd?: string } = {},
+  options: { cwd?: string; paths?: FilePaths } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...binaryFlags(), bundle, ...args],
+    args: ["run", ...binaryFlags(options.paths), bundle, ...args],
     cwd: options.cwd,
     stdout: "piped",
     stderr: "piped",
@@ -29,20 +31,6 @@ export async function member(
     stdout: decoder.decode(output.stdout),
     stderr: decoder.decode(output.stderr),
   };
-}
-
-/** A free TCP port on 127.0.0.1 (and, by luck of the draw, on the other loopback addresses). */
-export function freePort(): number {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 30_000);
-    try {
-      const listener = Deno.listen({ hostname: "127.0.0.1", port });
-      listener.close();
-      return port;
-    } catch {
-      // Taken; draw again.
-    }
-  }
 }
 
 /** Waits until `check` returns a value other than undefined/false, or fails after `timeoutMs`. */
@@ -205,10 +193,13 @@ export class Cluster {
   readonly #port: number;
   #next = 0;
 
-  constructor(layout: Layout) {
+  /** `room`: how many members it may start, so many addresses or ports checked free. */
+  constructor(layout: Layout, room = 12) {
     this.layout = layout;
     this.dir = Deno.makeTempDirSync({ prefix: "member-test-" });
-    this.#port = freePort();
+    this.#port = layout === "addresses"
+      ? freePort(Array.from({ length: room }, (_, i) => `127.0.0.${i + 1}`))
+      : freePort(["127.0.0.1"], room);
   }
 
   /** The address of the i-th member to be started. */

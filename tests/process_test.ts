@@ -233,6 +233,7 @@ Deno.test("bad flags exit 2 with one clear line", async () => {
     ["stats", "--bogus"],
     ["stats", "--node", "127.0.0.1"],
     ["sim", "--nodes", "1"],
+    ["sim", "--nodes", "20000"],
     ["sim", "--nodes", "2", "--fail", "2"],
     ["grep", "--max-output", "300000000", "x"],
     ["serve", "--introducer", "--data-dir", ""],
@@ -244,6 +245,30 @@ Deno.test("bad flags exit 2 with one clear line", async () => {
     const lines = result.stderr.trim().split("\n");
     assert.equal(lines.length, 1, `${args.join(" ")}: ${result.stderr}`);
     assert.match(lines[0], /^error: /, args.join(" "));
+  }
+});
+
+Deno.test("a narrowed build refuses a path outside its own with the reason, in one line", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const paths = { dataDirs: [`${dir}/data`] };
+    for (
+      const args of [
+        ["sim", "--nodes", "3", "--duration", "1", "--events", `${dir}/elsewhere.log`],
+        ["stats", "--key-file", `${dir}/keys`],
+      ]
+    ) {
+      const result = await member(args, { paths });
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(
+        result.stderr,
+        /^error: cannot .*: this build of member may not use that path: its file access was limited/,
+      );
+      assert.doesNotMatch(result.stderr, /--allow-/, "no advice a binary cannot follow");
+      assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
   }
 });
 

@@ -12,6 +12,7 @@
  * clock.
  */
 import { protocolVersion } from "./size.ts";
+import { describeFileError } from "../file_error.ts";
 
 /** The first byte of a sealed message. */
 export const sealedMarker = 0x80 | protocolVersion;
@@ -113,7 +114,7 @@ export class Keyring {
     try {
       text = await Deno.readTextFile(path);
     } catch (error) {
-      throw new KeyError(`cannot read key file ${path}: ${(error as Error).message}`);
+      throw new KeyError(`cannot read key file ${path}: ${describeFileError(error)}`);
     }
     try {
       return await Keyring.parse(text);
