@@ -1,7 +1,8 @@
 /**
  * Fetching the event logs of every live member through one node, for `member viz` with no files.
  */
-import { connect, describe, RequestError } from "../mod/node/client.ts";
+import { connect, RequestError } from "../mod/node/client.ts";
+import { describe } from "../mod/errors.ts";
 import { answerSecurity, FrameError, FrameReader, writeFrame } from "../mod/node/frames.ts";
 import { eventsBytesMax } from "../mod/node/node.ts";
 import type { Keyring } from "../mod/wire/seal.ts";

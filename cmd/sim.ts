@@ -8,7 +8,7 @@ import { ConvergenceError, runScenario, type ScenarioReport } from "../mod/sim/s
 import { simulationEpochMs } from "../mod/sim/simulation.ts";
 import { defaultConfig } from "../mod/core/config.ts";
 import { err, integerIn, numberIn, out, ProgressBar, RuntimeFailure, UsageError } from "./_cli.ts";
-import { describeFileError } from "../mod/file_error.ts";
+import { describeFileError } from "../mod/errors.ts";
 
 /**
  * The memory a run takes, in GB, about: every simulated node holds the whole list, about 100

@@ -10,7 +10,7 @@ import { replayPage } from "../mod/viz/page.ts";
 import { counted, err, out, RuntimeFailure, UsageError } from "./_cli.ts";
 import { keyFileOption, loadKeyring, nodeOption, timeoutOption } from "./_client.ts";
 import { fetchLogs } from "./_events.ts";
-import { describeFileError } from "../mod/file_error.ts";
+import { describeFileError } from "../mod/errors.ts";
 
 interface VizFlags {
   output: string;

@@ -543,15 +543,16 @@ export class Core {
   acceptProbe(nowMs: number, probe: Probe): ProbeAck | undefined {
     this.#enter(nowMs);
     this.#mergeGossip(nowMs, probe);
-    if (this.#phase === "left") return undefined;
     const prober = probe.entries[0];
-    const slot = prober === undefined ? -1 : this.#book.find(prober.address);
+    if (this.#phase === "left" || prober === undefined) return undefined;
+    const slot = this.#book.find(prober.address);
     let entries: Entry[];
     if (this.#hasRow(slot) && slot !== this.#self) {
       entries = this.#build(slot, false).entries;
     } else {
+      // Not in the table: a stranger, or a version that ended and was forgotten, said so.
       entries = [this.selfEntry];
-      const ended = prober === undefined ? undefined : this.#ended.versionOf(prober.address);
+      const ended = this.#ended.versionOf(prober.address);
       if (ended !== undefined && ended >= prober.version) {
         entries.push(endedEntry(prober.address, ended));
       }

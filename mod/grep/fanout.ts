@@ -4,7 +4,8 @@
  * frame it is reported as failed, with what it had sent, and the others complete.
  */
 import type { Address } from "../core/types.ts";
-import { connect, describe, RequestError } from "../node/client.ts";
+import { connect, RequestError } from "../node/client.ts";
+import { describe } from "../errors.ts";
 import { answerSecurity, FrameError, FrameReader, writeFrame } from "../node/frames.ts";
 import type { GrepDone, GrepMode } from "../wire/codec.ts";
 import type { Keyring } from "../wire/seal.ts";

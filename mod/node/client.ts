@@ -6,6 +6,7 @@ import type { Address } from "../core/types.ts";
 import type { FrameMessage } from "../wire/codec.ts";
 import { answerSecurity, FrameError, FrameReader, writeFrame } from "./frames.ts";
 import type { Keyring } from "../wire/seal.ts";
+import { describe } from "../errors.ts";
 
 /** Raised when a node cannot be reached or does not answer properly. */
 export class RequestError extends Error {
@@ -36,16 +37,21 @@ export async function connect(address: Address, timeoutMs: number): Promise<Deno
   }
 }
 
-/** Sends one request (sealed when a keyring is given) and reads one response. */
+/**
+ * Sends one request (sealed when a keyring is given) and reads one response. `sent` is told the
+ * request's size in bytes once it is written.
+ */
 export async function request(
   address: Address,
   message: FrameMessage,
   timeoutMs: number,
   keyring?: Keyring,
+  sent?: (bytes: number) => void,
 ): Promise<FrameMessage> {
   const conn = await connect(address, timeoutMs);
   try {
-    await writeFrame(conn, message, timeoutMs, keyring);
+    const bytes = await writeFrame(conn, message, timeoutMs, keyring);
+    sent?.(bytes);
     const reply = await new FrameReader(conn, undefined, answerSecurity(keyring)).next(
       timeoutMs,
     );
@@ -80,15 +86,4 @@ export async function request(
       // Closed by a timeout already.
     }
   }
-}
-
-/** A short, lower-case description of a network error. */
-export function describe(error: unknown): string {
-  if (error instanceof Deno.errors.ConnectionRefused) return "connection refused";
-  if (error instanceof Deno.errors.ConnectionReset) return "connection reset";
-  if (error instanceof Deno.errors.TimedOut) return "timed out";
-  if (error instanceof Deno.errors.AddrNotAvailable) return "address not available";
-  if (error instanceof Deno.errors.NotCapable) return "not permitted";
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/\s*\(os error \d+\)$/, "").replace(/^./, (c) => c.toLowerCase());
 }

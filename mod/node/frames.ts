@@ -36,14 +36,19 @@ export async function frame(message: FrameMessage, keyring?: Keyring): Promise<U
   return bytes;
 }
 
-/** Writes a frame (sealed when a keyring is given), all of it, or fails after `timeoutMs`. */
+/**
+ * Writes a frame (sealed when a keyring is given), all of it, or fails after `timeoutMs`.
+ * Returns its size in bytes.
+ */
 export async function writeFrame(
   conn: Deno.Conn,
   message: FrameMessage,
   timeoutMs: number,
   keyring?: Keyring,
-): Promise<void> {
-  await writeAll(conn, await frame(message, keyring), timeoutMs);
+): Promise<number> {
+  const bytes = await frame(message, keyring);
+  await writeAll(conn, bytes, timeoutMs);
+  return bytes.length;
 }
 
 /** What a reader accepts: sealed frames (with a keyring), plain ones, or both. */

@@ -33,9 +33,11 @@ import {
 import { expandPaths } from "../grep/glob.ts";
 import { runGrep } from "../grep/run.ts";
 import { EventLog } from "../log/event_log.ts";
-import { describe, request, RequestError } from "./client.ts";
+import { request, RequestError } from "./client.ts";
+import { describe } from "../errors.ts";
 import { frame, FrameError, frameLimits, FrameReader, writeAll } from "./frames.ts";
 import { type Keyring, sealOverheadBytes } from "../wire/seal.ts";
+import { gossipEntriesMax } from "../wire/size.ts";
 import { Traffic } from "./traffic.ts";
 import { version as toolVersion } from "../version.ts";
 
@@ -113,7 +115,7 @@ const grepWriteTimeoutMs = 30_000;
 /** The most of its event log a node sends to `member viz`. */
 export const eventsBytesMax = 256 << 20;
 
-export const datagramLimits: DecodeLimits = { bytesMax: 65_535, entriesMax: 2000 };
+export const datagramLimits: DecodeLimits = { bytesMax: 65_535, entriesMax: gossipEntriesMax };
 
 /** Where a node stands. */
 export type NodeState = "joining" | "member" | "leaving" | "left" | "closed";
@@ -759,11 +761,6 @@ export class Node {
         return response;
       }
       case "probe": {
-        if (message.entries.length > datagramLimits.entriesMax) {
-          // A probe is a datagram sent by TCP: one the size of a whole list is not a probe.
-          this.#countMalformed("probe-too-large", "probe");
-          return undefined;
-        }
         if (this.#state !== "member" && this.#state !== "leaving") return undefined;
         const ack = this.#core.acceptProbe(this.#now(), message);
         this.#flush();
@@ -942,9 +939,13 @@ export class Node {
     this.#syncing = true;
     const core = this.#core;
     try {
-      const requestMessage = core.syncRequest();
-      this.#traffic.countOut("sync", encodeMessage(requestMessage).length);
-      const reply = await request(peer, requestMessage, requestTimeoutMs, this.#keyring);
+      const reply = await request(
+        peer,
+        core.syncRequest(),
+        requestTimeoutMs,
+        this.#keyring,
+        (bytes) => this.#traffic.countOut("sync", bytes),
+      );
       if (reply.kind === "sync-response" && this.#state === "member" && this.#core === core) {
         core.applySync(this.#now(), reply, peer);
         this.#flush();
@@ -966,14 +967,15 @@ export class Node {
     this.#probesInFlight++;
     const core = this.#core;
     try {
-      this.#traffic.countOut("probe", encodeMessage(message).length);
-      const reply = await request(to, message, probeTimeoutMs, this.#keyring);
+      const reply = await request(
+        to,
+        message,
+        probeTimeoutMs,
+        this.#keyring,
+        (bytes) => this.#traffic.countOut("probe", bytes),
+      );
       // An answer for a core that has since been replaced (a leave and a join) is not its own.
       if (reply.kind !== "probe-ack" || this.#state !== "member" || this.#core !== core) return;
-      if (reply.entries.length > datagramLimits.entriesMax) {
-        this.#countMalformed("probe-too-large", "probe answer");
-        return;
-      }
       const now = this.#now();
       core.applyProbeAck(now, reply);
       this.#flush();

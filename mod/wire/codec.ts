@@ -19,7 +19,7 @@ import type {
   SyncRequest,
   SyncResponse,
 } from "../core/types.ts";
-import { protocolVersion, uint32Max, versionMax } from "./size.ts";
+import { gossipEntriesMax, protocolVersion, uint32Max, versionMax } from "./size.ts";
 import { type GrepQuery, type OutputMode, queryProblem } from "../grep/query.ts";
 
 /** Wire tags. Append only; never reuse a number. */
@@ -357,7 +357,8 @@ function messageOf(
     case Tag.ProbeAck: {
       if (value.length !== 5) fail();
       const entries = entriesOf(value[4], limits);
-      if (entries.length === 0) fail();
+      // Over TCP too a gossip is one datagram's worth, not a frame's.
+      if (entries.length === 0 || entries.length > gossipEntriesMax) fail();
       return {
         kind: gossipKinds[value[0] as keyof typeof gossipKinds],
         settings: settingsOf(value[1], value[2]),

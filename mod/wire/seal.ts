@@ -12,7 +12,7 @@
  * clock.
  */
 import { protocolVersion } from "./size.ts";
-import { describeFileError } from "../file_error.ts";
+import { describeFileError } from "../errors.ts";
 
 /** The first byte of a sealed message. */
 export const sealedMarker = 0x80 | protocolVersion;

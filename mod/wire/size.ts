@@ -19,6 +19,12 @@ export const uint32Max = 0xffff_ffff;
  */
 export const versionMax = 2 ** 48 - 1;
 
+/**
+ * The most entries a gossip holds, whether it comes as a datagram or, as a probe or its answer, by
+ * TCP: far more than 1,400 bytes carry, so that only a forged one meets the bound.
+ */
+export const gossipEntriesMax = 2000;
+
 /** Bytes msgpack uses for a non-negative integer. */
 export function uintBytes(n: number): number {
   if (n < 0x80) return 1;
