@@ -53,3 +53,28 @@ export function failures(seen: Seen[]): { observer: number; member: string; atMs
 export function seedNote(sim: Simulation): string {
   return `(seed ${sim.seed}; the same seed replays this run)`;
 }
+
+/**
+ * Asserts that every running node listed each crashed member as failed within 6 s of the crash,
+ * someone within 3 s, and that nobody else was listed as failed.
+ */
+export function assertDetected(
+  sim: Simulation,
+  seen: Seen[],
+  crashed: ReadonlySet<string>,
+  crashedAtMs: number,
+): void {
+  const failed = failures(seen);
+  for (const f of failed) {
+    assert(crashed.has(f.member), `${f.member} was failed by node ${f.observer} ${seedNote(sim)}`);
+  }
+  for (const id of crashed) {
+    for (const node of sim.upNodes()) {
+      const at = failed.find((f) => f.member === id && f.observer === node.index)?.atMs;
+      assert(at !== undefined, `${node.address} never listed ${id} as failed ${seedNote(sim)}`);
+      assert(at - crashedAtMs <= 6000, `${node.address} took ${at - crashedAtMs} ms`);
+    }
+    const first = Math.min(...failed.filter((f) => f.member === id).map((f) => f.atMs));
+    assert(first - crashedAtMs <= 3000, `first detection of ${id} after ${first - crashedAtMs} ms`);
+  }
+}

@@ -8,6 +8,7 @@ import { disagreements } from "../mod/sim/checkers.ts";
 import { runSweep } from "../mod/sim/scenario.ts";
 import { memberId, Status } from "../mod/core/types.ts";
 import {
+  assertDetected,
   failures,
   recordingSimulation,
   runUntilConverged,
@@ -48,24 +49,8 @@ function crashScenario(seed: number, crashes: number, lossRate: number): void {
   const crashedAt = sim.nowMs;
   for (const index of victims) sim.crash(index);
   sim.runFor(20_000);
-  const survivors = sim.upNodes();
-  assert.equal(survivors.length, 10 - crashes);
-  const failed = failures(seen);
-  for (const f of failed) {
-    assert(
-      ids.has(f.member),
-      `${f.member} was marked failed by node ${f.observer} ${seedNote(sim)}`,
-    );
-  }
-  for (const id of ids) {
-    for (const node of survivors) {
-      const seenAt = failed.find((f) => f.member === id && f.observer === node.index)?.atMs;
-      assert(seenAt !== undefined, `${node.address} never listed ${id} as failed ${seedNote(sim)}`);
-      assert(seenAt - crashedAt <= 6000, `${node.address} took ${seenAt - crashedAt} ms`);
-    }
-    const first = Math.min(...failed.filter((f) => f.member === id).map((f) => f.atMs));
-    assert(first - crashedAt <= 3000, `first detection of ${id} after ${first - crashedAt} ms`);
-  }
+  assert.equal(sim.upNodes().length, 10 - crashes);
+  assertDetected(sim, seen, ids, crashedAt);
   assert.equal(sim.stats.falsePositives, 0, seedNote(sim));
   assert.deepEqual(disagreements(sim), [], seedNote(sim));
 }
@@ -526,71 +511,37 @@ Deno.test("a node paused for 25 minutes brings back neither itself nor a member 
 });
 
 for (const suspicion of [true, false]) {
-  Deno.test(
-    `a node that hears no datagram fails nobody, and still learns of a crash (suspicion ${
-      suspicion ? "on" : "off"
-    })`,
-    () => {
-      // A firewall that drops a machine's inbound UDP: it hears nothing, the others hear it. Its
-      // silent neighbours answer it over TCP, so it neither fails them nor, through them, makes
-      // the cluster churn; and their answers carry the news it cannot hear.
+  for (const direction of ["in", "out"] as const) {
+    const fault = direction === "in"
+      ? "a node that hears no datagram fails nobody"
+      : "a node none of whose datagrams arrive is kept alive over TCP";
+    Deno.test(`${fault}, and a crash is still detected (suspicion ${suspicion ? "on" : "off"})`, () => {
+      // One-way UDP faults, as a firewall makes them. A deaf node's silent neighbours answer its
+      // probes over TCP, so it neither fails them nor makes the cluster churn, and their answers
+      // carry the news it cannot hear. A mute node's neighbours probe it; its answers carry its
+      // heartbeat, and their datagrams pass it on to everyone else.
       const { sim, seen } = recordingSimulation({ seed: 61, suspicion });
       startCluster(sim, 10);
       runUntilConverged(sim);
       const ids = sim.nodes.map((node) => node.id);
-      const deaf = 4;
-      sim.setDropRate(deaf, 1);
-      sim.runFor(60_000);
-      assert.deepEqual(failures(seen), [], seedNote(sim));
-      assert.deepEqual(sim.nodes.map((node) => node.id), ids, "nobody came back as a new version");
-      for (const view of sim.node(deaf).core!.members()) assert.equal(view.status, Status.Alive);
-      const victim = sim.node(8).id!;
-      const crashedAt = sim.nowMs;
-      sim.crash(8);
-      sim.runFor(10_000);
-      const failed = failures(seen);
-      assert(failed.every((f) => f.member === victim), seedNote(sim));
-      for (const node of sim.upNodes()) {
-        const at = failed.find((f) => f.observer === node.index)?.atMs;
-        assert(at !== undefined, `${node.address} never listed the crash ${seedNote(sim)}`);
-        assert(at - crashedAt <= 6000, `${node.address} took ${at - crashedAt} ms`);
-      }
-      sim.setDropRate(deaf, 0);
-      runUntilConverged(sim, 10_000);
-      assert.equal(sim.stats.falsePositives, 0, seedNote(sim));
-    },
-  );
-}
-
-for (const suspicion of [true, false]) {
-  Deno.test(
-    `a node none of whose datagrams arrive is kept alive over TCP (suspicion ${
-      suspicion ? "on" : "off"
-    })`,
-    () => {
-      // The other one-way fault: it hears everyone, nobody hears it. Its neighbours probe it,
-      // its answers carry its heartbeat, and their datagrams pass it on to everyone else.
-      const { sim, seen } = recordingSimulation({ seed: 62, suspicion });
-      startCluster(sim, 10);
-      runUntilConverged(sim);
-      const ids = sim.nodes.map((node) => node.id);
-      sim.setDropRate(4, 1, "out");
+      const faulty = 4;
+      sim.setDropRate(faulty, 1, direction);
       sim.runFor(60_000);
       assert.deepEqual(failures(seen), [], seedNote(sim));
       assert.deepEqual(sim.nodes.map((node) => node.id), ids, "nobody came back as a new version");
       for (const node of sim.upNodes()) {
         for (const view of node.core!.members()) assert.equal(view.status, Status.Alive);
       }
-      // And it still dies like anyone: a crash of the mute node is detected on time.
-      const crashedAt = sim.nowMs;
-      const victim = sim.node(4).id!;
-      sim.crash(4);
-      sim.runFor(10_000);
-      for (const node of sim.upNodes()) {
-        const at = failures(seen).find((f) => f.observer === node.index && f.member === victim);
-        assert(at !== undefined, `${node.address} never listed the crash ${seedNote(sim)}`);
-        assert(at.atMs - crashedAt <= 6000, `${node.address} took ${at.atMs - crashedAt} ms`);
+      // A crash elsewhere reaches the faulty node, and a crash of the faulty node is detected.
+      for (const victim of [8, faulty]) {
+        const crashedAt = sim.nowMs;
+        const before = seen.length;
+        const id = sim.node(victim).id!;
+        sim.crash(victim);
+        sim.runFor(10_000);
+        assertDetected(sim, seen.slice(before), new Set([id]), crashedAt);
       }
-    },
-  );
+      assert.equal(sim.stats.falsePositives, 0, seedNote(sim));
+    });
+  }
 }
