@@ -156,7 +156,11 @@ export function render(stats: NodeStats): string {
     `detections: ${stats.detections.failuresDetected} failures detected, ${stats.detections.suspicionsRaised} suspicions raised, ${stats.detections.refutations} refuted, ${stats.detections.rejoins} rejoins`,
     `probes: ${stats.detections.probesSent ?? 0} silent neighbours probed over TCP, ${
       stats.detections.probesAnswered ?? 0
-    } answered (an answer means their datagrams are being lost)`,
+    } answered (an answer means their datagrams are being lost)${
+      stats.detections.probesSkipped
+        ? `, ${stats.detections.probesSkipped} skipped (too many at once)`
+        : ""
+    }`,
   );
   return lines.join("\n") + "\n";
 }

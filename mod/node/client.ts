@@ -77,6 +77,12 @@ export async function request(
       // Another kind of server on that port: its first bytes read as a huge length.
       throw new RequestError(`what answered is not a member (${error.message})`);
     }
+    if (error instanceof FrameError && error.reason === "idle-timeout") {
+      // Something accepted the connection and said nothing: a stalled member, or another server.
+      throw new RequestError(
+        `no answer within ${timeoutMs} ms (the port is open: a stalled member, or not a member)`,
+      );
+    }
     if (error instanceof FrameError) throw new RequestError(error.message);
     throw new RequestError(describe(error));
   } finally {

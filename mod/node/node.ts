@@ -166,6 +166,8 @@ export class Node {
   #malformedWindowMs = 0;
   #syncing = false;
   #probesInFlight = 0;
+  /** Probes the core asked for but not sent, at the in-flight limit: `probesSent` leaves them out. */
+  #probesSkipped = 0;
   #tcpOnlyLoggedMs = -Infinity;
   /** Held for the process's life: one member process per data dir (`lockDataDir`). */
   readonly #dataDirLock: Deno.FsFile;
@@ -565,6 +567,7 @@ export class Node {
     const version = nextVersion(this.options.dataDir);
     this.#savedVersion = version;
     this.#core = Node.#newCore(this.options, this.address, version);
+    this.#probesSkipped = 0;
     this.#state = "joining";
     this.#flush();
     let failure = "no member to join through";
@@ -963,7 +966,10 @@ export class Node {
    * firewall dropping UDP, heavy loss, or `--drop-rate`. The log says so, at most once a minute.
    */
   async #probe({ to, message }: OutgoingProbe): Promise<void> {
-    if (this.#probesInFlight >= probesInFlightMax || this.#state !== "member") return;
+    if (this.#probesInFlight >= probesInFlightMax || this.#state !== "member") {
+      this.#probesSkipped++;
+      return;
+    }
     this.#probesInFlight++;
     const core = this.#core;
     try {
@@ -1028,7 +1034,8 @@ export class Node {
         failuresDetected: counters.failuresDetected,
         refutations: counters.refutations,
         rejoins: counters.rejoins,
-        probesSent: counters.probesSent,
+        probesSent: counters.probesSent - this.#probesSkipped,
+        probesSkipped: this.#probesSkipped,
         probesAnswered: counters.probesAnswered,
       },
       counters: { ...counters },
