@@ -57,3 +57,16 @@ Deno.test("bounds: 1,000 nodes, 10% loss, suspicion on, three crashes", () => {
     durationMs: 10_000,
   }));
 });
+
+Deno.test("bounds: 8 of 10 nodes crash at once; each of the 8 is reported and detected", () => {
+  const report = runScenario({
+    nodes: 10,
+    seed: 3,
+    lossRate: 0,
+    suspicion: true,
+    fail: 8,
+    durationMs: 15_000,
+  });
+  assert.equal(report.failures.length, 8);
+  check(report);
+});

@@ -2,7 +2,7 @@
  * Invariants checked while a simulation runs (after every event) and when it ends.
  */
 import type { MemberEvent } from "../core/types.ts";
-import { memberId } from "../core/types.ts";
+import { memberId, Status, statusNames } from "../core/types.ts";
 import type { Simulation } from "./simulation.ts";
 
 /**
@@ -72,18 +72,21 @@ export function disagreements(sim: Simulation, max = 10): string[] {
       const seen = core.lookup(other.address);
       if (seen === undefined || seen.removed || seen.version !== other.core!.version) {
         found.push(`${observer.address} does not list ${other.id} as a member`);
-      } else if (seen.status !== 1 && seen.status !== 2) {
-        found.push(`${observer.address} lists ${other.id} as status ${seen.status}`);
+      } else if (seen.status !== Status.Alive && seen.status !== Status.Suspect) {
+        found.push(`${observer.address} lists ${other.id} as ${statusNames[seen.status]}`);
       }
       if (found.length >= max) return found;
     }
     if (core.liveCount !== up.length) {
       for (const view of core.members()) {
         if (
-          (view.status === 1 || view.status === 2) && running.get(view.address) !== view.version
+          (view.status === Status.Alive || view.status === Status.Suspect) &&
+          running.get(view.address) !== view.version
         ) {
           found.push(
-            `${observer.address} lists ${view.address}#${view.version} alive, but it is not`,
+            `${observer.address} lists ${memberId(view.address, view.version)} as ${
+              statusNames[view.status]
+            }, but it is not running`,
           );
           if (found.length >= max) return found;
         }

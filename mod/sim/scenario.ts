@@ -249,7 +249,8 @@ function measureCrash(sim: Simulation, options: MeasureOptions): ScenarioReport 
   const pick = new Random(options.pickSeed);
   const candidates = sim.upNodes().map((node) => node.index);
   const victims: number[] = [];
-  for (let i = 0; i < Math.min(fail, candidates.length - 1); i++) {
+  const count = Math.min(fail, candidates.length - 1);
+  for (let i = 0; i < count; i++) {
     const at = pick.below(candidates.length);
     victims.push(candidates[at]);
     candidates.splice(at, 1);
