@@ -116,11 +116,16 @@ Deno.test("a million random messages never break the core", () => {
     } else if (roll < 96) {
       core.acceptJoin(now, { kind: "join-request", entry: entry() });
     } else if (roll < 98) {
-      core.applySync(now, {
-        kind: "sync-response",
-        settings: { epoch: random.below(4), suspicion: true },
-        entries: Array.from({ length: random.below(10) }, entry),
-      }, pick(addresses));
+      core.applySync(
+        now,
+        {
+          kind: "sync-response",
+          settings: { epoch: random.below(4), suspicion: true },
+          entries: Array.from({ length: random.below(10) }, entry),
+        },
+        pick(addresses),
+        now - random.below(3000),
+      );
     } else {
       core.setSuspicion(now, random.chance(0.5));
     }

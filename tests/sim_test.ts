@@ -545,3 +545,49 @@ for (const suspicion of [true, false]) {
     });
   }
 }
+
+Deno.test("two overlapping pauses end no running member, whoever hears the refutation first", () => {
+  // Q is stopped past the fail timeout and checks its list against another member's when it
+  // runs again; X, stopped meanwhile for less, was suspected and refuted. Whether Q's list or the
+  // other's is ahead on X, X stays the same version, and nobody running is ended.
+  for (let seed = 1; seed <= 40; seed++) {
+    const network = seed % 2 === 0 ? { delayMs: 20, jitterMs: 40 } : {};
+    const { sim, seen } = recordingSimulation({ seed, network });
+    startCluster(sim, 10);
+    runUntilConverged(sim);
+    const [q, x] = [2, 5];
+    const startMs = sim.nowMs;
+    const xId = sim.node(x).id;
+    sim.pause(q);
+    sim.at(startMs + 1000, () => sim.pause(x));
+    sim.at(startMs + 2500, () => sim.resume(x));
+    sim.at(startMs + 2500 + (seed % 7) * 15, () => sim.resume(q));
+    const mark = seen.length;
+    sim.runFor(15_000);
+    assert.equal(sim.node(x).id, xId, `X came back as a new version ${seedNote(sim)}`);
+    const stale = seen.slice(mark).filter((s) => s.event.via === "stale");
+    assert.deepEqual(stale, [], seedNote(sim));
+    assert.equal(sim.stats.falsePositives, 0, seedNote(sim));
+  }
+});
+
+Deno.test("a stalled node checking its list against one that is behind ends no running member", () => {
+  // Node 9 hears no datagram (a firewall), so its list learns of joins late; Q, stopped just as
+  // three members join, may ask it. The joiners Q knows and its list lacks answer Q's probes.
+  for (let seed = 60; seed < 70; seed++) {
+    const { sim, seen } = recordingSimulation({ seed });
+    startCluster(sim, 10);
+    runUntilConverged(sim);
+    sim.setDropRate(9, 1);
+    sim.runFor(1000);
+    const mark = seen.length;
+    startCluster(sim, 3, seed % 9);
+    sim.runFor((seed * 37) % 400);
+    sim.pause(2);
+    sim.runFor(2500);
+    sim.resume(2);
+    sim.runFor(15_000);
+    const stale = seen.slice(mark).filter((s) => s.event.via === "stale");
+    assert.equal(sim.stats.falsePositives, 0, `${stale.length} ended ${seedNote(sim)}`);
+  }
+});

@@ -157,6 +157,11 @@ class DeadlineQueue {
 }
 
 const noEntryStatus = 0;
+/**
+ * Members probed at most after a stall, when a whole list lacks them; any more are ended at once
+ * (a list lacking that many is of a cluster that has moved on). The shell's probes in flight.
+ */
+const unconfirmedProbesMax = 8;
 // The member table's row layout: one Float64Array, `rowSize` fields per slot.
 const rowSize = 8;
 const fVersion = 0;
@@ -285,6 +290,15 @@ export class Core {
    */
   #doubting = false;
   #doubtSyncMs = 0;
+  /** When the doubts began: a list asked for earlier may predate the stall, and settles none. */
+  #doubtSinceMs = -Infinity;
+  /**
+   * Members the settling list did not hold, by slot, each sent a probe: passed on again if it
+   * answers, ended at `#confirmByMs` if not. One list may be behind (on a member that joined a
+   * moment ago); the member's own answer is not.
+   */
+  readonly #unconfirmed = new Map<number, { address: Address; version: number }>();
+  #confirmByMs = Infinity;
   /**
    * When members ended (failed or left) lately, oldest first, from `#recentEndsHead` on: news
    * others may not have yet.
@@ -506,6 +520,7 @@ export class Core {
     if (tombstone !== undefined && tombstone.dueMs < wake) wake = tombstone.dueMs;
     const reconnects = this.#failed.size + this.#ended.size;
     if (reconnects > 0 && this.#nextReconnectMs < wake) wake = this.#nextReconnectMs;
+    if (this.#unconfirmed.size > 0 && this.#confirmByMs < wake) wake = this.#confirmByMs;
     return wake;
   }
 
@@ -518,6 +533,7 @@ export class Core {
     if (this.#phase === "left") return;
     if (this.#phase === "active") {
       this.#checkNeighbors(nowMs);
+      this.#endUnconfirmed(nowMs);
       this.#expire(nowMs);
       this.#reconnect(nowMs);
     }
@@ -549,6 +565,10 @@ export class Core {
     let entries: Entry[];
     if (this.#hasRow(slot) && slot !== this.#self) {
       entries = this.#build(slot, false).entries;
+      // A prober speaking as an older version than the table holds: that version ended.
+      if (this.#rows[slot * rowSize + fVersion] > prober.version) {
+        entries.push(endedEntry(prober.address, prober.version));
+      }
     } else {
       // Not in the table: a stranger, or a version that ended and was forgotten, said so.
       entries = [this.selfEntry];
@@ -565,6 +585,12 @@ export class Core {
     this.#enter(nowMs);
     this.counters.probesAnswered++;
     this.#mergeGossip(nowMs, ack);
+    const sender = ack.entries[0];
+    if (sender === undefined || this.#unconfirmed.size === 0) return;
+    const slot = this.#book.find(sender.address);
+    if (this.#hasRow(slot) && this.#rows[slot * rowSize + fVersion] === sender.version) {
+      this.#confirm(slot);
+    }
   }
 
   #mergeGossip(nowMs: number, message: GossipFields): void {
@@ -589,7 +615,8 @@ export class Core {
     const slot = this.#book.find(sender.address);
     if (this.#hasRow(slot)) {
       const known = this.#rows[slot * rowSize + fVersion];
-      if (known > sender.version) reply = true;
+      // An older version's row is gone, superseded: the sender is told its version ended.
+      if (known > sender.version) this.#tellEnded(nowMs, sender.address, sender.version);
       if (known === sender.version && this.#rows[slot * rowSize + fStatus] === Status.Failed) {
         reply = true;
       }
@@ -690,10 +717,29 @@ export class Core {
     return { kind: "sync-response", settings: this.#settings, entries };
   }
 
-  /** Merges the list that answered this node's request. */
-  applySync(nowMs: number, response: SyncResponse, from: Address): void {
-    const mark = this.#mergeList(nowMs, response.settings, response.entries, from);
-    if (this.#doubting && this.#phase === "active") this.#settleDoubts(mark, from);
+  /**
+   * Merges the list that answered this node's request, which it sent at `askedMs`. An answer to
+   * a request sent before this node last stalled settles none of the doubts of that stall: it
+   * may have been written before the stall, and read only after.
+   */
+  applySync(nowMs: number, response: SyncResponse, from: Address, askedMs: number): void {
+    this.#mergeList(nowMs, response.settings, response.entries, from);
+    if (this.#phase !== "active") return;
+    const listed = this.#listedSlots(response.entries);
+    if (this.#doubting && askedMs >= this.#doubtSinceMs) this.#settleDoubts(listed, from);
+    for (const slot of listed) this.#confirm(slot);
+  }
+
+  /** The slots whose version in `entries` is the one this node holds, whatever its status. */
+  #listedSlots(entries: readonly Entry[]): number[] {
+    const listed: number[] = [];
+    for (const entry of entries) {
+      const slot = this.#book.find(entry.address);
+      if (this.#hasRow(slot) && this.#rows[slot * rowSize + fVersion] === entry.version) {
+        listed.push(slot);
+      }
+    }
+    return listed;
   }
 
   /**
@@ -706,6 +752,8 @@ export class Core {
       this.#present.delete(live.at(i));
       this.#forgetNews(live.at(i));
     }
+    this.#unconfirmed.clear();
+    this.#doubtSinceMs = nowMs;
     this.#doubting = live.size > 0;
     if (!this.#doubting) return;
     this.#syncs.push(this.#book.address(live.at(this.#random.below(live.size))));
@@ -713,36 +761,75 @@ export class Core {
   }
 
   /**
-   * Passes on again the rows a whole list from a live member confirmed (`mark`), and ends those
-   * it did not: the cluster no longer knows them. Each stays as a failed tombstone, so that the
-   * member, were it alive after all, is told so and comes back as a new version.
+   * Passes on again the rows a whole list from a live member confirmed (`listed`: the same
+   * version, whatever the status or incarnation, which may be newer here). Each live member the
+   * list did not hold is probed: the cluster may have failed and forgotten it, or the list may
+   * be behind. One that does not answer in time is ended (`#endUnconfirmed`).
    */
-  #settleDoubts(mark: number, from: Address): void {
+  #settleDoubts(listed: readonly number[], from: Address): void {
     this.#doubting = false;
+    for (const slot of listed) if (this.#live.has(slot)) this.#present.add(slot);
     const nowMs = this.#nowMs;
     const doubted: number[] = [];
     for (let i = 0; i < this.#live.size; i++) {
       const slot = this.#live.at(i);
-      if (this.#rows[slot * rowSize + fStamp] === mark) this.#present.add(slot);
-      else if (!this.#present.has(slot)) doubted.push(slot);
+      if (!this.#present.has(slot)) doubted.push(slot);
     }
     for (const slot of doubted) {
-      const row = slot * rowSize;
-      this.#rows[row + fStatus] = Status.Failed;
-      this.#rows[row + fRemoved] = 1;
-      this.#loseLive(nowMs, slot);
-      this.#forgetNews(slot);
-      this.#failed.add(slot);
-      this.#later(this.#tombstones, this.#deadline(slot, nowMs + this.config.tombstoneMs));
-      this.#emit(
-        "REMOVE",
-        slot,
-        this.#rows[row + fVersion],
-        this.#rows[row + fIncarnation],
-        "stale",
-        from,
-      );
+      if (this.#unconfirmed.size < unconfirmedProbesMax) {
+        const version = this.#rows[slot * rowSize + fVersion];
+        this.#unconfirmed.set(slot, { address: this.#book.address(slot), version });
+        this.#probe(slot);
+      } else this.#endStale(slot, from);
     }
+    // Given as long to answer as a silent neighbour is before it is suspected.
+    if (this.#unconfirmed.size > 0) this.#confirmByMs = nowMs + this.config.suspectAfterMs;
+    this.#deadlineMs = undefined;
+  }
+
+  /** Passes on again a member that answered for itself, or that a later whole list holds. */
+  #confirm(slot: number): void {
+    const waiting = this.#unconfirmed.get(slot);
+    if (waiting === undefined) return;
+    this.#unconfirmed.delete(slot);
+    if (this.#stillUnconfirmed(slot, waiting)) this.#present.add(slot);
+  }
+
+  #stillUnconfirmed(slot: number, waiting: { address: Address; version: number }): boolean {
+    return this.#live.has(slot) && !this.#present.has(slot) &&
+      this.#book.address(slot) === waiting.address &&
+      this.#rows[slot * rowSize + fVersion] === waiting.version;
+  }
+
+  /** Ends the members that did not answer their probe in time. */
+  #endUnconfirmed(nowMs: number): void {
+    if (this.#unconfirmed.size === 0 || nowMs < this.#confirmByMs) return;
+    for (const [slot, waiting] of this.#unconfirmed) {
+      if (this.#stillUnconfirmed(slot, waiting)) this.#endStale(slot);
+    }
+    this.#unconfirmed.clear();
+  }
+
+  /**
+   * Ends a member the cluster no longer knows. It stays as a failed tombstone, so that the
+   * member, were it alive after all, is told so and comes back as a new version.
+   */
+  #endStale(slot: number, from?: Address): void {
+    const row = slot * rowSize;
+    this.#rows[row + fStatus] = Status.Failed;
+    this.#rows[row + fRemoved] = 1;
+    this.#loseLive(this.#nowMs, slot);
+    this.#forgetNews(slot);
+    this.#failed.add(slot);
+    this.#later(this.#tombstones, this.#deadline(slot, this.#nowMs + this.config.tombstoneMs));
+    this.#emit(
+      "REMOVE",
+      slot,
+      this.#rows[row + fVersion],
+      this.#rows[row + fIncarnation],
+      "stale",
+      from,
+    );
     this.#deadlineMs = undefined;
   }
 
@@ -796,6 +883,12 @@ export class Core {
     const joiner = request.entry;
     if (joiner.address === this.address) return refuse(`${joiner.address} is this member's own`);
     if (joiner.status !== Status.Alive) return refuse("a joiner must be alive");
+    const ended = this.#ended.size === 0 ? undefined : this.#ended.versionOf(joiner.address);
+    if (ended !== undefined && joiner.version <= ended) {
+      return refuse(
+        `version ${joiner.version} of ${joiner.address} is not newer than ${ended}, already seen`,
+      );
+    }
     const slot = this.#book.find(joiner.address);
     if (this.#hasRow(slot)) {
       const known = this.#rows[slot * rowSize + fVersion];

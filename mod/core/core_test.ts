@@ -439,15 +439,127 @@ Deno.test("a node stalled past the fail timeout comes back as a new version and 
     assert.deepEqual(datagram.message.entries.map((e) => e.address), ["10.0.0.1:3000"]);
   }
   // A live member's list holds one of them and not the other.
-  c.applySync(1_200_300, {
-    kind: "sync-response",
-    settings,
-    entries: [entry(alive, { heartbeat: 5000 })],
-  }, alive);
-  assert.deepEqual(kinds(c.takeEvents(), forgotten), ["REMOVE"]);
+  c.applySync(
+    1_200_300,
+    {
+      kind: "sync-response",
+      settings,
+      entries: [entry(alive, { heartbeat: 5000 })],
+    },
+    alive,
+    1_200_000,
+  );
+  // The list may be behind: the member it lacks is asked directly before it is ended.
+  assert.deepEqual(kinds(c.takeEvents(), forgotten), []);
+  assert.deepEqual(c.takeProbes().map((p) => p.to), [forgotten]);
+  assert.deepEqual(c.syncRequest().entries.map((e) => e.address), ["10.0.0.1:3000", alive]);
+  for (let t = 1_200_400; t <= 1_200_300 + defaultConfig.suspectAfterMs; t += 100) {
+    c.receive(t, gossip(entry(alive, { heartbeat: t })));
+    c.tick(t);
+  }
+  assert.deepEqual(kinds(c.takeEvents(), forgotten).at(-1), "REMOVE", "no answer: it is ended");
   assert.deepEqual(c.members().map((m) => m.address), [alive]);
   assert.equal(c.lookup(forgotten)?.status, Status.Failed, "kept as a failed tombstone");
   assert.deepEqual(c.syncRequest().entries.map((e) => e.address), ["10.0.0.1:3000", alive]);
+});
+
+/** A core stalled past the fail timeout that has read one late gossip of `others`. */
+function stalledWith(others: string[], nowMs: number): Core {
+  const c = withMembers(others);
+  c.tick(0);
+  c.receive(nowMs, gossip(...others.map((address) => entry(address, { heartbeat: 2 }))));
+  c.takeEvents();
+  c.takeSyncs();
+  c.takeDatagrams();
+  return c;
+}
+
+Deno.test("after a stall, a member a list lacks but that answers its probe stays", () => {
+  const [alive, joiner] = ["10.0.0.2:3000", "10.0.0.3:3000"];
+  const c = stalledWith([alive, joiner], 5000);
+  // The answering member has not heard of the joiner yet.
+  c.applySync(5010, { kind: "sync-response", settings, entries: [entry(alive)] }, alive, 5000);
+  const [probe] = c.takeProbes();
+  assert.equal(probe.to, joiner);
+  const member = new Core({ address: joiner, version: v0 + 1, nowMs: 5000, random: new Random(3) });
+  c.applyProbeAck(5012, member.acceptProbe(5011, probe.message)!);
+  for (let t = 5100; t <= 5010 + 2 * defaultConfig.suspectAfterMs; t += 100) {
+    c.receive(t, gossip(entry(alive, { heartbeat: t })));
+    c.receive(t, gossip(entry(joiner, { heartbeat: t })));
+    c.tick(t);
+  }
+  assert.deepEqual(kinds(c.takeEvents(), joiner), [], "never ended");
+  assert.deepEqual(c.syncRequest().entries.map((e) => e.address).sort(), [
+    "10.0.0.1:3000",
+    alive,
+    joiner,
+  ]);
+});
+
+Deno.test("after a stall, a list holding a member at an older incarnation still confirms it", () => {
+  const [x, r] = ["10.0.0.2:3000", "10.0.0.3:3000"];
+  const c = withMembers([x, r]);
+  c.tick(0);
+  // The first datagram read after the stall says X refuted a suspicion (incarnation 1).
+  c.receive(5000, gossip(entry(x, { heartbeat: 30, incarnation: 1 })));
+  // R's list has not heard of the refutation yet.
+  c.applySync(
+    5005,
+    {
+      kind: "sync-response",
+      settings,
+      entries: [entry(r, { heartbeat: 40 }), entry(x, { heartbeat: 25, status: Status.Suspect })],
+    },
+    r,
+    5001,
+  );
+  assert.deepEqual(kinds(c.takeEvents(), x), []);
+  assert.deepEqual(c.takeProbes(), [], "nobody to ask: the list held everyone");
+  assert.equal(c.lookup(x)?.status, Status.Alive);
+  assert.deepEqual(c.syncRequest().entries.map((e) => e.address).sort(), ["10.0.0.1:3000", x, r]);
+});
+
+Deno.test("a list asked for before a stall, read after it, settles none of its doubts", () => {
+  const [r, dead] = ["10.0.0.2:3000", "10.0.0.3:3000"];
+  const c = withMembers([r, dead]);
+  c.tick(0);
+  // Asked at 0, answered before the stall; read 20 minutes later.
+  c.applySync(
+    1_200_000,
+    { kind: "sync-response", settings, entries: [entry(r), entry(dead)] },
+    r,
+    0,
+  );
+  assert.deepEqual(c.syncRequest().entries.map((e) => e.address), ["10.0.0.1:3000"]);
+  assert.equal(c.takeSyncs().length, 1, "it asks again");
+});
+
+Deno.test("a sender speaking as an older version is told that version ended", () => {
+  const x = "10.0.0.2:3000";
+  const c = withMembers([x]);
+  c.receive(10, gossip(entry(x, { version: v0 + 9 })));
+  c.takeDatagrams();
+  const ghost = new Core({ address: x, version: v0 + 1, nowMs: 0, random: new Random(1) });
+  c.receive(50, gossip(ghost.selfEntry));
+  const told = c.takeDatagrams().filter((d) => d.to === x);
+  assert.equal(told.length, 1);
+  ghost.receive(60, told[0].message);
+  assert(ghost.version > v0 + 1, "the older version comes back as a new one");
+});
+
+Deno.test("a join at a version that ended and was forgotten is refused as not newer", () => {
+  const x = "10.0.0.2:3000";
+  const c = withMembers([x]);
+  c.receive(10, gossip(entry(x, { version: v0 + 50, status: Status.Left })));
+  const forgottenAt = defaultConfig.cleanupAfterMs + defaultConfig.tombstoneMs + 1000;
+  for (let t = 1000; t <= forgottenAt; t += 1000) c.tick(t);
+  assert.equal(c.lookup(x), undefined, "forgotten");
+  const reply = c.acceptJoin(forgottenAt + 1, {
+    kind: "join-request",
+    entry: entry(x, { version: v0 + 40 }),
+  });
+  assert(!reply.accepted);
+  assert.match(reply.reason, /not newer than/);
 });
 
 Deno.test("a tombstone heard second-hand is kept but not passed on; a witnessed one is", () => {
@@ -520,7 +632,7 @@ Deno.test("a node that keeps hearing of more members than it lists asks for a fu
   const peer = core("10.0.0.2:3000");
   const response = peer.acceptSync(5, request, "10.0.0.1:3000");
   assert.equal(peer.lookup("10.0.0.1:3000")?.status, Status.Alive, "the push side merged");
-  c.applySync(defaultConfig.syncAfterMs + 5, response!, a);
+  c.applySync(defaultConfig.syncAfterMs + 5, response!, a, defaultConfig.syncAfterMs);
 });
 
 Deno.test("a member table at its limit refuses joins and ignores strangers, and keeps working", () => {

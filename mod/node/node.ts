@@ -941,6 +941,7 @@ export class Node {
     if (this.#syncing || this.#state !== "member") return;
     this.#syncing = true;
     const core = this.#core;
+    const askedMs = this.#now();
     try {
       const reply = await request(
         peer,
@@ -950,7 +951,7 @@ export class Node {
         (bytes) => this.#traffic.countOut("sync", bytes),
       );
       if (reply.kind === "sync-response" && this.#state === "member" && this.#core === core) {
-        core.applySync(this.#now(), reply, peer);
+        core.applySync(this.#now(), reply, peer, askedMs);
         this.#flush();
       }
     } catch (error) {

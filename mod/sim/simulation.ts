@@ -83,6 +83,8 @@ export class SimNode {
   generation = 0;
   wakeAtMs = Infinity;
   inbox: Gossip[] = [];
+  /** Answers over TCP that came while the process was paused: read once it runs again. */
+  replies: RequestReply[] = [];
   lastVersion = 0;
   contact: number | undefined;
   joined = false;
@@ -135,15 +137,20 @@ type Item =
     readonly generation: number;
     readonly to: SimNode;
     readonly request: SyncRequest | Probe;
+    readonly askedMs: number;
   }
-  | {
-    readonly kind: "request-reply";
-    readonly node: SimNode;
-    readonly generation: number;
-    readonly from: Address;
-    readonly response: SyncResponse | ProbeAck;
-  }
+  | RequestReply
   | { readonly kind: "action"; readonly run: () => void };
+
+/** An answer over TCP, on its way back to the node that asked at `askedMs`. */
+interface RequestReply {
+  readonly kind: "request-reply";
+  readonly node: SimNode;
+  readonly generation: number;
+  readonly from: Address;
+  readonly response: SyncResponse | ProbeAck;
+  readonly askedMs: number;
+}
 
 /** Counters of a run. */
 export interface SimulationStats {
@@ -161,7 +168,10 @@ export interface SimulationStats {
   bytesSent: number;
   datagramBytesMax: number;
   events: Record<EventKind, number>;
-  /** FAIL events about a member whose process was running (not crashed, paused or left). */
+  /**
+   * FAIL events about a member whose process was running (not crashed, paused or left), and
+   * members running yet ended as unknown to the cluster after a stall (REMOVE via stale).
+   */
   falsePositives: number;
   /** FAIL events about a member that had left voluntarily. */
   leavesSeenAsFailures: number;
@@ -270,6 +280,7 @@ export class Simulation {
     node.generation++;
     node.state = "up";
     node.inbox = [];
+    node.replies = [];
     node.wakeAtMs = Infinity;
     node.leftAtMs = undefined;
     node.contact = contact;
@@ -296,6 +307,7 @@ export class Simulation {
     node.core = undefined;
     node.wakeAtMs = Infinity;
     node.inbox = [];
+    node.replies = [];
   }
 
   /** Kills a node's process and starts a new one at the same address, joining through `contact`. */
@@ -324,6 +336,10 @@ export class Simulation {
       node.core!.receive(this.nowMs, message);
       this.#flush(node);
     }
+    // Answers read after the datagrams: one written before the pause must not pass for new.
+    const replies = node.replies;
+    node.replies = [];
+    for (const reply of replies) if (node.state === "up") this.#reply(node, reply);
     if (node.state === "up") {
       node.core!.tick(this.nowMs);
       this.#flush(node);
@@ -510,18 +526,15 @@ export class Simulation {
           generation: item.generation,
           from: peer.address,
           response,
+          askedMs: item.askedMs,
         });
         return;
       }
       case "request-reply": {
         const node = item.node;
-        if (node.state !== "up" || node.generation !== item.generation) return;
-        const response = item.response;
-        if (response.kind === "probe-ack") {
-          node.core!.applyProbeAck(now, response);
-          this.stats.probesAnswered++;
-        } else node.core!.applySync(now, response, item.from);
-        this.#flush(node);
+        if (node.generation !== item.generation) return;
+        if (node.state === "paused") node.replies.push(item);
+        else if (node.state === "up") this.#reply(node, item);
         return;
       }
       case "action":
@@ -589,7 +602,17 @@ export class Simulation {
       generation: node.generation,
       to,
       request,
+      askedMs: this.nowMs,
     });
+  }
+
+  #reply(node: SimNode, reply: RequestReply): void {
+    const response = reply.response;
+    if (response.kind === "probe-ack") {
+      node.core!.applyProbeAck(this.nowMs, response);
+      this.stats.probesAnswered++;
+    } else node.core!.applySync(this.nowMs, response, reply.from, reply.askedMs);
+    this.#flush(node);
   }
 
   #route(from: SimNode, datagram: Outgoing): void {
@@ -644,6 +667,12 @@ export class Simulation {
       if (this.#leftIds.has(id)) this.stats.leavesSeenAsFailures++;
       else if (subject?.id === id && subject.state === "paused") this.stats.pausedDetections++;
       else if (subject?.id === id && subject.state === "up") this.stats.falsePositives++;
+    } else if (event.kind === "REMOVE" && event.via === "stale") {
+      // Ended for want of confirmation after a stall: wrong, and as costly as a false failure,
+      // when the member is running (it is told so, and comes back as a new version).
+      const subject = this.#byAddress.get(event.address);
+      const id = memberId(event.address, event.version);
+      if (subject?.id === id && subject.state === "up") this.stats.falsePositives++;
     }
     this.#options.onEvent?.(node, event);
   }
