@@ -6,7 +6,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { RuntimeFailure, UsageError } from "./cmd/_cli.ts";
-import { grepCommand, refusedOption } from "./cmd/grep.ts";
+import { grepCommand, normalizedArgs, refusedOption } from "./cmd/grep.ts";
 import { joinCommand } from "./cmd/join.ts";
 import { keygenCommand } from "./cmd/keygen.ts";
 import { leaveCommand } from "./cmd/leave.ts";
@@ -54,6 +54,7 @@ export async function main(args: string[]): Promise<number> {
       console.error(`error: ${refused}`);
       return 2;
     }
+    args = ["grep", ...normalizedArgs(args.slice(1))];
   }
   try {
     await program.parseAsync(args, { from: "user" });

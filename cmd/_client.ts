@@ -7,18 +7,19 @@ import type { Address } from "../mod/core/types.ts";
 import { request, RequestError } from "../mod/node/client.ts";
 import type { ControlRequest, ControlResponse, FrameMessage } from "../mod/wire/codec.ts";
 import { out, RuntimeFailure } from "./_cli.ts";
-import type { NodeStats } from "../mod/node/node.ts";
+import { nodeDefaults, type NodeStats } from "../mod/node/node.ts";
 import { InvalidArgumentError } from "commander";
 import { KeyError, Keyring } from "../mod/wire/seal.ts";
 
 /** The node a client talks to unless told otherwise. */
 export const defaultNode = "127.0.0.1:3000";
 
-/** Parses `--node HOST:PORT`. */
+/** Parses `--node HOST:PORT` (and `--join`); a host alone means the default port, 3000. */
 export function nodeAddress(text: string): Address {
-  const parsed = parseAddress(text);
+  const address = /^[^:[\]]+$/.test(text) ? `${text}:${nodeDefaults.port}` : text;
+  const parsed = parseAddress(address);
   if ("error" in parsed) throw new InvalidArgumentError(parsed.error);
-  return text;
+  return address;
 }
 
 /** The `--node` option. */
@@ -63,18 +64,26 @@ export async function loadKeyring(path: string | undefined): Promise<Keyring | u
   }
 }
 
-/** Sends one request to a node; a node that cannot be reached is a runtime failure. */
+/**
+ * Sends one request to a node; a node that cannot be reached, or is silent once asked, is a
+ * runtime failure (`notes.silence` says what silence may mean for this request).
+ */
 export async function ask(
   node: Address,
   message: FrameMessage,
   timeoutSeconds: number,
   keyring?: Keyring,
+  notes: { silence?: string } = {},
 ): Promise<FrameMessage> {
   try {
     return await request(node, message, timeoutSeconds * 1000, keyring);
   } catch (error) {
     if (error instanceof RequestError) {
-      throw new RuntimeFailure(`cannot reach ${node}: ${error.reason}`);
+      throw new RuntimeFailure(
+        error.sent
+          ? `${node} did not answer: ${error.reason}${notes.silence ? `; ${notes.silence}` : ""}`
+          : `cannot reach ${node}: ${error.reason}`,
+      );
     }
     throw error;
   }
@@ -87,7 +96,9 @@ async function control(
   timeoutSeconds: number,
 ): Promise<ControlResponse> {
   // Control is for the node's own machine, where no key is needed.
-  const reply = await ask(node, message, timeoutSeconds);
+  const reply = await ask(node, message, timeoutSeconds, undefined, {
+    silence: "it may have acted on the request: `member stats` shows its state",
+  });
   if (reply.kind !== "control-response") {
     throw new RuntimeFailure(`${node} answered with ${reply.kind}, not a control response`);
   }

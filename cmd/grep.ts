@@ -81,9 +81,11 @@ function count(name: string, least = 0, most = 2 ** 31 - 1): (text: string) => n
 
 /** The `grep` subcommand. */
 export function grepCommand(setExit: (code: number) => void): Command {
+  // Of -h and -H, and of -l and -L, the one given last wins, as with grep.
+  const last = { names: "-H", files: "" };
   return new Command("grep")
     .description(
-      "Grep the logs of every member the node lists as alive, in parallel. Output lines are " +
+      "Grep the logs of every member the node lists as alive (or suspect), in parallel. Output lines are " +
         "prefixed with the member (HOST:PORT:FILE:...); a summary goes to stderr.",
     )
     .argument("[PATTERN]", "the pattern, unless given with -e")
@@ -109,7 +111,11 @@ export function grepCommand(setExit: (code: number) => void): Command {
     .option("-H, --with-filename", "print the member and file before each line (the default)")
     .option("-a, --text", "search binary files as text, printing their lines as they are")
     .option("-q, --quiet", "print nothing: the exit status alone says if a line matched")
-    .option("-m, --max-count <NUM>", "stop after NUM selected lines per file", count("-m"))
+    .option(
+      "-m, --max-count <NUM>",
+      "stop after NUM selected lines per file (a negative NUM: no limit)",
+      (text: string) => /^-[0-9]+$/.test(text) ? -1 : count("-m")(text),
+    )
     .option("-A, --after-context <NUM>", "print NUM lines of trailing context", count("-A"))
     .option("-B, --before-context <NUM>", "print NUM lines of leading context", count("-B"))
     .option("-C, --context <NUM>", "print NUM lines of context", count("-C"))
@@ -117,7 +123,11 @@ export function grepCommand(setExit: (code: number) => void): Command {
     .addOption(keyFileOption())
     .option("--json", "print one JSON object per match (or per file with -c, -l, -L)")
     .addOption(
-      timeoutOption(10, "report a member as failed after this long without a word from it"),
+      timeoutOption(
+        10,
+        "report a member as failed after this long without a word from it (one still " +
+          "searching says so every second)",
+      ),
     )
     .option(
       "--max-output <BYTES>",
@@ -136,8 +146,19 @@ export function grepCommand(setExit: (code: number) => void): Command {
         "refused.\n\nExamples:\n  member grep -c ERROR\n  member grep -n -E 'timeout [0-9]+ms' " +
         "--node 10.0.0.1:3000\n",
     )
+    .on("option:no-filename", () => (last.names = "-h"))
+    .on("option:with-filename", () => (last.names = "-H"))
+    .on("option:files-with-matches", () => (last.files = "-l"))
+    .on("option:files-without-match", () => (last.files = "-L"))
     .action(async (pattern: string | undefined, flags: GrepFlags) => {
-      setExit(await grep(pattern, flags));
+      setExit(
+        await grep(pattern, {
+          ...flags,
+          filename: last.names === "-H",
+          filesWithMatches: last.files === "-l",
+          filesWithoutMatch: last.files === "-L",
+        }),
+      );
     });
 }
 
@@ -158,26 +179,37 @@ const takesValue = new Set([
   "--max-output",
 ]);
 
-/** Refuses GNU grep options that read other files, before parsing, with a clear line. */
-export function refusedOption(args: readonly string[]): string | undefined {
+/**
+ * The options in `args`, in order, up to `--`: bundles split (`-in` is -i and -n), values left
+ * out (`-ief` is -i and -e, its value f; `-ie PATTERN` takes the next argument), long options
+ * without their `=value`.
+ */
+export function optionsInOrder(args: readonly string[]): string[] {
+  const found: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    if (arg === "--") return undefined;
-    const name = arg.startsWith("--") ? arg.split("=")[0] : arg;
-    let reason = refused.get(name);
-    if (takesValue.has(arg)) {
-      i++;
+    if (arg === "--") break;
+    if (arg.startsWith("--")) {
+      found.push(arg.split("=")[0]);
+      if (takesValue.has(arg)) i++;
     } else if (/^-[A-Za-z]/.test(arg)) {
-      // Bundled short options (`-rn`), up to the first that takes a value: the rest of the
-      // argument is that value (`-ief` is -i -e f), or the next argument is (`-ie PATTERN`).
-      for (let j = 1; j < arg.length && reason === undefined; j++) {
-        reason = refused.get(`-${arg[j]}`);
-        if (takesValue.has(`-${arg[j]}`)) {
+      for (let j = 1; j < arg.length; j++) {
+        const name = `-${arg[j]}`;
+        found.push(name);
+        if (takesValue.has(name)) {
           if (j === arg.length - 1) i++;
           break;
         }
       }
     }
+  }
+  return found;
+}
+
+/** Refuses GNU grep options that read other files, before parsing, with a clear line. */
+export function refusedOption(args: readonly string[]): string | undefined {
+  for (const name of optionsInOrder(args)) {
+    const reason = refused.get(name);
     if (reason !== undefined) {
       const why = reason.startsWith("asks") ? "" : ": member grep searches only the files each " +
         "member serves";
@@ -185,6 +217,34 @@ export function refusedOption(args: readonly string[]): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * GNU grep's shorthands, in the words the parser knows: `-NUM` is `--context=NUM`, and `-y` is
+ * `-i` (obsolete, still accepted).
+ */
+export function normalizedArgs(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (/^-[0-9]+$/.test(arg)) out.push(`--context=${arg.slice(1)}`);
+    else if (takesValue.has(arg)) {
+      out.push(...args.slice(i, i + 2));
+      i++;
+    } else if (/^-[A-Za-z]/.test(arg)) {
+      // In a bundle, up to the first option that takes a value: the rest is that value.
+      const valueAt = [...arg].findIndex((c, j) => j > 0 && takesValue.has(`-${c}`));
+      const flags = valueAt < 0 ? arg : arg.slice(0, valueAt);
+      out.push(flags.replaceAll("y", "i") + (valueAt < 0 ? "" : arg.slice(valueAt)));
+      if (valueAt === arg.length - 1) out.push(...args.slice(i + 1, i + 2));
+      if (valueAt === arg.length - 1) i++;
+    } else out.push(arg);
+  }
+  return out;
 }
 
 function queryOf(pattern: string | undefined, flags: GrepFlags): GrepQuery | string {
@@ -198,7 +258,8 @@ function queryOf(pattern: string | undefined, flags: GrepFlags): GrepQuery | str
   const syntaxes = [flags.extendedRegexp, flags.fixedStrings, flags.basicRegexp].filter(Boolean);
   if (syntaxes.length > 1) return "conflicting matchers: give at most one of -E, -F, -G";
   // Quiet needs one selected line, so each file is searched no further than its first.
-  const maxCount = flags.quiet ? Math.min(flags.maxCount ?? 1, 1) : flags.maxCount;
+  const limit = flags.maxCount === -1 ? undefined : flags.maxCount;
+  const maxCount = flags.quiet ? Math.min(limit ?? 1, 1) : limit;
   const query: GrepQuery = {
     patterns,
     syntax: flags.extendedRegexp ? "extended" : flags.fixedStrings ? "fixed" : "basic",
@@ -242,7 +303,9 @@ async function grep(pattern: string | undefined, flags: GrepFlags): Promise<numb
     const stats = await fetchStats(flags.node, flags.timeout, keyring);
     members = [
       stats.self.address,
-      ...stats.members.filter((m) => m.status === "alive").map((m) => m.address),
+      // A suspect is most often alive, and refutes: it is asked too.
+      ...stats.members.filter((m) => m.status === "alive" || m.status === "suspect")
+        .map((m) => m.address),
     ];
   } catch (error) {
     err(`error: ${(error as Error).message}\n`);
@@ -289,7 +352,8 @@ function finish(
 ): number {
   const failed = outcomes.filter((o) => o.failure !== undefined);
   const errors = outcomes.filter((o) => o.done !== undefined && o.done.exitCode === 2);
-  const matched = outcomes.some((o) => o.done?.exitCode === 0);
+  // Quiet, a selected line is success even beside an error on that member (an unreadable file).
+  const matched = outcomes.some((o) => o.done?.exitCode === 0 || (quiet && o.lines > 0));
   if (quiet && (matched || failed.length + errors.length === 0)) return matched ? 0 : 1;
   // The same grep error everywhere (an invalid regular expression) is one line, not one per member.
   const messages = new Set(errors.map((o) => o.done!.error.split("\n")[0]));
@@ -320,6 +384,16 @@ function finish(
         counted(outcomes.length, "member")
       } in ${(elapsedMs / 1000).toFixed(2)} s\n${rows.join("\n")}\n`,
     );
+  }
+  if (!summary) {
+    // Without the summary, grep's own diagnostics and the failures still go to stderr, as grep's
+    // do.
+    for (const o of outcomes) {
+      const said = o.failure !== undefined ? `failed: ${o.failure}` : o.done?.error ?? "";
+      for (const line of said.split("\n")) {
+        if (line !== "") err(`member grep: ${o.member}: ${line}\n`);
+      }
+    }
   }
   if (failed.length > 0 || errors.length > 0) return 2;
   return matched ? 0 : 1;

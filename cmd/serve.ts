@@ -89,7 +89,23 @@ async function serve(flags: ServeFlags): Promise<number> {
       `--host ${host} is not an address others can reach: give this machine's own address`,
     );
   }
+  const self = `${host.includes(":") ? `[${host}]` : host}:${flags.port}`;
+  if (flags.join === self) {
+    throw new UsageError(
+      `--join ${flags.join} names this node itself: give another member, or --introducer to ` +
+        "start a cluster",
+    );
+  }
   if (flags.dataDir === "") throw new UsageError("--data-dir is empty: give a directory");
+  for (const spec of flags.grep ?? []) {
+    if (!/[*?[]/.test(spec) && isDirectory(spec)) {
+      throw new UsageError(
+        `--grep ${spec} is a directory: give files, or a glob such as ${
+          spec.replace(/\/$/, "")
+        }/*.log`,
+      );
+    }
+  }
   configureLogging(flags.logLevel);
   const logger = getLogger(["member", "serve"]);
   let keyring: Keyring | undefined;
@@ -162,13 +178,23 @@ async function serve(flags: ServeFlags): Promise<number> {
       : void reload();
   Deno.addSignalListener("SIGHUP", onHangup);
   const signal = await stop.promise;
-  logger.info("{signal}: leaving the group", { signal });
+  logger.info(node.state === "member" ? "{signal}: leaving the group" : "{signal}: stopping", {
+    signal,
+  });
   const leaving = node.leave();
   await Promise.race([leaving, new Promise((resolve) => setTimeout(resolve, 3000))]);
   await node.close();
   for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
   Deno.removeSignalListener("SIGHUP", onHangup);
   return 0;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -26,7 +26,11 @@ export function statsCommand(setExit: (code: number) => void): Command {
     .addOption(nodeOption())
     .addOption(timeoutOption(5))
     .addOption(keyFileOption())
-    .option("--json", "print one JSON object: self, members, and the counters beside them")
+    .option(
+      "--json",
+      "print one JSON object: self (this node's entry), members (every other member it " +
+        "lists, tombstones left out), and the counters beside them",
+    )
     .option("--watch [SECONDS]", "refresh in place every SECONDS (default 1)", numberIn(0.2, 3600))
     .action(async (flags: StatsFlags) => {
       const keyring = await loadKeyring(flags.keyFile);

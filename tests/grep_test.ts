@@ -4,7 +4,7 @@
  * outside the allowlist, an invalid regular expression, and a bounded output.
  */
 import assert from "node:assert/strict";
-import { refusedOption } from "../cmd/grep.ts";
+import { normalizedArgs, refusedOption } from "../cmd/grep.ts";
 import { binaryFlags } from "../tasks/flags.ts";
 import { bundle, Cluster, member, type MemberProcess, waitFor } from "./_cluster.ts";
 import { known, writeLog } from "./_logs.ts";
@@ -76,6 +76,14 @@ const queries: string[][] = [
   ["-e", "user=ann", "-e", "user=cy", "-c"],
   ["-c", "no such line anywhere"],
   ["-i", "-c", "WARN"],
+  // GNU grep's shorthands and orders: -NUM is -C NUM, -y is -i, -m -1 is no limit, and of -l/-L
+  // and -h/-H the last wins.
+  ["-1", "-n", known.rare],
+  ["-yc", "warn"],
+  ["-m", "-1", "-c", "WARN"],
+  ["-L", "-l", known.rare],
+  ["-l", "-L", known.rare],
+  ["-h", "-H", "-c", known.rare],
 ];
 
 Deno.test("member grep over a real cluster: the same lines and counts as GNU grep", async (t) => {
@@ -251,11 +259,18 @@ Deno.test("member grep over a real cluster: the same lines and counts as GNU gre
 });
 
 Deno.test("refused options are found in bundles, but not in what a bundle's -e takes", () => {
-  assert.match(refusedOption(["-rn", "x"])!, /-rn is not allowed/);
+  assert.match(refusedOption(["-nr", "x"])!, /option -r is not allowed/);
   assert.equal(refusedOption(["-ief"]), undefined); // -i -e f
   assert.equal(refusedOption(["-ie", "-r"]), undefined); // -i -e -r
   assert.match(refusedOption(["-ie", "x", "-r"])!, /-r is not allowed/);
   assert.equal(refusedOption(["--", "-r"]), undefined);
+});
+
+Deno.test("grep's shorthands: -NUM is --context=NUM, -y is -i, outside values and after --", () => {
+  assert.deepEqual(normalizedArgs(["-3", "-yn", "x"]), ["--context=3", "-in", "x"]);
+  assert.deepEqual(normalizedArgs(["-e", "-3", "-ey"]), ["-e", "-3", "-ey"]);
+  assert.deepEqual(normalizedArgs(["-ye", "-y"]), ["-ie", "-y"]);
+  assert.deepEqual(normalizedArgs(["--", "-3", "-y"]), ["--", "-3", "-y"]);
 });
 
 Deno.test("a heavy grep on every node stalls nobody's gossip: no false positive", async () => {
@@ -271,7 +286,8 @@ Deno.test("a heavy grep on every node stalls nobody's gossip: no false positive"
       cluster.add(["--join", introducer.address, "--grep", `${cluster.dir}/logs-${i}/*.log`]);
     }
     await cluster.waitForAgreement(30_000);
-    // Every node greps its 30 MB, over and over, from several clients at once, for 10 s.
+    // Every node greps its 30 MB, over and over, from several clients at once, for 10 s; every
+    // query answers in full (none is refused as busy).
     const until = Date.now() + 10_000;
     let queries = 0;
     const client = async (args: string[]) => {
@@ -287,14 +303,45 @@ Deno.test("a heavy grep on every node stalls nobody's gossip: no false positive"
         queries++;
       }
     };
+    // Six clients: past the four queries a node runs at once, so some wait their turn.
     await Promise.all([
       client(["-c", "-i", "e.*r.*o"]),
       client(["-c", "-v", "-E", "(a|b)+c"]),
       client(["-c", "-w", "id"]),
+      client(["-c", "-i", "e.*r.*o"]),
+      client(["-c", "-v", "-E", "(a|b)+c"]),
+      client(["-c", "-w", "id"]),
     ]);
-    assert(queries >= 3);
+    assert(queries >= 6);
     const failures = cluster.members.flatMap((m) => m.events().filter((e) => e.kind === "FAIL"));
     assert.deepEqual(failures, []);
+  } finally {
+    await cluster.stop();
+  }
+});
+
+Deno.test("a member searching long without output is not taken for a stalled one", async () => {
+  // Back-references make GNU grep slow on these lines (some seconds), and -c prints nothing
+  // until the end: the member's empty chunks, one a second, keep the client waiting for it.
+  const cluster = new Cluster("addresses");
+  try {
+    const file = `${cluster.dir}/slow.log`;
+    await Deno.writeTextFile(file, `${"ab".repeat(46)} x\n`.repeat(4));
+    const node = cluster.add(["--introducer", "--grep", file]);
+    await waitFor("the node", () => node.stats(), 15_000);
+    const result = await member([
+      "grep",
+      "--node",
+      node.address,
+      "--timeout",
+      "3",
+      "-c",
+      "-E",
+      String.raw`^(.*)(.*)(.*)\3\2\1x$`,
+    ]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.equal(result.stdout, `${node.address}:${file}:0\n`);
+    assert.match(result.stderr, /from 1 of 1 member/);
   } finally {
     await cluster.stop();
   }

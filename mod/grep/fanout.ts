@@ -1,7 +1,8 @@
 /**
  * The client side of `member grep`: one query to every member at once, results handed on as they
  * arrive. A member that dies or stalls does not hang the query: after `idleTimeoutMs` without a
- * frame it is reported as failed, with what it had sent, and the others complete.
+ * frame it is reported as failed, with what it had sent, and the others complete. A member still
+ * searching sends an empty chunk every few seconds, so a slow search is not taken for a stall.
  */
 import type { Address } from "../core/types.ts";
 import { connect, RequestError } from "../node/client.ts";
@@ -84,6 +85,8 @@ async function queryMember(
       if (!next.ok) throw new RequestError(`unreadable output (${next.reason})`);
       const message = next.message;
       if (message.kind === "grep-chunk") {
+        // An empty chunk says the member is still searching; its coming reset the wait.
+        if (message.data.length === 0) continue;
         outcome.bytes += message.data.length;
         if (options.mode === "text") {
           const { data, lines } = prefixLines(prefix, message.data);

@@ -15,6 +15,8 @@ export interface Expansion {
    * bytes replaced, so it cannot be opened, and they are not served. Shown so, never silently.
    */
   readonly notUtf8: string[];
+  /** True when more files matched than `filesMax`: those past it are left out. */
+  readonly cut: boolean;
 }
 
 /** What a walk gathers. */
@@ -24,6 +26,8 @@ interface Gathered {
   matched: number;
   readonly notUtf8: Set<string>;
   readonly filesMax: number;
+  /** Set at the first file past `filesMax`; the walk then stops. */
+  cut: boolean;
 }
 
 /** How far an expansion may go. */
@@ -70,6 +74,7 @@ export async function expandPaths(
     matched: 0,
     notUtf8: new Set(),
     filesMax: options.filesMax,
+    cut: false,
   };
   const { found } = gathered;
   const unmatched: string[] = [];
@@ -77,9 +82,14 @@ export async function expandPaths(
     const before = gathered.matched;
     await expandOne(spec, gathered);
     if (gathered.matched === before) unmatched.push(spec);
-    if (found.size >= options.filesMax) break;
+    if (gathered.cut) break;
   }
-  return { files: [...found].sort(), unmatched, notUtf8: [...gathered.notUtf8].sort() };
+  return {
+    files: [...found].sort(),
+    unmatched,
+    notUtf8: [...gathered.notUtf8].sort(),
+    cut: gathered.cut,
+  };
 }
 
 async function expandOne(spec: string, gathered: Gathered): Promise<void> {
@@ -95,8 +105,7 @@ async function expandOne(spec: string, gathered: Gathered): Promise<void> {
 }
 
 async function walk(dir: string, rest: readonly string[], gathered: Gathered): Promise<void> {
-  const { found, filesMax } = gathered;
-  if (found.size >= filesMax) return;
+  if (gathered.cut) return;
   const [segment, ...after] = rest;
   if (segment === "**") {
     // Zero directories, then one more level down with `**` still to match.
@@ -123,7 +132,7 @@ async function walk(dir: string, rest: readonly string[], gathered: Gathered): P
     .map((e) => e.name)
     .sort();
   for (const name of names) {
-    if (found.size >= filesMax) return;
+    if (gathered.cut) return;
     const path = join(dir, name);
     if (await unnamable(path, name, gathered)) continue;
     if (last) {
@@ -133,6 +142,10 @@ async function walk(dir: string, rest: readonly string[], gathered: Gathered): P
 }
 
 function add(gathered: Gathered, path: string): void {
+  if (gathered.found.size >= gathered.filesMax && !gathered.found.has(path)) {
+    gathered.cut = true;
+    return;
+  }
   gathered.found.add(path);
   gathered.matched++;
 }

@@ -20,7 +20,12 @@ Deno.test("globs: wildcards, **, hidden entries, unmatched specs and the file li
     ]);
     assert.deepEqual(got.unmatched, [`${dir}/nope/*.log`]);
     assert.deepEqual(got.notUtf8, []);
-    assert.equal((await expandPaths([`${dir}/**/*.log`], { filesMax: 2 })).files.length, 2);
+    assert.equal(got.cut, false);
+    const capped = await expandPaths([`${dir}/**/*.log`], { filesMax: 2 });
+    assert.equal(capped.files.length, 2);
+    assert.equal(capped.cut, true, "the limit is reported");
+    const exact = await expandPaths([`${dir}/**/*.log`], { filesMax: 4 });
+    assert.deepEqual([exact.files.length, exact.cut], [4, false], "reaching it is not a cut");
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

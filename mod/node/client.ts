@@ -15,11 +15,14 @@ export class RequestError extends Error {
   readonly reason: string;
   /** True when the node answered, refusing the request (for want of the right key). */
   readonly refused: boolean;
+  /** True when the request was sent in full: the node may have acted on it. */
+  readonly sent: boolean;
 
-  constructor(reason: string, refused = false) {
+  constructor(reason: string, refused = false, sent = false) {
     super(reason);
     this.reason = reason;
     this.refused = refused;
+    this.sent = sent;
   }
 }
 
@@ -49,8 +52,10 @@ export async function request(
   sent?: (bytes: number) => void,
 ): Promise<FrameMessage> {
   const conn = await connect(address, timeoutMs);
+  let written = false;
   try {
     const bytes = await writeFrame(conn, message, timeoutMs, keyring);
+    written = true;
     sent?.(bytes);
     const reply = await new FrameReader(conn, undefined, answerSecurity(keyring)).next(
       timeoutMs,
@@ -81,6 +86,8 @@ export async function request(
       // Something accepted the connection and said nothing: a stalled member, or another server.
       throw new RequestError(
         `no answer within ${timeoutMs} ms (the port is open: a stalled member, or not a member)`,
+        false,
+        written,
       );
     }
     if (error instanceof FrameError) throw new RequestError(error.message);

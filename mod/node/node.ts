@@ -11,7 +11,7 @@ import type { Logger } from "@logtape/logtape";
 import { isAddress, parseAddress } from "../core/address.ts";
 import type { Config } from "../core/config.ts";
 import { defaultConfig } from "../core/config.ts";
-import { Core, type MemberView, type OutgoingProbe } from "../core/core.ts";
+import { Core, type CoreCounters, type MemberView, type OutgoingProbe } from "../core/core.ts";
 import { Random } from "../core/random.ts";
 import {
   type Address,
@@ -27,7 +27,6 @@ import {
   type DecodeLimits,
   encodeMessage,
   type FrameMessage,
-  type GrepDone,
   type GrepRequest,
 } from "../wire/codec.ts";
 import { expandPaths } from "../grep/glob.ts";
@@ -102,14 +101,22 @@ const keyRefusals: Partial<Record<string, string>> = {
 const busyReason = "busy: too many joins at once";
 /** Malformed datagrams logged per minute, at most. */
 const malformedLogsPerMinute = 10;
-/** Grep queries run at once; more are refused, so a flood of queries cannot starve gossip. */
+/**
+ * Grep queries run at once; more wait up to `grepQueueMs` for a turn, then are refused, so a
+ * flood of queries cannot starve gossip.
+ */
 const grepsMax = 4;
+const grepQueueMs = 5000;
+/** A query silent this long sends an empty chunk, so that the client knows it is still at work. */
+const grepKeepAliveMs = 1000;
 /** The most output one grep query may send from one node, whatever the client asks. */
 export const grepBytesMax = 256 << 20;
 /** The longest one grep query may run on one node, whatever the client asks. */
 export const grepTimeoutMaxMs = 10 * 60_000;
 /** Files one query may search. */
 const grepFilesMax = 10_000;
+const filesCutNote = `the --grep paths name more than ${grepFilesMax} files: only the first ` +
+  `${grepFilesMax} (in name order) are searched`;
 /** A client that reads nothing for this long is given up on. */
 const grepWriteTimeoutMs = 30_000;
 /** The most of its event log a node sends to `member viz`. */
@@ -156,6 +163,8 @@ export class Node {
   /** Connections closed to make room for newer ones. */
   readonly #evicted = new WeakSet<Deno.TcpConn>();
   #greps = 0;
+  /** Queries waiting for a turn, first come first served. */
+  readonly #grepQueue: (() => void)[] = [];
   readonly #joinBucket = new TokenBucket(joinsPerSecond, joinsBurst);
   /** The cluster keys, when the cluster has them; replaced whole by `setKeyring`. */
   #keyring: Keyring | undefined;
@@ -168,6 +177,8 @@ export class Node {
   #probesInFlight = 0;
   /** Probes the core asked for but not sent, at the in-flight limit: `probesSent` leaves them out. */
   #probesSkipped = 0;
+  /** The counters of this process's earlier versions (a leave and a join start a new core). */
+  #pastCounters: Partial<CoreCounters> = {};
   #tcpOnlyLoggedMs = -Infinity;
   /** Held for the process's life: one member process per data dir (`lockDataDir`). */
   readonly #dataDirLock: Deno.FsFile;
@@ -256,9 +267,10 @@ export class Node {
     });
     if (options.grepPaths !== undefined) {
       // A typo in a path would otherwise show only as a member that never matches anything.
-      const { unmatched, notUtf8 } = await expandPaths(options.grepPaths, {
+      const { unmatched, notUtf8, cut } = await expandPaths(options.grepPaths, {
         filesMax: grepFilesMax,
       });
+      if (cut) node.#log.warn("{note}", { note: filesCutNote });
       for (const spec of unmatched) {
         node.#log.warn("--grep {spec} names no file yet: member grep finds nothing there", {
           spec,
@@ -432,12 +444,10 @@ export class Node {
       const id = this.id;
       this.#eventLog.write(events, id, Date.now() - this.#now(), this.#log);
       for (const event of events) {
-        if (event.kind === "FAIL" || event.kind === "LEAVE" || event.kind === "SETTINGS") {
-          this.#log.info("{kind} {member} via {via}", {
-            kind: event.kind,
-            member: memberId(event.address, event.version),
-            via: event.via,
-          });
+        const member = memberId(event.address, event.version);
+        if (event.address === this.address) this.#logOwn(event, member);
+        else if (event.kind === "FAIL" || event.kind === "LEAVE" || event.kind === "SETTINGS") {
+          this.#log.info("{kind} {member} via {via}", { kind: event.kind, member, via: event.via });
         }
       }
     }
@@ -448,6 +458,25 @@ export class Node {
       this.#leaveDone?.();
     }
     this.#schedule();
+  }
+
+  /** Says what happened to this node's own membership: an operator wants to know. */
+  #logOwn(event: MemberEvent, member: string): void {
+    if (event.kind === "REFUTE") {
+      this.#log.info("refuted a suspicion of this node, from {from}: now incarnation {n}", {
+        from: event.from ?? "a member",
+        n: event.incarnation,
+      });
+    } else if (event.kind === "REMOVE") {
+      // A new version follows at once (its JOIN is in the event log).
+      this.#log.warn(
+        event.via === "self"
+          ? "this process was stalled past the fail timeout: {member} has been failed by " +
+            "the others, so this node comes back as a new version"
+          : "{from} holds {member} as failed: this node comes back as a new version",
+        { member, from: event.from ?? "a member" },
+      );
+    }
   }
 
   /**
@@ -566,8 +595,8 @@ export class Node {
     ];
     const version = nextVersion(this.options.dataDir);
     this.#savedVersion = version;
+    this.#pastCounters = addCounters(this.#pastCounters, this.#core.counters);
     this.#core = Node.#newCore(this.options, this.address, version);
-    this.#probesSkipped = 0;
     this.#state = "joining";
     this.#flush();
     let failure = "no member to join through";
@@ -576,6 +605,11 @@ export class Node {
         await this.#join(contact);
         this.#state = "member";
         this.#flush();
+        this.#log.info("joined the group again as {id} via {contact}, {listed}", {
+          id: this.id,
+          contact,
+          listed: listed(this.#core.liveCount),
+        });
         return;
       } catch (error) {
         failure = (error as Error).message;
@@ -843,31 +877,52 @@ export class Node {
       this.#traffic.countOut("grep", bytes.length);
       await writeAll(conn, bytes, grepWriteTimeoutMs);
     };
-    const started = performance.now();
-    if (this.#greps >= grepsMax) {
-      await send(grepFailure(`busy: ${grepsMax} queries are running on this node`, started));
+    if (!await this.#grepTurn()) {
+      // Refused as a whole, not answered: the client counts this member as failed.
+      await send({
+        kind: "control-response",
+        ok: false,
+        message: `busy: ${grepsMax} queries were running on this node for ${grepQueueMs} ms`,
+      });
       return;
     }
-    this.#greps++;
     try {
-      const { files, unmatched, notUtf8 } = await expandPaths(this.grepPaths(), {
+      const { files, unmatched, notUtf8, cut } = await expandPaths(this.grepPaths(), {
         filesMax: grepFilesMax,
       });
       const run = runGrep(request.query, files, request.mode, {
         bytesMax: Math.min(request.bytesMax, grepBytesMax),
         timeoutMs: Math.min(request.timeoutMs, grepTimeoutMaxMs),
       });
+      // A search that prints nothing for long (a count over a large file) is not a stalled
+      // member: an empty chunk now and then tells the client so. Frames go out one at a time.
+      let sending = Promise.resolve();
+      let sentMs = performance.now();
+      const sendInTurn = (data: Uint8Array) => {
+        sentMs = performance.now();
+        sending = sending.then(() => send({ kind: "grep-chunk", data }));
+        return sending;
+      };
+      const keepAlive = setInterval(() => {
+        if (performance.now() - sentMs >= grepKeepAliveMs) {
+          sendInTurn(new Uint8Array(0)).catch(() => run.cancel());
+        }
+      }, grepKeepAliveMs);
       try {
-        for await (const data of run.chunks) await send({ kind: "grep-chunk", data });
+        for await (const data of run.chunks) await sendInTurn(data);
+        await sending;
       } catch (error) {
         run.cancel();
         throw error;
+      } finally {
+        clearInterval(keepAlive);
       }
       const outcome = await run.outcome;
       const problems = [
         outcome.stderr,
         unmatched.length > 0 ? `nothing matches ${unmatched.join(", ")}` : "",
         notUtf8.length > 0 ? notUtf8Note(notUtf8) : "",
+        cut ? filesCutNote : "",
       ].filter((line) => line !== "");
       await send({
         kind: "grep-done",
@@ -881,8 +936,31 @@ export class Node {
         elapsedMs: Math.round(outcome.elapsedMs),
       });
     } finally {
-      this.#greps--;
+      const next = this.#grepQueue.shift();
+      if (next === undefined) this.#greps--;
+      else next();
     }
+  }
+
+  /** Waits for a turn to run a query: true when it has one (and holds it), false after the wait. */
+  #grepTurn(): Promise<boolean> {
+    if (this.#greps < grepsMax) {
+      this.#greps++;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      // A turn handed over keeps the count: the query finishing passes its place on.
+      const take = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        const at = this.#grepQueue.indexOf(take);
+        if (at >= 0) this.#grepQueue.splice(at, 1);
+        resolve(false);
+      }, grepQueueMs);
+      this.#grepQueue.push(take);
+    });
   }
 
   /** Streams this node's own event log (and nothing else), newest `bytesMax` bytes at most. */
@@ -1008,7 +1086,8 @@ export class Node {
     const now = this.#now();
     const core = this.#core;
     const self = core.lookup(this.address)!;
-    const counters = core.counters;
+    // Counters cover the whole process, as uptime and traffic do, across versions.
+    const counters = addCounters(this.#pastCounters, core.counters);
     return {
       self: entryJson(self, now),
       members: core.members().map((m) => entryJson(m, now)),
@@ -1128,20 +1207,6 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return joined;
 }
 
-function grepFailure(error: string, startedMs: number): GrepDone {
-  return {
-    kind: "grep-done",
-    exitCode: 2,
-    error,
-    truncated: false,
-    timedOut: false,
-    files: 0,
-    bytes: 0,
-    lines: 0,
-    elapsedMs: Math.round(performance.now() - startedMs),
-  };
-}
-
 /**
  * A connection is from this machine when it comes from a loopback address or from the very
  * address it reached (a local client connecting to the machine's own IP).
@@ -1220,6 +1285,13 @@ function lockDataDir(dataDir: string): Deno.FsFile {
 
 function listed(members: number): string {
   return `${members} member${members === 1 ? "" : "s"} listed`;
+}
+
+/** Sums two sets of counters, key by key. */
+function addCounters(past: Partial<CoreCounters>, now: CoreCounters): CoreCounters {
+  const sum = { ...now };
+  for (const key of Object.keys(now) as (keyof CoreCounters)[]) sum[key] += past[key] ?? 0;
+  return sum;
 }
 
 /** The defaults, for `--help` texts. */
