@@ -22,7 +22,7 @@ export function integerIn(min: number, max: number): (text: string) => number {
       throw new InvalidArgumentError(`expected an integer, got '${text}'`);
     }
     if (value < min || value > max) {
-      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}, got ${value}`);
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}, got '${text}'`);
     }
     return value;
   };
@@ -32,11 +32,12 @@ export function integerIn(min: number, max: number): (text: string) => number {
 export function numberIn(min: number, max: number): (text: string) => number {
   return (text) => {
     const value = Number(text);
-    if (text.trim() === "" || !Number.isFinite(value)) {
+    // Decimal only: Number() would also take 0x1 and 0b1, which nobody means as a rate.
+    if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(text.trim()) || !Number.isFinite(value)) {
       throw new InvalidArgumentError(`expected a number, got '${text}'`);
     }
     if (value < min || value > max) {
-      throw new InvalidArgumentError(`expected a number from ${min} to ${max}, got ${value}`);
+      throw new InvalidArgumentError(`expected a number from ${min} to ${max}, got '${text}'`);
     }
     return value;
   };

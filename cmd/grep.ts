@@ -13,7 +13,7 @@ import { keyFileOption, loadKeyring, nodeOption, timeoutOption } from "./_client
 import { fetchStats } from "./stats.ts";
 
 interface GrepFlags {
-  regexp: string[];
+  regexp?: string[];
   extendedRegexp?: boolean;
   fixedStrings?: boolean;
   basicRegexp?: boolean;
@@ -92,8 +92,7 @@ export function grepCommand(setExit: (code: number) => void): Command {
     .option(
       "-e, --regexp <PATTERN>",
       "a pattern; repeatable",
-      (v: string, p: string[]) => [...p, v],
-      [],
+      (v: string, p: string[] | undefined) => [...(p ?? []), v],
     )
     .option("-E, --extended-regexp", "PATTERN is an extended regular expression")
     .option("-F, --fixed-strings", "PATTERN is a set of fixed strings")
@@ -141,9 +140,9 @@ export function grepCommand(setExit: (code: number) => void): Command {
     .helpOption("--help", "display help for command")
     .addHelpText(
       "after",
-      "\nOptions mean what they mean to GNU grep, which runs on each member over the files it " +
-        "serves (member serve --grep). Options that read other files (-f, -r, --include, ...) are " +
-        "refused.\n\nExamples:\n  member grep -c ERROR\n  member grep -n -E 'timeout [0-9]+ms' " +
+      "\nOptions mean what they mean to GNU grep, which runs on each member over the files\n" +
+        "it serves (member serve --grep). Options that read other files (-f, -r, --include,\n" +
+        "...) are refused.\n\nExamples:\n  member grep -c ERROR\n  member grep -n -E 'timeout [0-9]+ms' " +
         "--node 10.0.0.1:3000\n",
     )
     .on("option:no-filename", () => (last.names = "-h"))
@@ -248,7 +247,7 @@ export function normalizedArgs(args: readonly string[]): string[] {
 }
 
 function queryOf(pattern: string | undefined, flags: GrepFlags): GrepQuery | string {
-  const patterns = flags.regexp.length > 0
+  const patterns = flags.regexp !== undefined
     ? (pattern === undefined ? flags.regexp : undefined)
     : pattern === undefined
     ? []

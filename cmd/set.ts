@@ -2,7 +2,7 @@
  * `member set`: change a running node's settings: its receive-side drop rate, and the suspicion
  * switch of the whole cluster.
  */
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { numberIn, UsageError } from "./_cli.ts";
 import { nodeOption, runControl, timeoutOption } from "./_client.ts";
 
@@ -24,7 +24,14 @@ export function setCommand(setExit: (code: number) => void): Command {
     .option("--drop-rate <P>", "drop this share of incoming datagrams (0 to 1)", numberIn(0, 1))
     .addOption(
       new Option("--suspicion <on|off>", "suspect silent members before failing them")
-        .choices(["on", "off"]),
+        .choices(["on", "off"])
+        .argParser((text: string) => {
+          const value = text.toLowerCase();
+          if (value !== "on" && value !== "off") {
+            throw new InvalidArgumentError(`expected on or off, got '${text}'`);
+          }
+          return value;
+        }),
     )
     .addOption(nodeOption())
     .addOption(timeoutOption())

@@ -67,6 +67,7 @@ async function readFiles(files: string[]): Promise<{ logs: LogSource[]; unread: 
 }
 
 async function viz(files: string[], flags: VizFlags): Promise<number> {
+  if (flags.output === "") throw new UsageError("-o is empty: give a file, or - for stdout");
   const toStdout = flags.output === "-";
   if (toStdout && flags.json) {
     throw new UsageError("-o - writes the page to stdout, where --json would go: choose one");

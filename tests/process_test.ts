@@ -239,6 +239,9 @@ Deno.test("bad flags exit 2 with one clear line", async () => {
     ["sim", "--nodes", "2", "--fail", "2"],
     ["grep", "--max-output", "300000000", "x"],
     ["serve", "--introducer", "--data-dir", ""],
+    ["set", "--drop-rate", "0x1"],
+    ["set", "--suspicion", "maybe"],
+    ["viz", "-o", "", "member.log"],
     ["nosuchcommand"],
   ];
   for (const args of cases) {
