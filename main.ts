@@ -18,6 +18,19 @@ import { vizCommand } from "./cmd/viz.ts";
 import { version } from "./mod/version.ts";
 
 /** Runs the command line and returns the exit code. */
+/** How many one-letter edits turn `a` into `b`. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length];
+}
+
 export async function main(args: string[]): Promise<number> {
   let exitCode = 0;
   const setExit = (code: number) => {
@@ -47,6 +60,21 @@ export async function main(args: string[]): Promise<number> {
       getErrHasColors: () => false,
       outputError: (text, write) => write(text.trimEnd() + "\n"),
     });
+  }
+  // An unknown command is one line, whether asked for help with it or not.
+  const named = args[0] === "help" ? args[1] : args[0];
+  if (
+    named !== undefined && !named.startsWith("-") && named !== "help" &&
+    !program.commands.some((command) => command.name() === named)
+  ) {
+    const near = program.commands.map((command) => command.name())
+      .find((name) => name[0] === named[0] && editDistance(name, named) <= 2);
+    console.error(
+      `error: unknown command '${named}'${
+        near ? ` (did you mean ${near}?)` : ""
+      }; see member --help`,
+    );
+    return 2;
   }
   if (args[0] === "grep") {
     const refused = refusedOption(args.slice(1));

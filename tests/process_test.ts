@@ -243,6 +243,8 @@ Deno.test("bad flags exit 2 with one clear line", async () => {
     ["set", "--suspicion", "maybe"],
     ["viz", "-o", "", "member.log"],
     ["nosuchcommand"],
+    ["nosuchcommand", "--help"],
+    ["help", "nosuchcommand"],
   ];
   for (const args of cases) {
     const result = await member(args);
