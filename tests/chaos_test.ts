@@ -95,6 +95,11 @@ Deno.test("chaos: kills, pauses, half the cluster, the introducer, a restart loo
         // Recorded, so that a restart comes back newer still.
         const recorded = Number(Deno.readTextFileSync(`${paused!.dataDir}/version`).trim());
         assert(recorded >= newVersion, `${recorded} recorded, ${newVersion} in use`);
+        // And its operator is told why, on its stderr.
+        assert.match(
+          paused!.stderr(),
+          /WRN.*(stalled past the fail timeout|holds .* as failed): .* comes back as a new version/,
+        );
         for (const m of cluster.running()) {
           const old = (await m.stats()).members.find((e) => e.id === oldId);
           assert(
