@@ -17,7 +17,6 @@ import { statsCommand } from "./cmd/stats.ts";
 import { vizCommand } from "./cmd/viz.ts";
 import { version } from "./mod/version.ts";
 
-/** Runs the command line and returns the exit code. */
 /** How many one-letter edits turn `a` into `b`. */
 function editDistance(a: string, b: string): number {
   let row = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -31,6 +30,7 @@ function editDistance(a: string, b: string): number {
   return row[b.length];
 }
 
+/** Runs the command line and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   let exitCode = 0;
   const setExit = (code: number) => {

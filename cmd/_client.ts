@@ -80,7 +80,7 @@ export async function ask(
   } catch (error) {
     if (error instanceof RequestError) {
       throw new RuntimeFailure(
-        error.sent
+        error.sent && !error.refused
           ? `${node} did not answer: ${error.reason}${notes.silence ? `; ${notes.silence}` : ""}`
           : `cannot reach ${node}: ${error.reason}`,
       );

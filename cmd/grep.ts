@@ -336,7 +336,7 @@ async function grep(pattern: string | undefined, flags: GrepFlags): Promise<numb
       write(encoder.encode(JSON.stringify({ member, ...record }) + "\n")),
   });
   const elapsedMs = performance.now() - started;
-  return finish(outcomes, elapsedMs, flags.summary, flags.quiet ?? false);
+  return finish(outcomes, query, elapsedMs, flags.summary, flags.quiet ?? false);
 }
 
 /**
@@ -345,14 +345,18 @@ async function grep(pattern: string | undefined, flags: GrepFlags): Promise<numb
  */
 function finish(
   outcomes: MemberOutcome[],
+  query: GrepQuery,
   elapsedMs: number,
   summary: boolean,
   quiet: boolean,
 ): number {
   const failed = outcomes.filter((o) => o.failure !== undefined);
   const errors = outcomes.filter((o) => o.done !== undefined && o.done.exitCode === 2);
-  // Quiet, a selected line is success even beside an error on that member (an unreadable file).
-  const matched = outcomes.some((o) => o.done?.exitCode === 0 || (quiet && o.lines > 0));
+  // Quiet, a selected line is success even beside an error on that member (an unreadable file);
+  // output means a selected line unless it is a count or a file without one (-c, -L).
+  const matched = outcomes.some((o) =>
+    o.done?.exitCode === 0 || (quiet && !query.count && !query.filesWithoutMatch && o.lines > 0)
+  );
   if (quiet && (matched || failed.length + errors.length === 0)) return matched ? 0 : 1;
   // The same grep error everywhere (an invalid regular expression) is one line, not one per member.
   const messages = new Set(errors.map((o) => o.done!.error.split("\n")[0]));

@@ -98,7 +98,7 @@ Deno.test("chaos: kills, pauses, half the cluster, the introducer, a restart loo
         // And its operator is told why, on its stderr.
         assert.match(
           paused!.stderr(),
-          /WRN.*(stalled past the fail timeout|holds .* as failed): .* comes back as a new version/,
+          /WRN.*(stalled past the fail timeout|has ended \(failed, or superseded\)): .* comes back as a new version/,
         );
         for (const m of cluster.running()) {
           const old = (await m.stats()).members.find((e) => e.id === oldId);

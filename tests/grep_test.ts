@@ -84,6 +84,10 @@ const queries: string[][] = [
   ["-L", "-l", known.rare],
   ["-l", "-L", known.rare],
   ["-h", "-H", "-c", known.rare],
+  // Quiet: the exit status alone, also where output would be a count or a file name.
+  ["-q", known.rare],
+  ["-q", "-c", "no such line anywhere"],
+  ["-q", "-L", known.rare],
 ];
 
 Deno.test("member grep over a real cluster: the same lines and counts as GNU grep", async (t) => {

@@ -591,3 +591,25 @@ Deno.test("a stalled node checking its list against one that is behind ends no r
     assert.equal(sim.stats.falsePositives, 0, `${stale.length} ended ${seedNote(sim)}`);
   }
 });
+
+Deno.test("the whole cluster stopped at once (a laptop that slept) settles its doubts and agrees", () => {
+  const { sim, seen } = recordingSimulation({ seed: 71 });
+  startCluster(sim, 5);
+  runUntilConverged(sim);
+  const ids = sim.nodes.map((node) => node.id);
+  for (let i = 0; i < 5; i++) sim.pause(i);
+  sim.runFor(5000);
+  for (let i = 0; i < 5; i++) sim.resume(i);
+  // Each came back as a new version, doubting its list; nobody has a list it trusts to answer.
+  runUntilConverged(sim, 20_000);
+  sim.runFor(10_000);
+  for (const node of sim.nodes) {
+    assert.notEqual(node.id, ids[node.index], "a new version after the stall");
+    assert.equal(node.core!.members().length, 4, `${node.address} lists the others`);
+    const other = sim.node((node.index + 1) % 5);
+    const answer = node.core!.acceptSync(sim.nowMs, other.core!.syncRequest(), other.address);
+    assert(answer !== undefined, `${node.address} answers list exchanges again ${seedNote(sim)}`);
+  }
+  assert.equal(sim.stats.falsePositives, 0, seedNote(sim));
+  assert.deepEqual(seen.filter((s) => s.event.via === "stale"), [], seedNote(sim));
+});

@@ -103,15 +103,30 @@ export interface CoreCounters {
   /** Probes of silent neighbours sent over TCP, and the answers that came back. */
   probesSent: number;
   probesAnswered: number;
+  /** After a stall: members a whole list lacked, asked to confirm themselves; and those ended. */
+  confirmsAsked: number;
+  confirmsEnded: number;
 }
 
 /** A probe to send over TCP, and to whom. */
 export interface OutgoingProbe {
   readonly to: Address;
   readonly message: Probe;
+  /**
+   * True for a probe asking a member to confirm itself after this node stalled, rather than of a
+   * silent neighbour: it is sent whatever else is in flight, and its answer says nothing of UDP.
+   */
+  readonly confirm?: boolean;
 }
 
 type Phase = "active" | "leaving" | "left";
+
+/** A member awaiting its own word after a stall, and its heartbeat when it was asked. */
+interface Unconfirmed {
+  readonly address: Address;
+  readonly version: number;
+  readonly heartbeat: number;
+}
 
 interface Deadline {
   readonly slot: number;
@@ -220,6 +235,8 @@ export class Core {
     stalls: 0,
     probesSent: 0,
     probesAnswered: 0,
+    confirmsAsked: 0,
+    confirmsEnded: 0,
   };
 
   readonly #random: Random;
@@ -297,7 +314,7 @@ export class Core {
    * answers, ended at `#confirmByMs` if not. One list may be behind (on a member that joined a
    * moment ago); the member's own answer is not.
    */
-  readonly #unconfirmed = new Map<number, { address: Address; version: number }>();
+  readonly #unconfirmed = new Map<number, Unconfirmed>();
   #confirmByMs = Infinity;
   /**
    * When members ended (failed or left) lately, oldest first, from `#recentEndsHead` on: news
@@ -521,6 +538,7 @@ export class Core {
     const reconnects = this.#failed.size + this.#ended.size;
     if (reconnects > 0 && this.#nextReconnectMs < wake) wake = this.#nextReconnectMs;
     if (this.#unconfirmed.size > 0 && this.#confirmByMs < wake) wake = this.#confirmByMs;
+    if (this.#doubting && this.#doubtsEndMs() < wake) wake = this.#doubtsEndMs();
     return wake;
   }
 
@@ -533,6 +551,7 @@ export class Core {
     if (this.#phase === "left") return;
     if (this.#phase === "active") {
       this.#checkNeighbors(nowMs);
+      this.#endDoubts(nowMs);
       this.#endUnconfirmed(nowMs);
       this.#expire(nowMs);
       this.#reconnect(nowMs);
@@ -583,14 +602,12 @@ export class Core {
   /** Merges the answer to a probe this node sent: it counts as hearing from that member. */
   applyProbeAck(nowMs: number, ack: ProbeAck): void {
     this.#enter(nowMs);
-    this.counters.probesAnswered++;
     this.#mergeGossip(nowMs, ack);
     const sender = ack.entries[0];
-    if (sender === undefined || this.#unconfirmed.size === 0) return;
-    const slot = this.#book.find(sender.address);
-    if (this.#hasRow(slot) && this.#rows[slot * rowSize + fVersion] === sender.version) {
-      this.#confirm(slot);
-    }
+    const slot = sender === undefined ? -1 : this.#book.find(sender.address);
+    const confirmed = this.#unconfirmed.size > 0 && this.#hasRow(slot) &&
+      this.#rows[slot * rowSize + fVersion] === sender!.version && this.#confirm(slot);
+    if (!confirmed) this.counters.probesAnswered++;
   }
 
   #mergeGossip(nowMs: number, message: GossipFields): void {
@@ -622,6 +639,7 @@ export class Core {
       }
     }
     if (reply && slot >= 0) this.#reply(nowMs, slot);
+    if (this.#unconfirmed.size > 0) this.#confirmSender(sender);
     if (this.#doubting && nowMs >= this.#doubtSyncMs) {
       this.#syncs.push(sender.address);
       this.#doubtSyncMs = nowMs + this.config.syncIntervalMs;
@@ -777,9 +795,20 @@ export class Core {
     }
     for (const slot of doubted) {
       if (this.#unconfirmed.size < unconfirmedProbesMax) {
-        const version = this.#rows[slot * rowSize + fVersion];
-        this.#unconfirmed.set(slot, { address: this.#book.address(slot), version });
-        this.#probe(slot);
+        const row = slot * rowSize;
+        const address = this.#book.address(slot);
+        this.#unconfirmed.set(slot, {
+          address,
+          version: this.#rows[row + fVersion],
+          heartbeat: this.#rows[row + fHeartbeat],
+        });
+        this.counters.confirmsAsked++;
+        const { entries } = this.#build(slot, false);
+        this.#probes.push({
+          to: address,
+          message: { kind: "probe", settings: this.#settings, members: this.liveCount, entries },
+          confirm: true,
+        });
       } else this.#endStale(slot, from);
     }
     // Given as long to answer as a silent neighbour is before it is suspected.
@@ -787,15 +816,49 @@ export class Core {
     this.#deadlineMs = undefined;
   }
 
-  /** Passes on again a member that answered for itself, or that a later whole list holds. */
-  #confirm(slot: number): void {
-    const waiting = this.#unconfirmed.get(slot);
-    if (waiting === undefined) return;
-    this.#unconfirmed.delete(slot);
-    if (this.#stillUnconfirmed(slot, waiting)) this.#present.add(slot);
+  #doubtsEndMs(): number {
+    return this.#doubtSinceMs + 2 * this.config.syncIntervalMs;
   }
 
-  #stillUnconfirmed(slot: number, waiting: { address: Address; version: number }): boolean {
+  /**
+   * Doubts no whole list settled in two list intervals are dropped: nobody answered with a list
+   * because every member is in doubt too (the whole cluster was stopped, as on a laptop that
+   * slept). This node's own list is the best there is; silence timeouts end whoever died, and the
+   * others' memory of ended versions keeps those out.
+   */
+  #endDoubts(nowMs: number): void {
+    if (!this.#doubting || nowMs < this.#doubtsEndMs()) return;
+    this.#doubting = false;
+    for (let i = 0; i < this.#live.size; i++) this.#present.add(this.#live.at(i));
+    this.#deadlineMs = undefined;
+  }
+
+  /**
+   * Passes on again a member that answered for itself, or that a later whole list holds. True
+   * when it was awaited.
+   */
+  #confirm(slot: number): boolean {
+    const waiting = this.#unconfirmed.get(slot);
+    if (waiting === undefined) return false;
+    this.#unconfirmed.delete(slot);
+    if (this.#stillUnconfirmed(slot, waiting)) this.#present.add(slot);
+    return true;
+  }
+
+  /**
+   * A datagram from an awaited member itself, with a heartbeat past the one held when it was
+   * asked, is its word too: what was queued during the stall had been read by then.
+   */
+  #confirmSender(sender: Entry): void {
+    const slot = this.#book.find(sender.address);
+    const waiting = this.#unconfirmed.get(slot);
+    if (
+      waiting !== undefined && waiting.version === sender.version &&
+      sender.heartbeat > waiting.heartbeat
+    ) this.#confirm(slot);
+  }
+
+  #stillUnconfirmed(slot: number, waiting: Unconfirmed): boolean {
     return this.#live.has(slot) && !this.#present.has(slot) &&
       this.#book.address(slot) === waiting.address &&
       this.#rows[slot * rowSize + fVersion] === waiting.version;
@@ -805,7 +868,10 @@ export class Core {
   #endUnconfirmed(nowMs: number): void {
     if (this.#unconfirmed.size === 0 || nowMs < this.#confirmByMs) return;
     for (const [slot, waiting] of this.#unconfirmed) {
-      if (this.#stillUnconfirmed(slot, waiting)) this.#endStale(slot);
+      if (this.#stillUnconfirmed(slot, waiting)) {
+        this.counters.confirmsEnded++;
+        this.#endStale(slot);
+      }
     }
     this.#unconfirmed.clear();
   }

@@ -841,3 +841,20 @@ Deno.test("forged ends of ever-newer versions do not pile up deadlines", () => {
   }
   assert(c.deadlinesWaiting < 5000, `${c.deadlinesWaiting} deadlines wait`);
 });
+
+Deno.test("after a stall, a member a list lacks is confirmed by its own later heartbeat", () => {
+  const [alive, joiner] = ["10.0.0.2:3000", "10.0.0.3:3000"];
+  const c = stalledWith([alive, joiner], 5000);
+  c.applySync(5010, { kind: "sync-response", settings, entries: [entry(alive)] }, alive, 5000);
+  const [probe] = c.takeProbes();
+  assert.equal(probe.confirm, true, "a confirming probe, not one of a silent neighbour");
+  // The probe is lost; the member's own datagrams come on.
+  for (let t = 5100; t <= 5010 + 2 * defaultConfig.suspectAfterMs; t += 100) {
+    c.receive(t, gossip(entry(alive, { heartbeat: t })));
+    c.receive(t, gossip(entry(joiner, { heartbeat: t })));
+    c.tick(t);
+  }
+  assert.deepEqual(kinds(c.takeEvents(), joiner), [], "never ended");
+  assert.equal(c.counters.confirmsEnded, 0);
+  assert.equal(c.counters.probesSent, 0, "a confirming probe is not a silent neighbour's");
+});

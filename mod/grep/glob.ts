@@ -143,6 +143,8 @@ async function walk(dir: string, rest: readonly string[], gathered: Gathered): P
 
 function add(gathered: Gathered, path: string): void {
   if (gathered.found.size >= gathered.filesMax && !gathered.found.has(path)) {
+    // The spec matched, though its file is left out.
+    gathered.matched++;
     gathered.cut = true;
     return;
   }

@@ -26,6 +26,8 @@ Deno.test("globs: wildcards, **, hidden entries, unmatched specs and the file li
     assert.equal(capped.cut, true, "the limit is reported");
     const exact = await expandPaths([`${dir}/**/*.log`], { filesMax: 4 });
     assert.deepEqual([exact.files.length, exact.cut], [4, false], "reaching it is not a cut");
+    const second = await expandPaths([`${dir}/*.log`, `${dir}/x/*.log`], { filesMax: 2 });
+    assert.deepEqual([second.cut, second.unmatched], [true, []], "a spec cut off still matched");
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

@@ -60,7 +60,10 @@ export async function request(
     const reply = await new FrameReader(conn, undefined, answerSecurity(keyring)).next(
       timeoutMs,
     );
-    if (reply === null) throw new RequestError("the connection closed without an answer");
+    // Silence once the request is written: the node may have acted on it all the same.
+    if (reply === null) {
+      throw new RequestError("the connection closed without an answer", false, true);
+    }
     if (!reply.ok) {
       throw new RequestError(
         reply.reason === "plain-refused"
@@ -91,7 +94,7 @@ export async function request(
       );
     }
     if (error instanceof FrameError) throw new RequestError(error.message);
-    throw new RequestError(describe(error));
+    throw new RequestError(describe(error), false, written);
   } finally {
     try {
       conn.close();

@@ -102,10 +102,12 @@ const busyReason = "busy: too many joins at once";
 /** Malformed datagrams logged per minute, at most. */
 const malformedLogsPerMinute = 10;
 /**
- * Grep queries run at once; more wait up to `grepQueueMs` for a turn, then are refused, so a
- * flood of queries cannot starve gossip.
+ * Grep queries run at once; as many more wait up to `grepQueueMs` for a turn, and the rest are
+ * refused, so that a flood of queries can neither starve gossip nor hold the connections that
+ * probes and list exchanges need.
  */
 const grepsMax = 4;
+const grepQueueMax = 4;
 const grepQueueMs = 5000;
 /** A query silent this long sends an empty chunk, so that the client knows it is still at work. */
 const grepKeepAliveMs = 1000;
@@ -445,8 +447,11 @@ export class Node {
       this.#eventLog.write(events, id, Date.now() - this.#now(), this.#log);
       for (const event of events) {
         const member = memberId(event.address, event.version);
-        if (event.address === this.address) this.#logOwn(event, member);
-        else if (event.kind === "FAIL" || event.kind === "LEAVE" || event.kind === "SETTINGS") {
+        if (
+          event.address === this.address && (event.kind === "REFUTE" || event.kind === "REMOVE")
+        ) {
+          this.#logOwn(event, member);
+        } else if (event.kind === "FAIL" || event.kind === "LEAVE" || event.kind === "SETTINGS") {
           this.#log.info("{kind} {member} via {via}", { kind: event.kind, member, via: event.via });
         }
       }
@@ -473,7 +478,8 @@ export class Node {
         event.via === "self"
           ? "this process was stalled past the fail timeout: {member} has been failed by " +
             "the others, so this node comes back as a new version"
-          : "{from} holds {member} as failed: this node comes back as a new version",
+          : "{from} says {member} has ended (failed, or superseded): this node comes back as a " +
+            "new version",
         { member, from: event.from ?? "a member" },
       );
     }
@@ -872,82 +878,103 @@ export class Node {
    * and allowlisted (see mod/grep/query.ts); the files are this node's choice, never the client's.
    */
   async #grep(conn: Deno.TcpConn, request: GrepRequest, keyring?: Keyring): Promise<void> {
-    const send = async (message: FrameMessage) => {
-      const bytes = await frame(message, keyring);
-      this.#traffic.countOut("grep", bytes.length);
-      await writeAll(conn, bytes, grepWriteTimeoutMs);
+    // Frames go out one at a time, in order. While the query waits its turn, and while a search
+    // prints nothing for long (a count over a large file), an empty chunk every second tells the
+    // client the member is at work, not stalled; one that cannot be sent means the client left.
+    let sending = Promise.resolve();
+    let sentMs = performance.now();
+    let gone = false;
+    let cancel = () => {};
+    const send = (message: FrameMessage) => {
+      sentMs = performance.now();
+      sending = sending.then(async () => {
+        const bytes = await frame(message, keyring);
+        this.#traffic.countOut("grep", bytes.length);
+        await writeAll(conn, bytes, grepWriteTimeoutMs);
+      });
+      return sending;
     };
-    if (!await this.#grepTurn()) {
-      // Refused as a whole, not answered: the client counts this member as failed.
-      await send({
-        kind: "control-response",
-        ok: false,
-        message: `busy: ${grepsMax} queries were running on this node for ${grepQueueMs} ms`,
+    const keepAlive = setInterval(() => {
+      if (gone || performance.now() - sentMs < grepKeepAliveMs) return;
+      send({ kind: "grep-chunk", data: new Uint8Array(0) }).catch(() => {
+        gone = true;
+        cancel();
       });
-      return;
-    }
+    }, grepKeepAliveMs);
     try {
-      const { files, unmatched, notUtf8, cut } = await expandPaths(this.grepPaths(), {
-        filesMax: grepFilesMax,
-      });
-      const run = runGrep(request.query, files, request.mode, {
-        bytesMax: Math.min(request.bytesMax, grepBytesMax),
-        timeoutMs: Math.min(request.timeoutMs, grepTimeoutMaxMs),
-      });
-      // A search that prints nothing for long (a count over a large file) is not a stalled
-      // member: an empty chunk now and then tells the client so. Frames go out one at a time.
-      let sending = Promise.resolve();
-      let sentMs = performance.now();
-      const sendInTurn = (data: Uint8Array) => {
-        sentMs = performance.now();
-        sending = sending.then(() => send({ kind: "grep-chunk", data }));
-        return sending;
-      };
-      const keepAlive = setInterval(() => {
-        if (performance.now() - sentMs >= grepKeepAliveMs) {
-          sendInTurn(new Uint8Array(0)).catch(() => run.cancel());
-        }
-      }, grepKeepAliveMs);
-      try {
-        for await (const data of run.chunks) await sendInTurn(data);
-        await sending;
-      } catch (error) {
-        run.cancel();
-        throw error;
-      } finally {
-        clearInterval(keepAlive);
+      const turn = await this.#grepTurn();
+      if (!turn) {
+        // Refused as a whole, not answered: the client counts this member as failed.
+        await send({
+          kind: "control-response",
+          ok: false,
+          message: `busy: ${grepsMax} queries are running on this node, and ${grepQueueMax} ` +
+            "more waiting",
+        });
+        return;
       }
-      const outcome = await run.outcome;
-      const problems = [
-        outcome.stderr,
-        unmatched.length > 0 ? `nothing matches ${unmatched.join(", ")}` : "",
-        notUtf8.length > 0 ? notUtf8Note(notUtf8) : "",
-        cut ? filesCutNote : "",
-      ].filter((line) => line !== "");
-      await send({
-        kind: "grep-done",
-        exitCode: outcome.exitCode,
-        error: problems.join("\n"),
-        truncated: outcome.truncated,
-        timedOut: outcome.timedOut,
-        files: files.length,
-        bytes: outcome.bytes,
-        lines: outcome.lines,
-        elapsedMs: Math.round(outcome.elapsedMs),
-      });
+      try {
+        if (gone) return;
+        await this.#search(request, send, (stop) => (cancel = stop));
+      } finally {
+        this.#grepDone();
+      }
     } finally {
-      const next = this.#grepQueue.shift();
-      if (next === undefined) this.#greps--;
-      else next();
+      clearInterval(keepAlive);
+      await sending.catch(() => {});
     }
   }
 
-  /** Waits for a turn to run a query: true when it has one (and holds it), false after the wait. */
+  /** Runs one query over this node's files, sending its output and its end. */
+  async #search(
+    request: GrepRequest,
+    send: (message: FrameMessage) => Promise<void>,
+    onCancel: (cancel: () => void) => void,
+  ): Promise<void> {
+    const { files, unmatched, notUtf8, cut } = await expandPaths(this.grepPaths(), {
+      filesMax: grepFilesMax,
+    });
+    const run = runGrep(request.query, files, request.mode, {
+      bytesMax: Math.min(request.bytesMax, grepBytesMax),
+      timeoutMs: Math.min(request.timeoutMs, grepTimeoutMaxMs),
+    });
+    onCancel(() => run.cancel());
+    try {
+      for await (const data of run.chunks) await send({ kind: "grep-chunk", data });
+    } catch (error) {
+      run.cancel();
+      throw error;
+    }
+    const outcome = await run.outcome;
+    const problems = [
+      outcome.stderr,
+      unmatched.length > 0 ? `nothing matches ${unmatched.join(", ")}` : "",
+      notUtf8.length > 0 ? notUtf8Note(notUtf8) : "",
+      cut ? filesCutNote : "",
+    ].filter((line) => line !== "");
+    await send({
+      kind: "grep-done",
+      exitCode: outcome.exitCode,
+      error: problems.join("\n"),
+      truncated: outcome.truncated,
+      timedOut: outcome.timedOut,
+      files: files.length,
+      bytes: outcome.bytes,
+      lines: outcome.lines,
+      elapsedMs: Math.round(outcome.elapsedMs),
+    });
+  }
+
+  /**
+   * Waits for a turn to run a query: true when it has one (and holds it), false when too many
+   * wait already or the wait ran out.
+   */
   #grepTurn(): Promise<boolean> {
     if (this.#greps < grepsMax) {
       this.#greps++;
       return Promise.resolve(true);
     }
+    if (this.#grepQueue.length >= grepQueueMax) return Promise.resolve(false);
     return new Promise((resolve) => {
       // A turn handed over keeps the count: the query finishing passes its place on.
       const take = () => {
@@ -961,6 +988,13 @@ export class Node {
       }, grepQueueMs);
       this.#grepQueue.push(take);
     });
+  }
+
+  /** Ends a query's turn: the first one waiting takes it. */
+  #grepDone(): void {
+    const next = this.#grepQueue.shift();
+    if (next === undefined) this.#greps--;
+    else next();
   }
 
   /** Streams this node's own event log (and nothing else), newest `bytesMax` bytes at most. */
@@ -1028,6 +1062,8 @@ export class Node {
         this.#keyring,
         (bytes) => this.#traffic.countOut("sync", bytes),
       );
+      // Free before the answer is applied: a stall it reveals asks for a list again at once.
+      this.#syncing = false;
       if (reply.kind === "sync-response" && this.#state === "member" && this.#core === core) {
         core.applySync(this.#now(), reply, peer, askedMs);
         this.#flush();
@@ -1044,8 +1080,11 @@ export class Node {
    * member is alive but its datagrams do not reach this node (or this node's do not reach it): a
    * firewall dropping UDP, heavy loss, or `--drop-rate`. The log says so, at most once a minute.
    */
-  async #probe({ to, message }: OutgoingProbe): Promise<void> {
-    if (this.#probesInFlight >= probesInFlightMax || this.#state !== "member") {
+  async #probe({ to, message, confirm }: OutgoingProbe): Promise<void> {
+    if (this.#state !== "member") return;
+    // A member asked to confirm itself after a stall is asked whatever else is in flight (the
+    // core asks a few at most): unasked, it would be ended.
+    if (this.#probesInFlight >= probesInFlightMax && !confirm) {
       this.#probesSkipped++;
       return;
     }
@@ -1064,7 +1103,7 @@ export class Node {
       const now = this.#now();
       core.applyProbeAck(now, reply);
       this.#flush();
-      if (now - this.#tcpOnlyLoggedMs >= tcpOnlyLogIntervalMs) {
+      if (!confirm && now - this.#tcpOnlyLoggedMs >= tcpOnlyLogIntervalMs) {
         this.#tcpOnlyLoggedMs = now;
         this.#log.warn(
           "{peer} answered over TCP, yet none of its datagrams came for {silentMs} ms: UDP " +
@@ -1088,6 +1127,7 @@ export class Node {
     const self = core.lookup(this.address)!;
     // Counters cover the whole process, as uptime and traffic do, across versions.
     const counters = addCounters(this.#pastCounters, core.counters);
+    counters.probesSent -= this.#probesSkipped;
     return {
       self: entryJson(self, now),
       members: core.members().map((m) => entryJson(m, now)),
@@ -1114,7 +1154,7 @@ export class Node {
         failuresDetected: counters.failuresDetected,
         refutations: counters.refutations,
         rejoins: counters.rejoins,
-        probesSent: counters.probesSent - this.#probesSkipped,
+        probesSent: counters.probesSent,
         probesSkipped: this.#probesSkipped,
         probesAnswered: counters.probesAnswered,
       },
