@@ -742,9 +742,10 @@ export class Core {
    */
   applySync(nowMs: number, response: SyncResponse, from: Address, askedMs: number): void {
     this.#mergeList(nowMs, response.settings, response.entries, from);
-    if (this.#phase !== "active") return;
+    const settles = this.#doubting && askedMs >= this.#doubtSinceMs;
+    if (this.#phase !== "active" || (!settles && this.#unconfirmed.size === 0)) return;
     const listed = this.#listedSlots(response.entries);
-    if (this.#doubting && askedMs >= this.#doubtSinceMs) this.#settleDoubts(listed, from);
+    if (settles) this.#settleDoubts(listed, from);
     for (const slot of listed) this.#confirm(slot);
   }
 
