@@ -157,7 +157,9 @@ export function render(stats: NodeStats): string {
     } malformed${
       malformed.length > 0 ? ` (${malformed.map(([r, n]) => `${r} ${n}`).join(", ")})` : ""
     }`,
-    `detections: ${stats.detections.failuresDetected} failures detected, ${stats.detections.suspicionsRaised} suspicions raised, ${stats.detections.refutations} refuted, ${stats.detections.rejoins} rejoins`,
+    `detections: ${stats.detections.failuresDetected} failures detected, ${stats.detections.suspicionsRaised} suspicions raised, ${stats.detections.refutations} refuted, ${stats.detections.rejoins} rejoins, ${
+      stats.detections.stalls ?? 0
+    } stalls of this process (over a second without running)`,
     `probes: ${stats.detections.probesSent ?? 0} silent neighbours probed over TCP, ${
       stats.detections.probesAnswered ?? 0
     } answered (an answer means their datagrams are being lost)${

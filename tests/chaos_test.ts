@@ -90,7 +90,9 @@ Deno.test("chaos: kills, pauses, half the cluster, the introducer, a restart loo
           paused.signal("SIGCONT");
           return [paused];
         });
-        const { id: newId, version: newVersion } = (await paused!.stats()).self;
+        const after = await paused!.stats();
+        const { id: newId, version: newVersion } = after.self;
+        assert((after.detections.stalls ?? 0) >= 1, "its stats count the stall");
         assert.notEqual(newId, oldId, "it came back as a new version");
         // Recorded, so that a restart comes back newer still.
         const recorded = Number(Deno.readTextFileSync(`${paused!.dataDir}/version`).trim());

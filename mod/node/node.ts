@@ -1154,6 +1154,7 @@ export class Node {
         failuresDetected: counters.failuresDetected,
         refutations: counters.refutations,
         rejoins: counters.rejoins,
+        stalls: counters.stalls,
         probesSent: counters.probesSent,
         probesSkipped: this.#probesSkipped,
         probesAnswered: counters.probesAnswered,
