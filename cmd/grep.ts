@@ -6,7 +6,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { type GrepQuery, queryProblem } from "../mod/grep/query.ts";
 import { fanOut, type MemberOutcome } from "../mod/grep/fanout.ts";
-import { GroupSeparators } from "../mod/grep/format.ts";
+import { GroupedOutput } from "../mod/grep/format.ts";
 import { grepBytesMax } from "../mod/node/node.ts";
 import { counted, err } from "./_cli.ts";
 import { keyFileOption, loadKeyring, nodeOption, timeoutOption } from "./_client.ts";
@@ -321,17 +321,14 @@ async function grep(pattern: string | undefined, flags: GrepFlags): Promise<numb
       broken = true;
     }
   };
-  const separators = new GroupSeparators(query);
+  const grouped = new GroupedOutput(query, write);
   const outcomes = await fanOut(members, query, {
     mode: flags.json ? "records" : "text",
     idleTimeoutMs: flags.timeout * 1000,
     bytesMax: flags.maxOutput,
     keyring,
-    onText: (member, data) => {
-      const separator = separators.before(member, data);
-      if (separator !== undefined) write(separator);
-      write(data);
-    },
+    onText: (member, data) => grouped.add(member, data),
+    onEnd: (member) => grouped.end(member),
     onRecord: (member, record) =>
       write(encoder.encode(JSON.stringify({ member, ...record }) + "\n")),
   });

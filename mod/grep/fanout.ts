@@ -39,6 +39,8 @@ export interface FanOutOptions {
   readonly onText?: (member: Address, data: Uint8Array) => void;
   /** Records mode: one record at a time. */
   readonly onRecord?: (member: Address, record: GrepRecord) => void;
+  /** A member's output is over, whether it finished or failed. */
+  readonly onEnd?: (member: Address) => void;
   /** The cluster keys, when the cluster has them. */
   readonly keyring?: Keyring;
 }
@@ -120,6 +122,7 @@ async function queryMember(
       // Closed by a timeout already.
     }
     outcome.elapsedMs = performance.now() - started;
+    options.onEnd?.(member);
   }
   return outcome;
 }

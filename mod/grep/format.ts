@@ -87,6 +87,86 @@ export class GroupSeparators {
 
 const separatorBytes = Uint8Array.from(separator);
 
+/**
+ * Merges the text output of members, with context, so that one member's group of context lines
+ * is not split by another member's lines: each member's output is held back from the end of its
+ * last whole group (grep's `--`) until its next `--` or its end, then written with a `--` before
+ * it where the member changes. A group longer than `holdMax` bytes is written as it comes.
+ */
+export class GroupedOutput {
+  readonly #separators: GroupSeparators;
+  readonly #write: (bytes: Uint8Array) => void;
+  readonly #holdMax: number;
+  readonly #held = new Map<string, { chunks: Uint8Array[]; bytes: number }>();
+  readonly #grouped: boolean;
+
+  constructor(query: GrepQuery, write: (bytes: Uint8Array) => void, holdMax = 1 << 20) {
+    this.#separators = new GroupSeparators(query);
+    this.#write = write;
+    this.#holdMax = holdMax;
+    this.#grouped = (query.after !== undefined || query.before !== undefined) && !query.count &&
+      !namesOnly(query);
+  }
+
+  /** A member's next whole lines, prefixed. */
+  add(member: string, data: Uint8Array): void {
+    if (!this.#grouped) {
+      this.#write(data);
+      return;
+    }
+    let held = this.#held.get(member);
+    if (held === undefined) {
+      held = { chunks: [], bytes: 0 };
+      this.#held.set(member, held);
+    }
+    const end = groupsEnd(data);
+    if (end > 0) {
+      held.chunks.push(data.subarray(0, end));
+      this.#flush(member, held);
+    }
+    if (end < data.length) {
+      held.chunks.push(data.subarray(end));
+      held.bytes += data.length - end;
+      if (held.bytes > this.#holdMax) this.#flush(member, held);
+    }
+  }
+
+  /** A member's output is over: what it holds goes out. */
+  end(member: string): void {
+    const held = this.#held.get(member);
+    if (held !== undefined) this.#flush(member, held);
+    this.#held.delete(member);
+  }
+
+  #flush(member: string, held: { chunks: Uint8Array[]; bytes: number }): void {
+    if (held.chunks.length === 0) return;
+    const unit = held.chunks.length === 1 ? held.chunks[0] : concat(held.chunks);
+    held.chunks = [];
+    held.bytes = 0;
+    const separator = this.#separators.before(member, unit);
+    if (separator !== undefined) this.#write(separator);
+    this.#write(unit);
+  }
+}
+
+/** Where the last whole group of `data` ends: just past its last `--` line, or 0. */
+function groupsEnd(data: Uint8Array): number {
+  for (let at = data.length - 3; at >= 0; at--) {
+    if (isSeparator(data, at, at + 3) && (at === 0 || data[at - 1] === 10)) return at + 3;
+  }
+  return 0;
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((sum, c) => sum + c.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
 const decoder = new TextDecoder();
 
 /** The records in a chunk of whole units of `-H -n -Z` output. Units it cannot read are skipped. */

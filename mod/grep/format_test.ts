@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { GroupSeparators, prefixLines } from "./format.ts";
+import { GroupedOutput, GroupSeparators, prefixLines } from "./format.ts";
 import { type GrepQuery, plainQuery } from "./query.ts";
 
 const encoder = new TextEncoder();
@@ -64,4 +64,25 @@ Deno.test("a -- parts one member's context lines from another's, as grep parts g
   // Without context grep draws no groups, and neither does the merge.
   const { after: _, ...plain } = context;
   assert.equal(run(plain, chunks), chunks.map(([, chunk]) => chunk).join(""));
+});
+
+Deno.test("members' output switches only between groups: no -- inside one member's group", () => {
+  const context: GrepQuery = { ...plainQuery(["x"]), after: 1 };
+  let text = "";
+  const output = new GroupedOutput(context, (bytes) => (text += decoder.decode(bytes)));
+  // Member a's one group comes in two chunks, with b's output arriving between them.
+  output.add("a", encoder.encode("a f:x\na f-x\n"));
+  output.add("b", encoder.encode("b f:x\nb f-y\n--\nb f:x\n"));
+  output.add("a", encoder.encode("a f:x\na f-y\n"));
+  output.end("a");
+  output.end("b");
+  assert.equal(
+    text,
+    "b f:x\nb f-y\n--\na f:x\na f-x\na f:x\na f-y\n--\nb f:x\n",
+  );
+  // A group past the bound is written as it comes.
+  let small = "";
+  const bounded = new GroupedOutput(context, (bytes) => (small += decoder.decode(bytes)), 4);
+  bounded.add("a", encoder.encode("a f:x\n"));
+  assert.equal(small, "a f:x\n");
 });
