@@ -192,17 +192,28 @@ export function optionsInOrder(args: readonly string[]): string[] {
       found.push(arg.split("=")[0]);
       if (takesValue.has(arg)) i++;
     } else if (/^-[A-Za-z]/.test(arg)) {
-      for (let j = 1; j < arg.length; j++) {
-        const name = `-${arg[j]}`;
-        found.push(name);
-        if (takesValue.has(name)) {
-          if (j === arg.length - 1) i++;
-          break;
-        }
-      }
+      const bundle = shortBundle(arg);
+      found.push(...bundle.names);
+      if (bundle.takesNext) i++;
     }
   }
   return found;
+}
+
+/**
+ * A bundle of short options: `-in` is -i and -n; up to the first that takes a value, whose value
+ * is the rest of the argument (`-ief` is -i, -e f) or, when nothing is left, the next argument.
+ */
+function shortBundle(arg: string): { names: string[]; value: string; takesNext: boolean } {
+  const names: string[] = [];
+  for (let j = 1; j < arg.length; j++) {
+    const name = `-${arg[j]}`;
+    names.push(name);
+    if (takesValue.has(name)) {
+      return { names, value: arg.slice(j + 1), takesNext: j === arg.length - 1 };
+    }
+  }
+  return { names, value: "", takesNext: false };
 }
 
 /** Refuses GNU grep options that read other files, before parsing, with a clear line. */
@@ -235,12 +246,12 @@ export function normalizedArgs(args: readonly string[]): string[] {
       out.push(...args.slice(i, i + 2));
       i++;
     } else if (/^-[A-Za-z]/.test(arg)) {
-      // In a bundle, up to the first option that takes a value: the rest is that value.
-      const valueAt = [...arg].findIndex((c, j) => j > 0 && takesValue.has(`-${c}`));
-      const flags = valueAt < 0 ? arg : arg.slice(0, valueAt);
-      out.push(flags.replaceAll("y", "i") + (valueAt < 0 ? "" : arg.slice(valueAt)));
-      if (valueAt === arg.length - 1) out.push(...args.slice(i + 1, i + 2));
-      if (valueAt === arg.length - 1) i++;
+      const { names, value, takesNext } = shortBundle(arg);
+      out.push(`-${names.map((name) => (name === "-y" ? "i" : name[1])).join("")}${value}`);
+      if (takesNext) {
+        out.push(...args.slice(i + 1, i + 2));
+        i++;
+      }
     } else out.push(arg);
   }
   return out;

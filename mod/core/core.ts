@@ -804,12 +804,7 @@ export class Core {
           heartbeat: this.#rows[row + fHeartbeat],
         });
         this.counters.confirmsAsked++;
-        const { entries } = this.#build(slot, false);
-        this.#probes.push({
-          to: address,
-          message: { kind: "probe", settings: this.#settings, members: this.liveCount, entries },
-          confirm: true,
-        });
+        this.#pushProbe(slot, true);
       } else this.#endStale(slot, from);
     }
     // Given as long to answer as a silent neighbour is before it is suspected.
@@ -1080,10 +1075,16 @@ export class Core {
   #probe(slot: number): void {
     this.#probedSilence.set(slot, this.#silentSinceMs(slot));
     this.counters.probesSent++;
+    this.#pushProbe(slot, false);
+  }
+
+  /** Queues a probe of a member: the heartbeat datagram it would get, sent over TCP. */
+  #pushProbe(slot: number, confirm: boolean): void {
     const { entries } = this.#build(slot, false);
     this.#probes.push({
       to: this.#book.address(slot),
       message: { kind: "probe", settings: this.#settings, members: this.liveCount, entries },
+      ...(confirm ? { confirm } : {}),
     });
   }
 

@@ -2,6 +2,7 @@
  * What the client makes of grep output: text lines prefixed with the member they came from, or
  * records for `--json`, parsed from GNU grep's `-H -n -Z` output.
  */
+import { concat } from "../bytes.ts";
 import { type GrepQuery, namesOnly } from "./query.ts";
 
 /** One unit of `--json` output (the member is added by the client). */
@@ -71,8 +72,7 @@ export class GroupSeparators {
   #endsWithSeparator = true;
 
   constructor(query: GrepQuery) {
-    this.#enabled = (query.after !== undefined || query.before !== undefined) && !query.count &&
-      !namesOnly(query);
+    this.#enabled = drawsGroups(query);
   }
 
   before(member: string, data: Uint8Array): Uint8Array | undefined {
@@ -86,6 +86,12 @@ export class GroupSeparators {
 }
 
 const separatorBytes = Uint8Array.from(separator);
+
+/** True when grep's output for the query comes in groups of context lines, parted by `--`. */
+function drawsGroups(query: GrepQuery): boolean {
+  return (query.after !== undefined || query.before !== undefined) && !query.count &&
+    !namesOnly(query);
+}
 
 /**
  * Merges the text output of members, with context, so that one member's group of context lines
@@ -104,8 +110,7 @@ export class GroupedOutput {
     this.#separators = new GroupSeparators(query);
     this.#write = write;
     this.#holdMax = holdMax;
-    this.#grouped = (query.after !== undefined || query.before !== undefined) && !query.count &&
-      !namesOnly(query);
+    this.#grouped = drawsGroups(query);
   }
 
   /** A member's next whole lines, prefixed. */
@@ -140,7 +145,7 @@ export class GroupedOutput {
 
   #flush(member: string, held: { chunks: Uint8Array[]; bytes: number }): void {
     if (held.chunks.length === 0) return;
-    const unit = held.chunks.length === 1 ? held.chunks[0] : concat(held.chunks);
+    const unit = concat(...held.chunks);
     held.chunks = [];
     held.bytes = 0;
     const separator = this.#separators.before(member, unit);
@@ -151,20 +156,13 @@ export class GroupedOutput {
 
 /** Where the last whole group of `data` ends: just past its last `--` line, or 0. */
 function groupsEnd(data: Uint8Array): number {
-  for (let at = data.length - 3; at >= 0; at--) {
+  if (data.length < 3) return 0;
+  // From one '-' back to the one before: output runs to megabytes, its dashes are few.
+  for (let at = data.lastIndexOf(45, data.length - 3); at >= 0;) {
     if (isSeparator(data, at, at + 3) && (at === 0 || data[at - 1] === 10)) return at + 3;
+    at = at === 0 ? -1 : data.lastIndexOf(45, at - 1);
   }
   return 0;
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((sum, c) => sum + c.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
 }
 
 const decoder = new TextDecoder();

@@ -3,6 +3,7 @@
  * whole lines. The child is a separate process, so a heavy query costs the node's gossip nothing
  * but the bytes it shuttles; output is bounded and so is the time it may take.
  */
+import { concat } from "../bytes.ts";
 import { grepArgv, type GrepQuery, type OutputMode, outputTerminator } from "./query.ts";
 
 /** How a run is bounded. */
@@ -286,16 +287,6 @@ async function readBounded(stream: ReadableStream<Uint8Array>, max: number): Pro
     // The child was killed: what was said so far will do.
   }
   return new TextDecoder().decode(concat(...kept));
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 function countByte(data: Uint8Array, byte: number): number {

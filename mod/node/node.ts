@@ -8,6 +8,7 @@
  * next wake-up. Nothing else touches the core, so there is nothing to lock.
  */
 import type { Logger } from "@logtape/logtape";
+import { concat } from "../bytes.ts";
 import { isAddress, parseAddress } from "../core/address.ts";
 import type { Config } from "../core/config.ts";
 import { defaultConfig } from "../core/config.ts";
@@ -1238,14 +1239,6 @@ function kindOf(message: FrameMessage): string {
     case "events-done":
       return "events";
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const joined = new Uint8Array(a.length + b.length);
-  joined.set(a);
-  joined.set(b, a.length);
-  return joined;
 }
 
 /**
