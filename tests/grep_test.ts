@@ -1,13 +1,16 @@
 /**
  * `member grep` across a real local cluster, compared line for line and count for count with GNU
  * grep run here on the same files. Also: a member killed mid-query, one that stalls, an option
- * outside the allowlist, an invalid regular expression, and a bounded output.
+ * outside the allowlist, an invalid regular expression, a bounded output, and a node's bound on
+ * queries at once.
  */
 import assert from "node:assert/strict";
 import { normalizedArgs, refusedOption } from "../cmd/grep.ts";
 import { binaryFlags } from "../tasks/flags.ts";
 import { bundle, Cluster, member, type MemberProcess, waitFor } from "./_cluster.ts";
 import { known, writeLog } from "./_logs.ts";
+import { fanOut } from "../mod/grep/fanout.ts";
+import { plainQuery } from "../mod/grep/query.ts";
 
 const nodes = 4;
 
@@ -346,6 +349,45 @@ Deno.test("a member searching long without output is not taken for a stalled one
     assert.equal(result.code, 1, result.stderr);
     assert.equal(result.stdout, `${node.address}:${file}:0\n`);
     assert.match(result.stderr, /from 1 of 1 member/);
+  } finally {
+    await cluster.stop();
+  }
+});
+
+Deno.test("a node runs 4 queries at once, lets 4 wait, and refuses the next as busy", async () => {
+  // Nine queries reach one node together, each a search of some seconds (back-references over a
+  // long line): four run, four wait for a turn (up to 5 s), and the ninth is refused at once
+  // rather than piling up. A waiting query may also be refused when its wait runs out.
+  const cluster = new Cluster("addresses");
+  try {
+    const file = `${cluster.dir}/slow.log`;
+    await Deno.writeTextFile(file, `${"ab".repeat(46)} x\n`);
+    const node = cluster.add(["--introducer", "--grep", file]);
+    await waitFor("the node", () => node.stats(), 15_000);
+    const query = { ...plainQuery([String.raw`^(.*)(.*)(.*)\3\2\1x$`], "extended"), count: true };
+    const answers = await Promise.all(
+      Array.from({ length: 9 }, async () => {
+        const started = performance.now();
+        const [outcome] = await fanOut([node.address], query, {
+          mode: "text",
+          idleTimeoutMs: 60_000,
+          bytesMax: 1 << 20,
+        });
+        return { outcome, ms: performance.now() - started };
+      }),
+    );
+    const refused = answers.filter((a) => a.outcome.failure !== undefined);
+    const answered = answers.filter((a) => a.outcome.failure === undefined);
+    for (const { outcome } of refused) {
+      assert.match(outcome.failure!, /^busy: 4 queries are running on this node, and 4 more/);
+    }
+    for (const { outcome } of answered) assert.equal(outcome.done?.exitCode, 1);
+    assert(refused.length >= 1, "the ninth query is refused");
+    assert(answered.length >= 4, `${answered.length} of 9 answered`);
+    // The one refused for a full queue is told at once, before any search could end.
+    const first = Math.min(...refused.map((a) => a.ms));
+    const searchMs = Math.min(...answered.map((a) => a.outcome.done!.elapsedMs));
+    assert(first < searchMs, `refused after ${first} ms; a search takes ${searchMs} ms`);
   } finally {
     await cluster.stop();
   }
