@@ -339,6 +339,49 @@ Deno.test("a short pause is not a failure", () => {
   assert.equal(sim.stats.falsePositives + sim.stats.pausedDetections, 0, seedNote(sim));
 });
 
+Deno.test("a member paused briefly answers, on resuming, the probes sent to it meanwhile", () => {
+  // Its neighbours probe it over TCP after 0.8 s of silence; the requests wait in its accept
+  // queue, and it answers them when it runs again, in time for the askers (they wait 1 s).
+  for (const seed of seeds) {
+    const { sim } = recordingSimulation({ seed, suspicion: false });
+    startCluster(sim, 10);
+    runUntilConverged(sim);
+    const id = sim.node(3).id!;
+    const answered = sim.stats.probesAnswered;
+    sim.pause(3);
+    sim.runFor(1200);
+    assert.equal(sim.stats.probesAnswered, answered, `no answer while paused ${seedNote(sim)}`);
+    sim.resume(3);
+    sim.runFor(100);
+    assert(sim.stats.probesAnswered > answered, `answered after resuming ${seedNote(sim)}`);
+    sim.runFor(10_000);
+    assert.equal(sim.node(3).id, id);
+    assert.equal(sim.stats.falsePositives + sim.stats.pausedDetections, 0, seedNote(sim));
+  }
+});
+
+Deno.test("a join through a paused contact completes once it resumes, and is one JOIN each", () => {
+  // The joiner asks again every second; the contact reads every request when it runs again and
+  // accepts the same member several times over, which must add it once.
+  const { sim, seen } = recordingSimulation({ seed: 62 });
+  startCluster(sim, 5);
+  runUntilConverged(sim);
+  sim.addNodes(1);
+  sim.pause(0);
+  sim.start(5, 0);
+  sim.runFor(1500);
+  assert.equal(sim.node(5).joined, false, "no answer while the contact is paused");
+  sim.resume(0);
+  runUntilConverged(sim, 20_000);
+  const id = sim.node(5).id!;
+  const joins = seen.filter((s) =>
+    s.event.kind === "JOIN" && memberId(s.event.address, s.event.version) === id
+  );
+  // Itself included: a joiner logs its own JOIN.
+  assert.deepEqual(joins.map((s) => s.observer).sort(), [0, 1, 2, 3, 4, 5], seedNote(sim));
+  assert.equal(sim.stats.falsePositives + sim.stats.pausedDetections, 0, seedNote(sim));
+});
+
 Deno.test("with the introducer down, failures are still detected; it comes back with the list", () => {
   const { sim, seen } = recordingSimulation({ seed: 61 });
   startCluster(sim, 10);

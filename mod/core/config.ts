@@ -75,6 +75,15 @@ export interface Config {
   readonly sliceEntriesMax: number;
 }
 
+/**
+ * How long the shell waits for a probe's answer, at each step (connect, send, answer). The answer
+ * counts only if it comes before the neighbour is failed, `failAfterMs` into the silence. The
+ * simulator waits as long: an answer later than this is lost.
+ */
+export const probeTimeoutMs = 1000;
+/** How long the shell waits for any other answer over TCP (a join, a list exchange). */
+export const requestTimeoutMs = 5000;
+
 /** The defaults. */
 export const defaultConfig: Config = {
   gossipIntervalMs: 200,

@@ -11,7 +11,7 @@ import type { Logger } from "@logtape/logtape";
 import { concat } from "../bytes.ts";
 import { isAddress, parseAddress } from "../core/address.ts";
 import type { Config } from "../core/config.ts";
-import { defaultConfig } from "../core/config.ts";
+import { defaultConfig, probeTimeoutMs, requestTimeoutMs } from "../core/config.ts";
 import { Core, type CoreCounters, type MemberView, type OutgoingProbe } from "../core/core.ts";
 import { Random } from "../core/random.ts";
 import {
@@ -69,8 +69,6 @@ export class StartError extends Error {
   override name = "StartError";
 }
 
-/** Answers to anything over TCP take at most this long. */
-const requestTimeoutMs = 5000;
 /** A connection that sends nothing for this long is closed. */
 const idleTimeoutMs = 5000;
 /**
@@ -79,11 +77,6 @@ const idleTimeoutMs = 5000;
  * idle, the newcomer is refused.
  */
 const connectionsMax = 64;
-/**
- * How long a probe of a silent neighbour may take at each step (connect, send, answer). Its
- * answer counts only if it comes before the neighbour is failed, `failAfterMs` into the silence.
- */
-const probeTimeoutMs = 1000;
 /** Probes on their way at once: a node that hears nothing probes each neighbour in turn. */
 const probesInFlightMax = 8;
 /** How often, at most, the log says that a member was heard only over TCP. */

@@ -9,13 +9,14 @@
  */
 import { AddressBook } from "../core/address_book.ts";
 import type { Config } from "../core/config.ts";
-import { defaultConfig } from "../core/config.ts";
+import { defaultConfig, probeTimeoutMs, requestTimeoutMs } from "../core/config.ts";
 import { Core } from "../core/core.ts";
 import { Random } from "../core/random.ts";
 import type {
   Address,
   EventKind,
   Gossip,
+  JoinRequest,
   JoinResponse,
   MemberEvent,
   Outgoing,
@@ -68,6 +69,9 @@ export interface SimulationOptions {
   readonly joinRetryMs?: number;
 }
 
+/** Requests over TCP a paused process's accept queue holds; more are refused. */
+const pausedRequestsMax = 128;
+
 /** Raised when a checker finds a broken invariant; its message carries the seed. */
 export class SimulationError extends Error {
   override name = "SimulationError";
@@ -85,6 +89,11 @@ export class SimNode {
   inbox: Gossip[] = [];
   /** Answers over TCP that came while the process was paused: read once it runs again. */
   replies: RequestReply[] = [];
+  /**
+   * Requests over TCP that came while the process was paused, waiting in its accept queue: read
+   * and acted on once it runs again, though the asker may have stopped waiting for the answer.
+   */
+  requests: (RequestArrive | JoinArrive)[] = [];
   lastVersion = 0;
   contact: number | undefined;
   joined = false;
@@ -118,11 +127,7 @@ type Item =
     readonly generation: number;
     readonly atMs: number;
   }
-  | {
-    readonly kind: "join-arrive";
-    readonly joiner: SimNode;
-    readonly generation: number;
-  }
+  | { readonly kind: "join-arrive"; readonly joiner: SimNode; readonly generation: number }
   | {
     readonly kind: "join-reply";
     readonly joiner: SimNode;
@@ -130,17 +135,25 @@ type Item =
     readonly contact: Address;
     readonly response: JoinResponse;
   }
-  | {
-    /** A request over (simulated) TCP: reliable, but only between connected running nodes. */
-    readonly kind: "request-arrive";
-    readonly node: SimNode;
-    readonly generation: number;
-    readonly to: SimNode;
-    readonly request: SyncRequest | Probe;
-    readonly askedMs: number;
-  }
+  | RequestArrive
   | RequestReply
   | { readonly kind: "action"; readonly run: () => void };
+
+/** A request over (simulated) TCP: reliable, but only between connected running nodes. */
+interface RequestArrive {
+  readonly kind: "request-arrive";
+  readonly node: SimNode;
+  readonly generation: number;
+  readonly to: SimNode;
+  readonly request: SyncRequest | Probe;
+  readonly askedMs: number;
+}
+
+/** A join request read by a contact that was paused when it came; its answer is lost. */
+interface JoinArrive {
+  readonly kind: "join-queued";
+  readonly request: JoinRequest;
+}
 
 /** An answer over TCP, on its way back to the node that asked at `askedMs`. */
 interface RequestReply {
@@ -281,6 +294,7 @@ export class Simulation {
     node.state = "up";
     node.inbox = [];
     node.replies = [];
+    node.requests = [];
     node.wakeAtMs = Infinity;
     node.leftAtMs = undefined;
     node.contact = contact;
@@ -308,6 +322,7 @@ export class Simulation {
     node.wakeAtMs = Infinity;
     node.inbox = [];
     node.replies = [];
+    node.requests = [];
   }
 
   /** Kills a node's process and starts a new one at the same address, joining through `contact`. */
@@ -340,6 +355,16 @@ export class Simulation {
     const replies = node.replies;
     node.replies = [];
     for (const reply of replies) if (node.state === "up") this.#reply(node, reply);
+    const requests = node.requests;
+    node.requests = [];
+    for (const request of requests) {
+      if (node.state !== "up") break;
+      if (request.kind === "join-queued") {
+        // The joiner gave up on this answer and tries again: accepting it twice must do no harm.
+        node.core!.acceptJoin(this.nowMs, request.request);
+        this.#flush(node);
+      } else this.#answer(node, request);
+    }
     if (node.state === "up") {
       node.core!.tick(this.nowMs);
       this.#flush(node);
@@ -475,7 +500,13 @@ export class Simulation {
         const joiner = item.joiner;
         if (joiner.state !== "up" || joiner.generation !== item.generation) return;
         const contact = this.node(joiner.contact!);
-        if (contact.state !== "up" || !this.#connected(joiner, contact)) {
+        const connected = this.#connected(joiner, contact);
+        if (
+          contact.state === "paused" && connected && contact.requests.length < pausedRequestsMax
+        ) {
+          contact.requests.push({ kind: "join-queued", request: joiner.core!.joinRequest() });
+        }
+        if (contact.state !== "up" || !connected) {
           // A contact that is down refuses the connection; a paused or unreachable one times out.
           this.at(now + (this.#options.joinRetryMs ?? 1000), () => {
             if (joiner.state === "up" && joiner.generation === item.generation) {
@@ -507,27 +538,13 @@ export class Simulation {
         return;
       }
       case "request-arrive": {
-        // A paused member does not answer in time, a crashed or cut off one not at all.
+        // A paused member answers once it runs again, a crashed or cut off one not at all.
         const peer = item.to;
-        if (peer.state !== "up" || !this.#connected(item.node, peer)) return;
-        const request = item.request;
-        let response;
-        if (request.kind === "probe") {
-          response = peer.core!.acceptProbe(now, request);
-        } else {
-          response = peer.core!.acceptSync(now, request, item.node.address);
-          this.stats.syncs++;
+        if (!this.#connected(item.node, peer)) return;
+        if (peer.state === "paused" && peer.requests.length < pausedRequestsMax) {
+          peer.requests.push(item);
         }
-        this.#flush(peer);
-        if (response === undefined) return;
-        this.#agenda.push(now + this.#delay(), {
-          kind: "request-reply",
-          node: item.node,
-          generation: item.generation,
-          from: peer.address,
-          response,
-          askedMs: item.askedMs,
-        });
+        if (peer.state === "up") this.#answer(peer, item);
         return;
       }
       case "request-reply": {
@@ -603,6 +620,30 @@ export class Simulation {
       to,
       request,
       askedMs: this.nowMs,
+    });
+  }
+
+  /** A running node reads a request and answers it, unless the asker has stopped waiting. */
+  #answer(peer: SimNode, item: RequestArrive): void {
+    const request = item.request;
+    let response;
+    if (request.kind === "probe") {
+      response = peer.core!.acceptProbe(this.nowMs, request);
+    } else {
+      response = peer.core!.acceptSync(this.nowMs, request, item.node.address);
+      this.stats.syncs++;
+    }
+    this.#flush(peer);
+    const atMs = this.nowMs + this.#delay();
+    const waitMs = request.kind === "probe" ? probeTimeoutMs : requestTimeoutMs;
+    if (response === undefined || atMs - item.askedMs > waitMs) return;
+    this.#agenda.push(atMs, {
+      kind: "request-reply",
+      node: item.node,
+      generation: item.generation,
+      from: peer.address,
+      response,
+      askedMs: item.askedMs,
     });
   }
 
