@@ -65,8 +65,8 @@ export async function loadKeyring(path: string | undefined): Promise<Keyring | u
 }
 
 /**
- * Sends one request to a node; a node that cannot be reached, or is silent once asked, is a
- * runtime failure (`notes.silence` says what silence may mean for this request).
+ * Sends one request to a node; a node that cannot be reached, refuses, or is silent once asked,
+ * is a runtime failure (`notes.silence` says what silence may mean for this request).
  */
 export async function ask(
   node: Address,
@@ -79,8 +79,14 @@ export async function ask(
     return await request(node, message, timeoutSeconds * 1000, keyring);
   } catch (error) {
     if (error instanceof RequestError) {
+      if (error.refused) throw new RuntimeFailure(`${node} refused the request: ${error.reason}`);
+      if (error.silent && notes.silence !== undefined) {
+        throw new RuntimeFailure(
+          `${node} did not answer within ${timeoutSeconds} s: ${notes.silence}`,
+        );
+      }
       throw new RuntimeFailure(
-        error.sent && !error.refused
+        error.sent
           ? `${node} did not answer: ${error.reason}${notes.silence ? `; ${notes.silence}` : ""}`
           : `cannot reach ${node}: ${error.reason}`,
       );
@@ -97,7 +103,8 @@ async function control(
 ): Promise<ControlResponse> {
   // Control is for the node's own machine, where no key is needed.
   const reply = await ask(node, message, timeoutSeconds, undefined, {
-    silence: "it may have acted on the request: `member stats` shows its state",
+    silence: "it may still be at work on the request (a join tries each member it knew, for up " +
+      "to 20 s), or have done it: `member stats` shows its state",
   });
   if (reply.kind !== "control-response") {
     throw new RuntimeFailure(`${node} answered with ${reply.kind}, not a control response`);

@@ -98,6 +98,7 @@ async function serve(flags: ServeFlags): Promise<number> {
   }
   if (flags.dataDir === "") throw new UsageError("--data-dir is empty: give a directory");
   for (const spec of flags.grep ?? []) {
+    if (spec === "") throw new UsageError("--grep is empty: give a file, or a glob");
     if (!/[*?[]/.test(spec) && isDirectory(spec)) {
       throw new UsageError(
         `--grep ${spec} is a directory: give files, or a glob such as ${

@@ -21,11 +21,15 @@ export function describeFileError(error: unknown): string {
   }
   if (error instanceof Deno.errors.NotFound) return "no such file or directory";
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (error instanceof Deno.errors.IsADirectory) return "it is a directory";
+  if (error instanceof Deno.errors.NotADirectory) return "a part of the path is not a directory";
+  // Creating a directory where a file of that name stands.
+  if (error instanceof Deno.errors.AlreadyExists) return "it exists and is not a directory";
   return bareMessage(error);
 }
 
-/** An error's message without the system's error number. */
+/** An error's message without the system's error number and the call that failed. */
 function bareMessage(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/\s*\(os error \d+\)$/, "");
+  return message.replace(/\s*\(os error \d+\)/, "").replace(/: [a-z]+ '[^']*'$/, "");
 }

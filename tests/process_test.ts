@@ -239,6 +239,7 @@ Deno.test("bad flags exit 2 with one clear line", async () => {
     ["sim", "--nodes", "2", "--fail", "2"],
     ["grep", "--max-output", "300000000", "x"],
     ["serve", "--introducer", "--data-dir", ""],
+    ["serve", "--introducer", "--grep", ""],
     ["set", "--drop-rate", "0x1"],
     ["set", "--suspicion", "maybe"],
     ["viz", "-o", "", "member.log"],
@@ -292,7 +293,7 @@ Deno.test("help is on stdout with exit 0, for the tool and every subcommand", as
   assert.match(bare.stderr, /^Usage: member /);
 });
 
-Deno.test("a damaged version file is one clear line and exit 1, and is left as it was", async () => {
+Deno.test("a damaged version file or a data dir that is a file is one clear line and exit 1", async () => {
   const dir = Deno.makeTempDirSync();
   try {
     for (const damage of ["garbage", "1e400", "99999999999999999"]) {
@@ -305,6 +306,18 @@ Deno.test("a damaged version file is one clear line and exit 1, and is left as i
           "(milliseconds): fix or remove it",
       );
       assert.equal(Deno.readTextFileSync(`${dir}/version`), `${damage}\n`);
+    }
+    // A data dir that is a file, or under one: said in words, not as a system call's error.
+    const file = `${dir}/version`;
+    for (
+      const [dataDir, why] of [[file, "it exists and is not a directory"], [
+        `${file}/x`,
+        "a part of the path is not a directory",
+      ]]
+    ) {
+      const result = await serve(["--introducer"], dataDir);
+      assert.equal(result.code, 1, result.stderr);
+      assert.equal(result.stderr.trim(), `error: cannot use data dir ${dataDir}: ${why}`);
     }
   } finally {
     Deno.removeSync(dir, { recursive: true });
@@ -332,6 +345,33 @@ Deno.test("an unreachable introducer exits 1 with one clear line", async () => {
     assert.equal(log, "");
   } finally {
     Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("a join again with every contact gone fails in one line, and the node stays left", async () => {
+  const cluster = new Cluster("ports");
+  try {
+    await cluster.start(2);
+    const [introducer, leaver] = cluster.members;
+    const left = await member(["leave", "--node", leaver.address]);
+    assert.equal(left.code, 0, left.stderr);
+    const before = await leaver.stats();
+    introducer.signal("SIGKILL");
+    await introducer.status;
+    const joined = await member(["join", "--node", leaver.address]);
+    assert.equal(joined.code, 1, joined.stderr);
+    assert.equal(
+      joined.stderr,
+      `error: cannot join via ${introducer.address}: connection refused\n`,
+    );
+    // Not half-joined: the same left entry, and the list it had.
+    const after = await leaver.stats();
+    assert.equal(after.node.state, "left");
+    assert.equal(after.self.id, before.self.id);
+    assert.equal(after.self.status, "left");
+    assert.deepEqual(after.members.map((m) => m.id), before.members.map((m) => m.id));
+  } finally {
+    await cluster.stop();
   }
 });
 

@@ -416,7 +416,7 @@ Deno.test("a join flood is refused past the limit; idle connections are closed; 
   }
 });
 
-Deno.test("an event log deleted or rotated away while the node runs is written afresh", async () => {
+Deno.test("an event log deleted or rotated away, or its data dir, is written afresh", async () => {
   const cluster = new Cluster("addresses");
   try {
     await cluster.start(3);
@@ -439,6 +439,18 @@ Deno.test("an event log deleted or rotated away while the node runs is written a
     await waitFor("a LEAVE in the log written afresh", () => {
       try {
         return Deno.readTextFileSync(log).includes(" LEAVE ");
+      } catch {
+        return false;
+      }
+    }, 10_000);
+    // The whole data dir gone: it is made again.
+    Deno.removeSync(watcher.dataDir, { recursive: true });
+    await sleep(1500);
+    const joined = await member(["join", "--node", cluster.members[1].address]);
+    assert.equal(joined.code, 0, joined.stderr);
+    await waitFor("a JOIN in a log in a data dir made again", () => {
+      try {
+        return Deno.readTextFileSync(log).includes(" JOIN ");
       } catch {
         return false;
       }

@@ -244,6 +244,8 @@ export class Core {
   readonly #self: number;
   readonly #versionOrigin: number;
   readonly #originMs: number;
+  /** When this node's own status last changed: its start, or its leave. */
+  #selfSinceMs: number;
 
   #version: number;
   #incarnation = 0;
@@ -335,6 +337,7 @@ export class Core {
     this.#version = options.version;
     this.#versionOrigin = options.version;
     this.#originMs = options.nowMs;
+    this.#selfSinceMs = options.nowMs;
     this.#random = options.random;
     this.#book = options.book ?? new AddressBook(config.memberTableMax);
     this.#settings = { epoch: 0, suspicion: options.suspicion ?? true };
@@ -438,7 +441,7 @@ export class Core {
     if (address === this.address) {
       return {
         ...this.selfEntry,
-        sinceMs: this.#originMs,
+        sinceMs: this.#selfSinceMs,
         heardMs: this.#nowMs,
         removed: false,
       };
@@ -1006,6 +1009,7 @@ export class Core {
     this.#enter(nowMs);
     if (this.#phase !== "active") return;
     this.#phase = "leaving";
+    this.#selfSinceMs = nowMs;
     this.#leaveRoundsLeft = this.config.leaveRounds;
     this.#emit("LEAVE", this.#self, this.#version, this.#incarnation, "self");
     this.#announce(this.#self);

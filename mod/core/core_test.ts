@@ -607,6 +607,9 @@ Deno.test("leave: announced for leaveRounds rounds, then the core goes quiet", (
   const c = withMembers(["10.0.0.2:3000", "10.0.0.3:3000"]);
   c.leave(100);
   assert.deepEqual(kinds(c.takeEvents()), ["LEAVE"]);
+  // Its own entry has been left since the leave, not since it started.
+  assert.equal(c.lookup(c.address)?.status, Status.Left);
+  assert.equal(c.lookup(c.address)?.sinceMs, 100);
   let rounds = 0;
   while (!c.done) {
     c.tick(c.nextWakeMs());

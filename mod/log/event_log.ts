@@ -1,10 +1,12 @@
 /**
  * The event log, `member.log` in the data dir: one line per event (see `event_line.ts`), written
  * as events happen, so that a crash loses nothing the operating system already had. A log that is
- * deleted or rotated away while the node runs is noticed and opened afresh.
+ * deleted or rotated away while the node runs is noticed and opened afresh, its data dir made
+ * again if that went too.
  */
 import type { Logger } from "@logtape/logtape";
 import type { MemberEvent } from "../core/types.ts";
+import { describeFileError } from "../errors.ts";
 import { formatEventLine } from "./event_line.ts";
 
 /** The event log's file name inside the data dir. */
@@ -17,12 +19,15 @@ const recheckMs = 1000;
 /** An append-only event log file. */
 export class EventLog {
   readonly path: string;
+  readonly #dataDir: string;
   #file: Deno.FsFile;
   #inode: number | null;
   #checkedMs = 0;
   #failed = false;
+  #reopenFailed = false;
 
-  private constructor(path: string, file: Deno.FsFile) {
+  private constructor(dataDir: string, path: string, file: Deno.FsFile) {
+    this.#dataDir = dataDir;
     this.path = path;
     this.#file = file;
     this.#inode = file.statSync().ino;
@@ -32,7 +37,7 @@ export class EventLog {
   static open(dataDir: string): EventLog {
     Deno.mkdirSync(dataDir, { recursive: true });
     const path = `${dataDir}/${eventLogName}`;
-    return new EventLog(path, EventLog.#openFile(path));
+    return new EventLog(dataDir, path, EventLog.#openFile(path));
   }
 
   static #openFile(path: string): Deno.FsFile {
@@ -61,10 +66,11 @@ export class EventLog {
       while (offset < bytes.length) offset += this.#file.writeSync(bytes.subarray(offset));
       this.#failed = false;
     } catch (error) {
+      // Said once, not at every event; said again after it worked for a while.
       if (!this.#failed) {
-        logger?.error("cannot write the event log {path}: {error}", {
+        logger?.error("cannot write the event log {path}: {error}; events are lost meanwhile", {
           path: this.path,
-          error: (error as Error).message,
+          error: describeFileError(error),
         });
       }
       this.#failed = true;
@@ -82,6 +88,7 @@ export class EventLog {
     }
     if (inode !== undefined && inode === this.#inode) return;
     try {
+      Deno.mkdirSync(this.#dataDir, { recursive: true });
       const file = EventLog.#openFile(this.path);
       try {
         this.#file.close();
@@ -91,11 +98,15 @@ export class EventLog {
       logger?.warn("the event log {path} was moved or deleted; writing a new one", {
         path: this.path,
       });
+      this.#reopenFailed = false;
     } catch (error) {
-      logger?.error("cannot reopen the event log {path}: {error}", {
-        path: this.path,
-        error: (error as Error).message,
-      });
+      if (!this.#reopenFailed) {
+        logger?.error("cannot reopen the event log {path}: {error}; events are lost meanwhile", {
+          path: this.path,
+          error: describeFileError(error),
+        });
+      }
+      this.#reopenFailed = true;
     }
   }
 

@@ -17,12 +17,15 @@ export class RequestError extends Error {
   readonly refused: boolean;
   /** True when the request was sent in full: the node may have acted on it. */
   readonly sent: boolean;
+  /** True when the connection stayed open and silent until the wait ran out. */
+  readonly silent: boolean;
 
-  constructor(reason: string, refused = false, sent = false) {
+  constructor(reason: string, refused = false, sent = false, silent = false) {
     super(reason);
     this.reason = reason;
     this.refused = refused;
     this.sent = sent;
+    this.silent = silent;
   }
 }
 
@@ -91,6 +94,7 @@ export async function request(
         `no answer within ${timeoutMs} ms (the port is open: a stalled member, or not a member)`,
         false,
         written,
+        true,
       );
     }
     if (error instanceof FrameError) throw new RequestError(error.message);

@@ -34,7 +34,7 @@ import { expandPaths } from "../grep/glob.ts";
 import { runGrep } from "../grep/run.ts";
 import { EventLog } from "../log/event_log.ts";
 import { request, RequestError } from "./client.ts";
-import { describe } from "../errors.ts";
+import { describe, describeFileError } from "../errors.ts";
 import { frame, FrameError, frameLimits, FrameReader, writeAll } from "./frames.ts";
 import { type Keyring, sealOverheadBytes } from "../wire/seal.ts";
 import { gossipEntriesMax } from "../wire/size.ts";
@@ -81,6 +81,12 @@ const connectionsMax = 64;
 const probesInFlightMax = 8;
 /** How often, at most, the log says that a member was heard only over TCP. */
 const tcpOnlyLogIntervalMs = 60_000;
+/** A node joining again after a leave tries at most this many members it knew, ... */
+const rejoinContactsMax = 8;
+/** ... each once per round, in this many rounds, ... */
+const rejoinRounds = 4;
+/** ... and gives up after this long, within the 30 s `member join` waits by default. */
+const rejoinDeadlineMs = 20_000;
 /** Joins a node accepts per second, on average, and at once: a flood is refused, not absorbed. */
 const joinsPerSecond = 200;
 const joinsBurst = 400;
@@ -244,7 +250,7 @@ export class Node {
       opened.push(eventLog);
       version = nextVersion(options.dataDir);
     } catch (error) {
-      throw abandon(`cannot use data dir ${options.dataDir}: ${describe(error)}`);
+      throw abandon(`cannot use data dir ${options.dataDir}: ${describeFileError(error)}`);
     }
     const core = Node.#newCore(options, address, version);
     const node = new Node(options, udp, listeners, eventLog, core, lock);
@@ -527,8 +533,7 @@ export class Node {
 
   // ---- joining, leaving ---------------------------------------------------------------------
 
-  async #join(contact: Address): Promise<void> {
-    const attempts = this.options.joinAttempts ?? 5;
+  async #join(contact: Address, attempts = this.options.joinAttempts ?? 5): Promise<void> {
     let last = "";
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
@@ -566,7 +571,8 @@ export class Node {
         }
       }
     }
-    throw new StartError(`cannot join via ${contact}: ${last} after ${attempts} attempts`);
+    const times = attempts === 1 ? "" : ` after ${attempts} attempts`;
+    throw new StartError(`cannot join via ${contact}: ${last}${times}`);
   }
 
   /** Leaves the group voluntarily; resolves once the leave has been announced. */
@@ -582,7 +588,8 @@ export class Node {
 
   /**
    * Joins again after a leave, as a new version: through the original contact, or through any
-   * member this node knew.
+   * member this node knew. Each is tried once per round, and the rounds back off; it gives up
+   * within `rejoinDeadlineMs`, and the node then stays as it was, left, with the list it had.
    */
   async rejoin(): Promise<void> {
     if (this.#state !== "left") {
@@ -592,38 +599,51 @@ export class Node {
     const contacts = [
       ...(this.options.join === undefined ? [] : [this.options.join]),
       ...known.filter((a) => a !== this.options.join),
-    ];
+    ].slice(0, rejoinContactsMax);
+    const left = this.#core;
+    const pastCounters = this.#pastCounters;
     const version = nextVersion(this.options.dataDir);
     this.#savedVersion = version;
     this.#pastCounters = addCounters(this.#pastCounters, this.#core.counters);
     this.#core = Node.#newCore(this.options, this.address, version);
     this.#state = "joining";
     this.#flush();
-    let failure = "no member to join through";
-    for (const contact of contacts.slice(0, 8)) {
-      try {
-        await this.#join(contact);
-        this.#state = "member";
-        this.#flush();
-        this.#log.info("joined the group again as {id} via {contact}, {listed}", {
-          id: this.id,
-          contact,
-          listed: listed(this.#core.liveCount),
-        });
-        return;
-      } catch (error) {
-        failure = (error as Error).message;
-      }
-    }
     if (contacts.length === 0) {
       // It knew nobody: it starts a cluster of its own again.
       this.#state = "member";
       this.#flush();
       return;
     }
+    const deadlineMs = performance.now() + rejoinDeadlineMs;
+    const failures = new Map<Address, string>();
+    for (let round = 0; round < rejoinRounds && !this.#closed; round++) {
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** (round - 1)));
+      for (const contact of contacts) {
+        if (this.#closed || performance.now() >= deadlineMs) break;
+        try {
+          await this.#join(contact, 1);
+          this.#state = "member";
+          this.#flush();
+          this.#log.info("joined the group again as {id} via {contact}, {listed}", {
+            id: this.id,
+            contact,
+            listed: listed(this.#core.liveCount),
+          });
+          return;
+        } catch (error) {
+          failures.set(
+            contact,
+            (error as Error).message.replace(`cannot join via ${contact}: `, ""),
+          );
+        }
+      }
+    }
+    // Nothing joined: the node is left as before, with its old entry and list, not half-joined.
+    this.#core = left;
+    this.#pastCounters = pastCounters;
     this.#state = "left";
     this.#joiningEvents = [];
-    throw new Error(failure);
+    throw new Error(rejoinFailure(failures));
   }
 
   /** Stops everything: sockets, timers, the event log (flushed). Does not announce a leave. */
@@ -842,7 +862,7 @@ export class Node {
           await this.rejoin();
           return ok(`joined as ${this.id}, ${listed(this.#core.liveCount)}`);
         } catch (error) {
-          return no(`cannot join again: ${(error as Error).message}`);
+          return no((error as Error).message);
         }
       case "set": {
         const changes: string[] = [];
@@ -1201,6 +1221,16 @@ function entryJson(
   };
 }
 
+/** Why a join again failed, contact by contact (the first few). */
+function rejoinFailure(failures: ReadonlyMap<Address, string>): string {
+  const shown = 3;
+  const each = [...failures].slice(0, shown).map(([contact, why]) => `${contact}: ${why}`);
+  if (failures.size > shown) each.push(`and ${failures.size - shown} more`);
+  return failures.size === 1
+    ? `cannot join via ${each[0]}`
+    : `cannot join via any of ${failures.size} members (${each.join("; ")})`;
+}
+
 /** Says which matched files are not searched for their names. */
 function notUtf8Note(paths: readonly string[]): string {
   return `not searched (names not UTF-8): ${paths.join(", ")}`;
@@ -1301,7 +1331,7 @@ function lockDataDir(dataDir: string): Deno.FsFile {
     Deno.mkdirSync(dataDir, { recursive: true });
     file = Deno.openSync(`${dataDir}/lock`, { create: true, write: true });
   } catch (error) {
-    throw new StartError(`cannot use data dir ${dataDir}: ${describe(error)}`);
+    throw new StartError(`cannot use data dir ${dataDir}: ${describeFileError(error)}`);
   }
   if (!file.tryLockSync(true)) {
     file.close();
