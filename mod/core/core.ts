@@ -106,6 +106,8 @@ export interface CoreCounters {
   /** After a stall: members a whole list lacked, asked to confirm themselves; and those ended. */
   confirmsAsked: number;
   confirmsEnded: number;
+  /** After a stall: gossip of members new to this node, not taken until its list is settled. */
+  entriesDoubted: number;
 }
 
 /** A probe to send over TCP, and to whom. */
@@ -225,6 +227,7 @@ export class Core {
     datagramsSent: 0,
     bytesSent: 0,
     entriesStale: 0,
+    entriesDoubted: 0,
     entriesDroppedTableFull: 0,
     suspicionsRaised: 0,
     failuresDetected: 0,
@@ -1535,6 +1538,17 @@ export class Core {
         this.#tellEnded(nowMs, from, ended);
       }
       return;
+    }
+    // Just after a stall the datagrams read first are the oldest, queued while it stopped: a
+    // member they bring in may have died and been forgotten by everyone since, and would come
+    // back through this node. Until a whole list settles its doubts (and brings in every member
+    // that is real), gossip adds no live member.
+    if (this.#doubting && via === "gossip" && !isTerminal(entry.status)) {
+      const held = this.#book.find(entry.address);
+      if (!this.#hasRow(held) || entry.version > this.#rows[held * rowSize + fVersion]) {
+        this.counters.entriesDoubted++;
+        return;
+      }
     }
     const slot = this.#book.intern(entry.address);
     if (slot < 0) {

@@ -233,6 +233,8 @@ export class Simulation {
   readonly #checker = new StepChecker();
   readonly #options: SimulationOptions;
   readonly #leftIds = new Set<string>();
+  /** Member id -> when its process stopped being that member: crashed, left, or a new version. */
+  readonly #endedAtMs = new Map<string, number>();
   #suspicion: boolean;
 
   constructor(options: SimulationOptions) {
@@ -317,6 +319,7 @@ export class Simulation {
   crash(index: number): void {
     const node = this.node(index);
     if (node.state === "down") return;
+    this.#endedAtMs.set(node.id!, this.nowMs);
     node.state = "down";
     node.core = undefined;
     node.wakeAtMs = Infinity;
@@ -583,8 +586,15 @@ export class Simulation {
   /** Moves a node's outputs out: datagrams to the network, events to the checkers. */
   #flush(node: SimNode): void {
     const core = node.core!;
+    if (core.version !== node.lastVersion) {
+      // The core came back as a new version by itself (after a stall, or told it had failed): a
+      // restart must be newer still, and the old version is over.
+      this.#endedAtMs.set(memberId(node.address, node.lastVersion), this.nowMs);
+      node.lastVersion = core.version;
+    }
     if (core.hasOutput) this.#drain(node, core);
     if (core.done) {
+      this.#endedAtMs.set(node.id!, this.nowMs);
       node.state = "down";
       node.leftAtMs = this.nowMs;
       node.wakeAtMs = Infinity;
@@ -696,6 +706,22 @@ export class Simulation {
     this.stats.events[event.kind]++;
     const violation = this.#checker.check(node.index, node.address, event);
     if (violation !== undefined) this.#fail(`${node.address} at ${this.nowMs} ms: ${violation}`);
+    if (event.kind === "JOIN") {
+      // Across the cluster: once every member that knew an ended version has removed it and let
+      // its tombstone go, nothing true can bring it in again; only stale gossip could.
+      const id = memberId(event.address, event.version);
+      const endedAtMs = this.#endedAtMs.get(id);
+      if (
+        endedAtMs !== undefined &&
+        this.nowMs - endedAtMs > this.config.cleanupAfterMs + this.config.tombstoneMs
+      ) {
+        this.#fail(
+          `${node.address} at ${this.nowMs} ms: ${id} joined its list ${
+            this.nowMs - endedAtMs
+          } ms after its process ended (a ghost)`,
+        );
+      }
+    }
     if (event.kind === "FAIL") {
       const id = memberId(event.address, event.version);
       let detection = this.detections.get(id);
