@@ -307,6 +307,11 @@ Deno.test("a damaged version file or a data dir that is a file is one clear line
       );
       assert.equal(Deno.readTextFileSync(`${dir}/version`), `${damage}\n`);
     }
+    // The widest version the wire carries (only forged gossip gets there): no newer one exists.
+    Deno.writeTextFileSync(`${dir}/version`, "281474976710655\n");
+    const widest = await serve(["--introducer"], dir);
+    assert.equal(widest.code, 1, widest.stderr);
+    assert.match(widest.stderr.trim(), /^error: .*the widest version the wire carries/);
     // A data dir that is a file, or under one: said in words, not as a system call's error.
     const file = `${dir}/version`;
     for (

@@ -993,14 +993,8 @@ export class Core {
   applyJoinResponse(nowMs: number, response: JoinResponse, from: Address): void {
     this.#enter(nowMs);
     if (!response.accepted || this.#phase !== "active") return;
-    const settings = response.settings;
-    if (
-      settings.epoch >= this.#settings.epoch &&
-      (settings.epoch !== this.#settings.epoch || settings.suspicion !== this.#settings.suspicion)
-    ) {
-      this.#settings = { epoch: settings.epoch, suspicion: settings.suspicion };
-      this.#deadlineMs = undefined;
-      this.#emitSettings("join", from);
+    if (!epochNewer(this.#settings.epoch, response.settings.epoch)) {
+      this.#adoptSettings(response.settings, "join", from);
     }
     for (const entry of response.entries) {
       if (entry.address !== this.address) this.#merge(nowMs, entry, "join", from, false);
@@ -1023,11 +1017,12 @@ export class Core {
   setSuspicion(nowMs: number, enabled: boolean): void {
     this.#enter(nowMs);
     // The epoch rises even when the value here already matches: a switch the other way, made
-    // elsewhere a moment ago and not yet heard of here, must not win over this later one.
-    // At the widest epoch (forged: no cluster flips its switch 4 billion times) it stays put.
-    this.#settings = { epoch: Math.min(this.#settings.epoch + 1, uint32Max), suspicion: enabled };
-    this.#deadlineMs = undefined;
-    this.#emitSettings("self");
+    // elsewhere a moment ago and not yet heard of here, must not win over this later one. It
+    // counts round past the widest (see `epochNewer`), so a forged widest epoch locks nothing.
+    this.#adoptSettings(
+      { epoch: (this.#settings.epoch + 1) % (uint32Max + 1), suspicion: enabled },
+      "self",
+    );
   }
 
   // ---- time -----------------------------------------------------------------------------------
@@ -1459,13 +1454,19 @@ export class Core {
   #mergeSettings(settings: Settings, from: Address): void {
     const mine = this.#settings;
     if (
-      settings.epoch > mine.epoch ||
+      epochNewer(settings.epoch, mine.epoch) ||
       (settings.epoch === mine.epoch && settings.suspicion && !mine.suspicion)
     ) {
-      this.#settings = { epoch: settings.epoch, suspicion: settings.suspicion };
-      this.#deadlineMs = undefined;
-      this.#emitSettings("gossip", from);
+      this.#adoptSettings(settings, "gossip", from);
     }
+  }
+
+  /** Takes the cluster's settings; the event log says so only when the switch itself flips. */
+  #adoptSettings(settings: Settings, via: Via, from?: Address): void {
+    const flipped = settings.suspicion !== this.#settings.suspicion;
+    this.#settings = { epoch: settings.epoch, suspicion: settings.suspicion };
+    this.#deadlineMs = undefined;
+    if (flipped) this.#emitSettings(via, from);
   }
 
   /** Merges what another node says about this node; returns true when the sender should be told. */
@@ -1835,6 +1836,16 @@ export class Core {
     };
     this.#events.push(event);
   }
+}
+
+/**
+ * True when settings epoch `a` is later than `b`. Epochs count round past the wire's widest, as
+ * serial numbers do (RFC 1982): `a` is later when it is less than half the range ahead. A cluster
+ * flips its switch far fewer than 2 billion times between two members hearing of each other.
+ */
+export function epochNewer(a: number, b: number): boolean {
+  const ahead = (a - b + uint32Max + 1) % (uint32Max + 1);
+  return ahead !== 0 && ahead < 2 ** 31;
 }
 
 /** A member's entry as failed at `version`, for telling an address its old version ended. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { defaultConfig } from "./config.ts";
-import { Core } from "./core.ts";
+import { Core, epochNewer } from "./core.ts";
 import { Random } from "./random.ts";
 import { type Entry, type Gossip, type MemberEvent, type Probe, Status } from "./types.ts";
 import { uint32Max, versionMax } from "../wire/size.ts";
@@ -588,6 +588,21 @@ Deno.test("the suspicion switch is cluster-wide: higher epoch wins, on wins a ti
   c.setSuspicion(4, false);
   assert.deepEqual(c.settings, { epoch: 4, suspicion: false });
   assert.deepEqual(kinds(c.takeEvents()), ["SETTINGS", "SETTINGS", "SETTINGS"]);
+  // A later epoch with the same value is taken, but the log says nothing: the switch did not flip.
+  c.receive(5, { ...gossip(entry(a)), settings: { epoch: 9, suspicion: false } });
+  c.setSuspicion(6, false);
+  assert.deepEqual(c.settings, { epoch: 10, suspicion: false });
+  assert.deepEqual(kinds(c.takeEvents()), []);
+});
+
+Deno.test("settings epochs compare as serial numbers: later within half the range", () => {
+  assert(epochNewer(1, 0));
+  assert(!epochNewer(0, 1));
+  assert(!epochNewer(5, 5));
+  assert(epochNewer(0, uint32Max), "0 follows the widest");
+  assert(!epochNewer(uint32Max, 0));
+  assert(epochNewer(2 ** 31 - 1, 0));
+  assert(!epochNewer(2 ** 31, 0), "half the range ahead is not later");
 });
 
 Deno.test("the same inputs and seed give the same datagrams, byte for byte", () => {
@@ -813,11 +828,19 @@ Deno.test("a forged far-future version or epoch leaves the node's datagrams read
   const version = c.version;
   c.receive(10, {
     ...gossip(entry(forger), { ...c.selfEntry, version: versionMax }),
-    settings: { epoch: uint32Max, suspicion: true },
+    settings: { epoch: 2 ** 31 - 1, suspicion: true },
   });
   assert.equal(c.version, version, "no version above the wire's widest");
+  // Forged epochs, each as far ahead as counts, up to the widest: taken, but the epoch counts
+  // round past the widest, so the operator's switch still wins, and stays.
+  for (const epoch of [uint32Max - 1, uint32Max]) {
+    c.receive(11, { ...gossip(entry(forger)), settings: { epoch, suspicion: true } });
+  }
+  assert.deepEqual(c.settings, { epoch: uint32Max, suspicion: true });
   c.setSuspicion(20, false);
-  assert.deepEqual(c.settings, { epoch: uint32Max, suspicion: false });
+  assert.deepEqual(c.settings, { epoch: 0, suspicion: false });
+  c.receive(30, { ...gossip(entry(forger)), settings: { epoch: uint32Max, suspicion: true } });
+  assert.deepEqual(c.settings, { epoch: 0, suspicion: false });
   c.tick(400);
   const datagrams = c.takeDatagrams();
   assert(datagrams.length > 0);

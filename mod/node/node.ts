@@ -37,7 +37,7 @@ import { request, RequestError } from "./client.ts";
 import { describe, describeFileError } from "../errors.ts";
 import { frame, FrameError, frameLimits, FrameReader, writeAll } from "./frames.ts";
 import { type Keyring, sealOverheadBytes } from "../wire/seal.ts";
-import { gossipEntriesMax } from "../wire/size.ts";
+import { gossipEntriesMax, versionMax } from "../wire/size.ts";
 import { Traffic } from "./traffic.ts";
 import { version as toolVersion } from "../version.ts";
 
@@ -1309,6 +1309,13 @@ export function nextVersion(dataDir: string): number {
     }
   }
   const version = Math.max(Date.now(), last + 1);
+  if (version > versionMax) {
+    // Only forged gossip (a keyless cluster) pushes a member this far; said, not sent unreadable.
+    throw new Error(
+      `${path} holds ${last}, the widest version the wire carries: no newer one exists. ` +
+        "Remove the file; the others take this address back once they forget that version",
+    );
+  }
   rememberVersion(dataDir, version);
   return version;
 }

@@ -99,6 +99,9 @@ export class SimNode {
   joined = false;
   /** Set when the process left voluntarily. */
   leftAtMs: number | undefined;
+  /** The process's last pause: when it began and ended. */
+  pausedAtMs = -Infinity;
+  resumedAtMs = -Infinity;
   bytesSent = 0;
   datagramsSent = 0;
   /** Partition group; nodes talk only within a group. */
@@ -188,7 +191,7 @@ export interface SimulationStats {
   falsePositives: number;
   /** FAIL events about a member that had left voluntarily. */
   leavesSeenAsFailures: number;
-  /** FAIL events about a member that was paused at the time. */
+  /** FAIL events about a member that was paused at the time, or for the silence of a pause. */
   pausedDetections: number;
 }
 
@@ -339,6 +342,7 @@ export class Simulation {
     const node = this.node(index);
     if (node.state !== "up") return;
     node.state = "paused";
+    node.pausedAtMs = this.nowMs;
     node.wakeAtMs = Infinity;
   }
 
@@ -347,6 +351,7 @@ export class Simulation {
     const node = this.node(index);
     if (node.state !== "paused") return;
     node.state = "up";
+    node.resumedAtMs = this.nowMs;
     const inbox = node.inbox;
     node.inbox = [];
     for (const message of inbox) {
@@ -732,7 +737,7 @@ export class Simulation {
       if (!detection.observers.has(node.index)) detection.observers.set(node.index, event.atMs);
       const subject = this.#byAddress.get(event.address);
       if (this.#leftIds.has(id)) this.stats.leavesSeenAsFailures++;
-      else if (subject?.id === id && subject.state === "paused") this.stats.pausedDetections++;
+      else if (subject?.id === id && this.#silencedByPause(subject)) this.stats.pausedDetections++;
       else if (subject?.id === id && subject.state === "up") this.stats.falsePositives++;
     } else if (event.kind === "REMOVE" && event.via === "stale") {
       // Ended for want of confirmation after a stall: wrong, and as costly as a false failure,
@@ -742,6 +747,18 @@ export class Simulation {
       if (subject?.id === id && subject.state === "up") this.stats.falsePositives++;
     }
     this.#options.onEvent?.(node, event);
+  }
+
+  /**
+   * True when a member's failure is its pause's doing: it is paused, or it ran again so lately
+   * that the silence it was failed for began while it was paused (a pause of over a second).
+   */
+  #silencedByPause(node: SimNode): boolean {
+    if (node.state === "paused") return true;
+    const config = this.config;
+    const silenceMs = Math.max(config.failAfterMs, config.suspectAfterMs + config.suspectTimeoutMs);
+    return node.state === "up" && this.nowMs - node.resumedAtMs < silenceMs &&
+      node.resumedAtMs - node.pausedAtMs > config.stallThresholdMs;
   }
 
   #fail(message: string): never {
