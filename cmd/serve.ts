@@ -2,7 +2,13 @@
  * `member serve`: run this machine's member of the cluster until SIGINT or SIGTERM.
  */
 import { Command, Option } from "commander";
-import { configureSync, getLogger, getTextFormatter, type LogLevel } from "@logtape/logtape";
+import {
+  configureSync,
+  getLogger,
+  getTextFormatter,
+  type Logger,
+  type LogLevel,
+} from "@logtape/logtape";
 import { isAddress } from "../mod/core/address.ts";
 import { Node, StartError } from "../mod/node/node.ts";
 import { isLoopback } from "../mod/node/node.ts";
@@ -117,6 +123,7 @@ async function serve(flags: ServeFlags): Promise<number> {
       if (error instanceof KeyError) throw new RuntimeFailure(error.message);
       throw error;
     }
+    warnIfShared(flags.keyFile, logger);
   }
   const dataDir = flags.dataDir ?? `member-data/${host.replaceAll(":", "_")}_${flags.port}`;
   // Listening from the start: a signal while the join is still being retried ends it too.
@@ -217,6 +224,22 @@ function defaultHost(join: string | undefined): string {
 }
 
 const encoder = new TextEncoder();
+/** A key file others on the machine may read gives the cluster away: the operator is told. */
+function warnIfShared(path: string, logger: Logger): void {
+  let mode: number | null = null;
+  try {
+    mode = Deno.statSync(path).mode;
+  } catch {
+    return;
+  }
+  if (mode !== null && (mode & 0o077) !== 0) {
+    logger.warn("the key file {path} may be read by other users (mode {mode}): chmod 600 it", {
+      path,
+      mode: (mode & 0o777).toString(8).padStart(3, "0"),
+    });
+  }
+}
+
 /** Strings bare (addresses, ids), so that the operational log greps like the event log. */
 const formatter = getTextFormatter({ value: "bare" });
 

@@ -43,9 +43,12 @@ Deno.test("a keyed cluster: no key or a wrong key cannot join or gossip; keys ro
   const keyB = generateKey();
   const keyFile = (i: number) => `${cluster.dir}/keys-${i}`;
   try {
-    for (let i = 0; i < 3; i++) Deno.writeTextFileSync(keyFile(i), keyA + "\n");
+    // The introducer's key file is left readable by all (as a umask of 022 makes it): it warns.
+    for (let i = 0; i < 3; i++) Deno.writeTextFileSync(keyFile(i), keyA + "\n", { mode: 0o600 });
+    Deno.chmodSync(keyFile(0), 0o644);
     const introducer = cluster.add(["--introducer", "--key-file", keyFile(0)]);
     await waitFor("the introducer", () => introducer.stats(), 15_000);
+    assert.match(introducer.stderr(), /may be read by other users \(mode 644\): chmod 600 it/);
     for (let i = 1; i < 3; i++) {
       cluster.add(["--join", introducer.address, "--key-file", keyFile(i)]);
     }
@@ -63,7 +66,7 @@ Deno.test("a keyed cluster: no key or a wrong key cannot join or gossip; keys ro
     });
 
     await t.step("a node with another key cannot join", async () => {
-      Deno.writeTextFileSync(`${cluster.dir}/wrong`, generateKey() + "\n");
+      Deno.writeTextFileSync(`${cluster.dir}/wrong`, generateKey() + "\n", { mode: 0o600 });
       const before = await dropped(introducer);
       const stranger = cluster.add([
         "--join",

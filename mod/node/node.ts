@@ -147,7 +147,7 @@ export class Node {
   /** The member's own TCP listener, and a loopback one for local clients when it has one. */
   readonly #tcp: readonly Deno.TcpListener[];
   readonly #eventLog: EventLog;
-  readonly #traffic = new Traffic();
+  readonly #traffic = new Traffic(trafficKinds);
   readonly #random: Random;
   readonly #startedMs = performance.now();
   readonly #addrCache = new Map<Address, Deno.NetAddr>();
@@ -1144,7 +1144,9 @@ export class Node {
     counters.probesSent -= this.#probesSkipped;
     return {
       self: entryJson(self, now),
-      members: core.members().map((m) => entryJson(m, now)),
+      members: core.members().map((m) => entryJson(m, now)).sort((a, b) =>
+        a.address.localeCompare(b.address)
+      ),
       node: {
         tool: toolVersion,
         state: this.#state,
@@ -1235,6 +1237,9 @@ function rejoinFailure(failures: ReadonlyMap<Address, string>): string {
 function notUtf8Note(paths: readonly string[]): string {
   return `not searched (names not UTF-8): ${paths.join(", ")}`;
 }
+
+/** The kinds traffic is counted by, in the order `member stats` shows them. */
+const trafficKinds = ["gossip", "join", "sync", "probe", "grep", "events", "stats", "control"];
 
 function kindOf(message: FrameMessage): string {
   switch (message.kind) {

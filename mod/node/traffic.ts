@@ -31,6 +31,11 @@ export class Traffic {
   readonly #totals = new Map<string, KindTotals>();
   readonly #samples: Sample[] = [];
 
+  /** `kinds` are always reported, at zero until counted, so that readers see the same keys. */
+  constructor(kinds: readonly string[] = []) {
+    for (const kind of kinds) this.#kind(kind);
+  }
+
   #kind(kind: string): KindTotals {
     let totals = this.#totals.get(kind);
     if (totals === undefined) {

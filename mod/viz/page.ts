@@ -152,10 +152,14 @@ function pageScript(R: any, colors: readonly string[]): void {
   const center = W / 2;
   const positions: [number, number][] = [];
   const radius = n <= 60 ? 10 : n <= 300 ? 6 : 4;
+  // The circle leaves room outside it for the longest label, so that none is cut at the edge.
+  ctx.font = n <= 12 ? "13px system-ui" : "15px system-ui";
+  const labelWidth = Math.max(0, ...labels.map((label) => ctx.measureText(label).width));
+  const ring = Math.max(W * 0.2, Math.min(W * 0.33, center - 24 - labelWidth));
   for (let i = 0; i < n; i++) {
     if (n <= 60) {
       const a = -Math.PI / 2 + (2 * Math.PI * i) / Math.max(1, n);
-      positions.push([center + (W * 0.33) * Math.cos(a), center + (W * 0.33) * Math.sin(a)]);
+      positions.push([center + ring * Math.cos(a), center + ring * Math.sin(a)]);
     } else {
       const r = (W * 0.46) * Math.sqrt((i + 0.5) / n);
       const a = i * Math.PI * (3 - Math.sqrt(5));
