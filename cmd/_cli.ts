@@ -60,9 +60,17 @@ export function err(text: string): void {
   writeAll(Deno.stderr, encoder.encode(text));
 }
 
+/**
+ * Writes all of `bytes`. A reader that went away (`| head`) ends the output, not the command:
+ * what it did not read is not an error of the command's.
+ */
 function writeAll(file: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
   let offset = 0;
-  while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
+  try {
+    while (offset < bytes.length) offset += file.writeSync(bytes.subarray(offset));
+  } catch (error) {
+    if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+  }
 }
 
 /** A one-line progress bar on stderr, drawn only when stderr is a terminal. */

@@ -230,8 +230,8 @@ export function refusedOption(args: readonly string[]): string | undefined {
 }
 
 /**
- * GNU grep's shorthands, in the words the parser knows: `-NUM` is `--context=NUM`, and `-y` is
- * `-i` (obsolete, still accepted).
+ * GNU grep's shorthands, in the words the parser knows: `-NUM` is `--context=NUM`, in a bundle
+ * too, and `-y` is `-i` (obsolete, still accepted).
  */
 export function normalizedArgs(args: readonly string[]): string[] {
   const out: string[] = [];
@@ -241,13 +241,21 @@ export function normalizedArgs(args: readonly string[]): string[] {
       out.push(...args.slice(i));
       break;
     }
-    if (/^-[0-9]+$/.test(arg)) out.push(`--context=${arg.slice(1)}`);
-    else if (takesValue.has(arg)) {
+    if (takesValue.has(arg)) {
       out.push(...args.slice(i, i + 2));
       i++;
-    } else if (/^-[A-Za-z]/.test(arg)) {
+    } else if (/^-[A-Za-z0-9]/.test(arg)) {
       const { names, value, takesNext } = shortBundle(arg);
-      out.push(`-${names.map((name) => (name === "-y" ? "i" : name[1])).join("")}${value}`);
+      // Digits are grep's -NUM wherever they sit in a bundle (`-2n`, `-n2`); a run of them is one
+      // number, and the last run counts.
+      let context = "";
+      const letters: string[] = [];
+      names.forEach((name, j) => {
+        if (!/^-[0-9]$/.test(name)) letters.push(name === "-y" ? "i" : name[1]);
+        else context = j > 0 && /^-[0-9]$/.test(names[j - 1]) ? context + name[1] : name[1];
+      });
+      if (context !== "") out.push(`--context=${context}`);
+      if (letters.length > 0) out.push(`-${letters.join("")}${value}`);
       if (takesNext) {
         out.push(...args.slice(i + 1, i + 2));
         i++;
@@ -322,14 +330,17 @@ async function grep(pattern: string | undefined, flags: GrepFlags): Promise<numb
     return 2;
   }
   let broken = flags.quiet ?? false;
+  // A closed stdout (`| head`) stops the query on every member, as grep stops when its reader
+  // goes: nobody reads what more they would send.
+  const closed = new AbortController();
   const write = (bytes: Uint8Array) => {
     if (broken) return;
     try {
       let offset = 0;
       while (offset < bytes.length) offset += Deno.stdout.writeSync(bytes.subarray(offset));
     } catch {
-      // A closed pipe (`| head`): stop writing, as grep does, and let the queries wind down.
       broken = true;
+      if (!flags.quiet) closed.abort();
     }
   };
   const grouped = new GroupedOutput(query, write);
@@ -342,7 +353,10 @@ async function grep(pattern: string | undefined, flags: GrepFlags): Promise<numb
     onEnd: (member) => grouped.end(member),
     onRecord: (member, record) =>
       write(encoder.encode(JSON.stringify({ member, ...record }) + "\n")),
+    signal: closed.signal,
   });
+  // Its reader gone, grep ends quietly: lines were selected, and whoever asked took what it wanted.
+  if (closed.signal.aborted) return 0;
   const elapsedMs = performance.now() - started;
   return finish(outcomes, query, elapsedMs, flags.summary, flags.quiet ?? false);
 }
@@ -400,7 +414,10 @@ function finish(
     // Without the summary, grep's own diagnostics and the failures still go to stderr, as grep's
     // do.
     for (const o of outcomes) {
-      const said = o.failure !== undefined ? `failed: ${o.failure}` : o.done?.error ?? "";
+      const said = [
+        o.failure !== undefined ? `failed: ${o.failure}` : o.done?.error ?? "",
+        o.done?.truncated ? "output cut at --max-output" : "",
+      ].join("\n");
       for (const line of said.split("\n")) {
         if (line !== "") err(`member grep: ${o.member}: ${line}\n`);
       }

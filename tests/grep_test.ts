@@ -82,6 +82,7 @@ const queries: string[][] = [
   // GNU grep's shorthands and orders: -NUM is -C NUM, -y is -i, -m -1 is no limit, and of -l/-L
   // and -h/-H the last wins.
   ["-1", "-n", known.rare],
+  ["-n2", known.rare],
   ["-yc", "warn"],
   ["-m", "-1", "-c", "WARN"],
   ["-L", "-l", known.rare],
@@ -166,6 +167,22 @@ Deno.test("member grep over a real cluster: the same lines and counts as GNU gre
       }
       assert.match(result.stderr, /output cut at --max-output/);
       assert(result.stdout.endsWith("\n"));
+      // Without the summary the notice still comes: a script must know its results are partial.
+      const bare = await member([
+        "grep",
+        "--node",
+        node,
+        "--no-summary",
+        "--max-output",
+        "10000",
+        "INFO",
+      ]);
+      const sorted = (text: string) => text.split("\n").sort();
+      assert.deepEqual(sorted(bare.stdout), sorted(result.stdout));
+      assert.deepEqual(
+        bare.stderr.trim().split("\n").sort(),
+        cluster.members.map((m) => `member grep: ${m.address}: output cut at --max-output`).sort(),
+      );
     });
 
     await t.step("an option outside the allowlist: one clear line, exit 2", async () => {
@@ -278,6 +295,10 @@ Deno.test("grep's shorthands: -NUM is --context=NUM, -y is -i, outside values an
   assert.deepEqual(normalizedArgs(["-e", "-3", "-ey"]), ["-e", "-3", "-ey"]);
   assert.deepEqual(normalizedArgs(["-ye", "-y"]), ["-ie", "-y"]);
   assert.deepEqual(normalizedArgs(["--", "-3", "-y"]), ["--", "-3", "-y"]);
+  assert.deepEqual(normalizedArgs(["-2n", "x"]), ["--context=2", "-n", "x"]);
+  assert.deepEqual(normalizedArgs(["-n12v", "x"]), ["--context=12", "-nv", "x"]);
+  assert.deepEqual(normalizedArgs(["-1n2", "x"]), ["--context=2", "-n", "x"]);
+  assert.deepEqual(normalizedArgs(["-nm2", "x"]), ["-nm2", "x"], "a value is not context");
 });
 
 Deno.test("a heavy grep on every node stalls nobody's gossip: no false positive", async () => {

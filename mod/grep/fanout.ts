@@ -43,6 +43,8 @@ export interface FanOutOptions {
   readonly onEnd?: (member: Address) => void;
   /** The cluster keys, when the cluster has them. */
   readonly keyring?: Keyring;
+  /** Stops every member's part at once (their connections close, and so do their searches). */
+  readonly signal?: AbortSignal;
 }
 
 const encoder = new TextEncoder();
@@ -66,8 +68,18 @@ async function queryMember(
   // -h leaves out who and where a line comes from, except where that is all the output (-l, -L).
   const prefix = encoder.encode(query.noFilename && !namesOnly(query) ? "" : `${member}:`);
   let conn: Deno.TcpConn | undefined;
+  const stop = () => {
+    try {
+      conn?.close();
+    } catch {
+      // Closed already.
+    }
+  };
+  options.signal?.addEventListener("abort", stop);
   try {
+    if (options.signal?.aborted) throw new RequestError("stopped");
     conn = await connect(member, options.idleTimeoutMs);
+    if (options.signal?.aborted) throw new RequestError("stopped");
     await writeFrame(
       conn,
       {
@@ -116,11 +128,8 @@ async function queryMember(
       ? error.message
       : describe(error);
   } finally {
-    try {
-      conn?.close();
-    } catch {
-      // Closed by a timeout already.
-    }
+    options.signal?.removeEventListener("abort", stop);
+    stop();
     outcome.elapsedMs = performance.now() - started;
     options.onEnd?.(member);
   }

@@ -179,7 +179,8 @@ export function runGrep(
     await drained;
     const status = await child.status;
     clearTimeout(timer);
-    const said = (await stderr).trim();
+    // Named as a user would name it, not by the path it was run from.
+    const said = (await stderr).trim().replace(/^\S*\/grep: /gm, "grep: ");
     let exitCode: 0 | 1 | 2 = status.code === 0 ? 0 : status.code === 1 ? 1 : 2;
     const problems = said === "" ? [] : [said];
     if (longLines > 0) {
