@@ -425,39 +425,29 @@ Deno.test("an event log deleted or rotated away, or its data dir, is written afr
     await cluster.start(3);
     const watcher = cluster.members[0];
     const log = `${watcher.dataDir}/member.log`;
+    const logged = (kind: string, what: string) =>
+      waitFor(what, () => {
+        try {
+          return Deno.readTextFileSync(log).includes(` ${kind} `);
+        } catch {
+          return false;
+        }
+      }, 10_000);
     Deno.renameSync(log, `${log}.1`);
     await sleep(1500);
     cluster.members[2].signal("SIGKILL");
-    await waitFor("a FAIL in the fresh log", () => {
-      try {
-        return Deno.readTextFileSync(log).includes(" FAIL ");
-      } catch {
-        return false;
-      }
-    }, 10_000);
+    await logged("FAIL", "a FAIL in the fresh log");
     assert.match(Deno.readTextFileSync(`${log}.1`), / JOIN /);
     Deno.removeSync(log);
     await sleep(1500);
     await member(["leave", "--node", cluster.members[1].address]);
-    await waitFor("a LEAVE in the log written afresh", () => {
-      try {
-        return Deno.readTextFileSync(log).includes(" LEAVE ");
-      } catch {
-        return false;
-      }
-    }, 10_000);
+    await logged("LEAVE", "a LEAVE in the log written afresh");
     // The whole data dir gone: it is made again.
     Deno.removeSync(watcher.dataDir, { recursive: true });
     await sleep(1500);
     const joined = await member(["join", "--node", cluster.members[1].address]);
     assert.equal(joined.code, 0, joined.stderr);
-    await waitFor("a JOIN in a log in a data dir made again", () => {
-      try {
-        return Deno.readTextFileSync(log).includes(" JOIN ");
-      } catch {
-        return false;
-      }
-    }, 10_000);
+    await logged("JOIN", "a JOIN in a log in a data dir made again");
   } finally {
     await cluster.stop();
   }
