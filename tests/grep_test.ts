@@ -348,15 +348,27 @@ Deno.test("a heavy grep on every node stalls nobody's gossip: no false positive"
   }
 });
 
+/** A pattern GNU grep takes seconds over a long line of `ab`s: back-references, tried every way. */
+const slowPattern = String.raw`^(.*)(.*)(.*)\3\2\1x$`;
+
+/** A one-node cluster serving `lines` lines that `slowPattern` is slow on. */
+async function slowNode(
+  cluster: Cluster,
+  lines: number,
+): Promise<{ node: MemberProcess; file: string }> {
+  const file = `${cluster.dir}/slow.log`;
+  await Deno.writeTextFile(file, `${"ab".repeat(46)} x\n`.repeat(lines));
+  const node = cluster.add(["--introducer", "--grep", file]);
+  await waitFor("the node", () => node.stats(), 15_000);
+  return { node, file };
+}
+
 Deno.test("a member searching long without output is not taken for a stalled one", async () => {
   // Back-references make GNU grep slow on these lines (some seconds), and -c prints nothing
   // until the end: the member's empty chunks, one a second, keep the client waiting for it.
   const cluster = new Cluster("addresses");
   try {
-    const file = `${cluster.dir}/slow.log`;
-    await Deno.writeTextFile(file, `${"ab".repeat(46)} x\n`.repeat(4));
-    const node = cluster.add(["--introducer", "--grep", file]);
-    await waitFor("the node", () => node.stats(), 15_000);
+    const { node, file } = await slowNode(cluster, 4);
     const result = await member([
       "grep",
       "--node",
@@ -365,7 +377,7 @@ Deno.test("a member searching long without output is not taken for a stalled one
       "3",
       "-c",
       "-E",
-      String.raw`^(.*)(.*)(.*)\3\2\1x$`,
+      slowPattern,
     ]);
     assert.equal(result.code, 1, result.stderr);
     assert.equal(result.stdout, `${node.address}:${file}:0\n`);
@@ -381,11 +393,8 @@ Deno.test("a node runs 4 queries at once, lets 4 wait, and refuses the next as b
   // rather than piling up. A waiting query may also be refused when its wait runs out.
   const cluster = new Cluster("addresses");
   try {
-    const file = `${cluster.dir}/slow.log`;
-    await Deno.writeTextFile(file, `${"ab".repeat(46)} x\n`);
-    const node = cluster.add(["--introducer", "--grep", file]);
-    await waitFor("the node", () => node.stats(), 15_000);
-    const query = { ...plainQuery([String.raw`^(.*)(.*)(.*)\3\2\1x$`], "extended"), count: true };
+    const { node } = await slowNode(cluster, 1);
+    const query = { ...plainQuery([slowPattern], "extended"), count: true };
     const answers = await Promise.all(
       Array.from({ length: 9 }, async () => {
         const started = performance.now();

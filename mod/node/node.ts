@@ -69,6 +69,22 @@ export class StartError extends Error {
   override name = "StartError";
 }
 
+/** A join through one contact that failed, and why. */
+class JoinError extends StartError {
+  override name = "JoinError";
+  readonly reason: string;
+
+  constructor(contact: Address, reason: string) {
+    super(`cannot join via ${contact}: ${reason}`);
+    this.reason = reason;
+  }
+}
+
+/** The wait before the `n`th retry of a join (from 1): 0.25, 0.5, 1, 2 s. */
+function joinBackoffMs(n: number): number {
+  return 250 * 2 ** (n - 1);
+}
+
 /** A connection that sends nothing for this long is closed. */
 const idleTimeoutMs = 5000;
 /**
@@ -545,7 +561,7 @@ export class Node {
         );
         if (reply.kind !== "join-response") throw new RequestError(`unexpected ${reply.kind}`);
         if (!reply.accepted && reply.reason === busyReason) throw new RequestError(busyReason);
-        if (!reply.accepted) throw new StartError(`cannot join via ${contact}: ${reply.reason}`);
+        if (!reply.accepted) throw new JoinError(contact, reply.reason);
         this.#core.applyJoinResponse(this.#now(), reply, contact);
         this.#flush();
         return;
@@ -553,14 +569,14 @@ export class Node {
         if (error instanceof StartError) throw error;
         // A refusal (the wrong key or none) is an answer no retry can change.
         if (error instanceof RequestError && error.refused) {
-          throw new StartError(`cannot join via ${contact}: ${error.reason}`);
+          throw new JoinError(contact, error.reason);
         }
         last = error instanceof RequestError ? error.reason : describe(error);
         if (this.#keyring !== undefined && /closed without an answer/.test(last)) {
           last += " (does the contact hold this --key-file's key?)";
         }
         if (attempt < attempts) {
-          const delayMs = 250 * 2 ** (attempt - 1);
+          const delayMs = joinBackoffMs(attempt);
           this.#log.warn("joining via {contact} failed ({reason}); retrying in {delayMs} ms", {
             contact,
             reason: last,
@@ -571,8 +587,7 @@ export class Node {
         }
       }
     }
-    const times = attempts === 1 ? "" : ` after ${attempts} attempts`;
-    throw new StartError(`cannot join via ${contact}: ${last}${times}`);
+    throw new JoinError(contact, attempts === 1 ? last : `${last} after ${attempts} attempts`);
   }
 
   /** Leaves the group voluntarily; resolves once the leave has been announced. */
@@ -617,7 +632,7 @@ export class Node {
     const deadlineMs = performance.now() + rejoinDeadlineMs;
     const failures = new Map<Address, string>();
     for (let round = 0; round < rejoinRounds && !this.#closed; round++) {
-      if (round > 0) await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** (round - 1)));
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, joinBackoffMs(round)));
       for (const contact of contacts) {
         if (this.#closed || performance.now() >= deadlineMs) break;
         try {
@@ -631,10 +646,7 @@ export class Node {
           });
           return;
         } catch (error) {
-          failures.set(
-            contact,
-            (error as Error).message.replace(`cannot join via ${contact}: `, ""),
-          );
+          failures.set(contact, error instanceof JoinError ? error.reason : describe(error));
         }
       }
     }

@@ -509,10 +509,11 @@ export class Simulation {
         if (joiner.state !== "up" || joiner.generation !== item.generation) return;
         const contact = this.node(joiner.contact!);
         const connected = this.#connected(joiner, contact);
-        if (
-          contact.state === "paused" && connected && contact.requests.length < pausedRequestsMax
-        ) {
-          contact.requests.push({ kind: "join-queued", request: joiner.core!.joinRequest() });
+        if (connected && contact.state === "paused") {
+          this.#queueIfPaused(contact, {
+            kind: "join-queued",
+            request: joiner.core!.joinRequest(),
+          });
         }
         if (contact.state !== "up" || !connected) {
           // A contact that is down refuses the connection; a paused or unreachable one times out.
@@ -549,9 +550,7 @@ export class Simulation {
         // A paused member answers once it runs again, a crashed or cut off one not at all.
         const peer = item.to;
         if (!this.#connected(item.node, peer)) return;
-        if (peer.state === "paused" && peer.requests.length < pausedRequestsMax) {
-          peer.requests.push(item);
-        }
+        this.#queueIfPaused(peer, item);
         if (peer.state === "up") this.#answer(peer, item);
         return;
       }
@@ -636,6 +635,13 @@ export class Simulation {
       request,
       askedMs: this.nowMs,
     });
+  }
+
+  /** A request to a paused node waits in its accept queue, while there is room. */
+  #queueIfPaused(node: SimNode, request: RequestArrive | JoinArrive): void {
+    if (node.state === "paused" && node.requests.length < pausedRequestsMax) {
+      node.requests.push(request);
+    }
   }
 
   /** A running node reads a request and answers it, unless the asker has stopped waiting. */
