@@ -4,8 +4,10 @@
  * Each failing run names its seed, which replays it exactly.
  */
 import assert from "node:assert/strict";
-import { disagreements } from "../mod/sim/checkers.ts";
+import type { Core } from "../mod/core/core.ts";
+import { converged, disagreements } from "../mod/sim/checkers.ts";
 import { runSweep } from "../mod/sim/scenario.ts";
+import { Simulation } from "../mod/sim/simulation.ts";
 import { memberId, Status } from "../mod/core/types.ts";
 import {
   assertDetected,
@@ -688,4 +690,54 @@ Deno.test("the whole cluster stopped at once (a laptop that slept) settles its d
   }
   assert.equal(sim.stats.falsePositives, 0, seedNote(sim));
   assert.deepEqual(seen.filter((s) => s.event.via === "stale"), [], seedNote(sim));
+});
+
+Deno.test("a machine that slept 12 minutes, its clock stopped, keeps no ghost once woken", () => {
+  // A suspended machine's monotonic clock stands still: its core sees no stall and learns only
+  // that the others failed it. Members that crashed meanwhile, forgotten by everyone else, must
+  // not live on in its list, unwatched, drawing list exchanges from the whole cluster.
+  const timed = new Set([
+    "tick",
+    "receive",
+    "acceptProbe",
+    "applyProbeAck",
+    "acceptJoin",
+    "applyJoinResponse",
+    "leave",
+    "setSuspicion",
+    "acceptSync",
+    "applySync",
+  ]);
+  const stood = { ms: 0 };
+  const asleep = (core: Core): Core =>
+    new Proxy(core, {
+      get(target, prop) {
+        if (prop === "nextWakeMs") return () => target.nextWakeMs() + stood.ms;
+        const value = Reflect.get(target, prop, target);
+        if (typeof value !== "function") return value;
+        const f = value as (...a: unknown[]) => unknown;
+        return timed.has(prop as string)
+          ? (now: number, ...rest: unknown[]) => f.call(target, now - stood.ms, ...rest)
+          : f.bind(target);
+      },
+    });
+  const sim = new Simulation({ seed: 1, pausedInboxMax: 0 });
+  startCluster(sim, 20);
+  runUntilConverged(sim);
+  sim.runFor(1000);
+  sim.node(3).core = asleep(sim.node(3).core!);
+  sim.pause(3);
+  const pausedAt = sim.nowMs;
+  for (const i of [10, 11, 12, 13, 14]) sim.crash(i);
+  sim.runFor(12 * 60_000);
+  stood.ms = sim.nowMs - pausedAt;
+  sim.resume(3);
+  const syncsBefore = sim.stats.syncs;
+  const agreed = sim.runUntil(() => converged(sim), 180_000);
+  assert(
+    agreed,
+    `${disagreements(sim, 5)}; list exchanges in 3 min: ${sim.stats.syncs - syncsBefore} ${
+      seedNote(sim)
+    }`,
+  );
 });

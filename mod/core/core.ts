@@ -921,7 +921,7 @@ export class Core {
         if (this.#phase !== "active") return mark;
         continue;
       }
-      this.#merge(nowMs, entry, "gossip", from, false);
+      this.#merge(nowMs, entry, "list", from, false);
       const slot = this.#book.find(entry.address);
       if (slot < 0 || slot >= this.#capacity) continue;
       // The table may have grown during the merge: index it afresh.
@@ -994,10 +994,10 @@ export class Core {
     this.#enter(nowMs);
     if (!response.accepted || this.#phase !== "active") return;
     if (!epochNewer(this.#settings.epoch, response.settings.epoch)) {
-      this.#adoptSettings(response.settings, "join", from);
+      this.#adoptSettings(response.settings, "list", from);
     }
     for (const entry of response.entries) {
-      if (entry.address !== this.address) this.#merge(nowMs, entry, "join", from, false);
+      if (entry.address !== this.address) this.#merge(nowMs, entry, "list", from, false);
     }
   }
 
@@ -1478,6 +1478,9 @@ export class Core {
     }
     if (entry.status === Status.Failed || entry.status === Status.Left) {
       this.#rejoin(nowMs, this.#version + 1, "gossip", from);
+      // Failed without this node seeing a stall of its own (a machine that slept, whose clock
+      // stood still meanwhile): its list may be as old as after one, and is doubted the same way.
+      if (!this.#doubting) this.#doubtAll(nowMs);
       return false;
     }
     // An entry of this version ahead of what this node ever sent (a higher incarnation, or a

@@ -126,7 +126,8 @@ export type JoinResponse =
 /** How a node came to know what an event reports. */
 export type Via =
   | "self" // this node's own doing (joining, leaving, refuting, rejoining)
-  | "join" // through a join request or response
+  | "join" // it joined through this node: its own join request
+  | "list" // from a whole list a member sent: the answer to a join, or a list exchange
   | "gossip" // from a datagram another member sent
   | "timeout" // this node's own timer expired: it detected it
   | "superseded" // a newer version of the same address was seen

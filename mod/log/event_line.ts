@@ -27,6 +27,7 @@ export const eventKinds: readonly EventKind[] = [
 const vias: readonly Via[] = [
   "self",
   "join",
+  "list",
   "gossip",
   "timeout",
   "superseded",
@@ -69,7 +70,13 @@ export function parseEventLine(line: string): EventRecord | { error: string } {
   const fields = line.trimEnd().split(" ");
   if (fields.length < 5) return { error: "too few fields for an event line" };
   const [time, kind, ...rest] = fields;
-  if (!timePattern.test(time)) return { error: `not an ISO-8601 time: '${time.slice(0, 40)}'` };
+  if (!timePattern.test(time)) {
+    return {
+      error: `not a time as the event log writes it (2026-01-01T00:00:05.123Z): '${
+        time.slice(0, 40)
+      }'`,
+    };
+  }
   const timeMs = Date.parse(time);
   if (!Number.isFinite(timeMs)) return { error: `not a valid time: '${time}'` };
   if (!(eventKinds as readonly string[]).includes(kind)) {
