@@ -1,7 +1,9 @@
 /**
  * The files a node serves to `member grep`, from the paths and globs its operator gave
  * (`member serve --grep`). Wildcards (`*`, `?`, `[...]`) may appear in any segment; `**` matches
- * any number of directories. Only regular files are served, each once, in a stable order.
+ * any number of directories. Only regular files are served, each once, in a stable order, and a
+ * file a wildcard matched only if it lies, links resolved, inside the directory its glob starts
+ * from: a link planted in a log directory cannot serve a file from elsewhere.
  */
 
 /** What the specs expand to. */
@@ -17,6 +19,8 @@ export interface Expansion {
   readonly notUtf8: string[];
   /** True when more files matched than `filesMax`: those past it are left out. */
   readonly cut: boolean;
+  /** Files a wildcard matched that link outside the directory their glob starts from: not served. */
+  readonly outside: string[];
 }
 
 /** What a walk gathers. */
@@ -28,6 +32,9 @@ interface Gathered {
   readonly filesMax: number;
   /** Set at the first file past `filesMax`; the walk then stops. */
   cut: boolean;
+  readonly outside: Set<string>;
+  /** The real path of the directory the glob being walked starts from. */
+  root: string;
 }
 
 /** How far an expansion may go. */
@@ -75,6 +82,8 @@ export async function expandPaths(
     notUtf8: new Set(),
     filesMax: options.filesMax,
     cut: false,
+    outside: new Set(),
+    root: "/",
   };
   const { found } = gathered;
   const unmatched: string[] = [];
@@ -89,6 +98,7 @@ export async function expandPaths(
     unmatched,
     notUtf8: [...gathered.notUtf8].sort(),
     cut: gathered.cut,
+    outside: [...gathered.outside].sort(),
   };
 }
 
@@ -101,7 +111,26 @@ async function expandOne(spec: string, gathered: Gathered): Promise<void> {
     return;
   }
   const base = (absolute ? "/" : "") + segments.slice(0, wild).join("/");
+  try {
+    gathered.root = await Deno.realPath(base === "" ? "." : base);
+  } catch {
+    return; // Missing or unreadable: nothing to serve from here.
+  }
   await walk(base === "" ? "." : base, segments.slice(wild), gathered);
+}
+
+/** Whether a file a wildcard matched lies, links resolved, inside its glob's directory. */
+async function inside(path: string, gathered: Gathered): Promise<boolean> {
+  let real: string;
+  try {
+    real = await Deno.realPath(path);
+  } catch {
+    return false; // Gone, or out of this build's reach.
+  }
+  const root = gathered.root.endsWith("/") ? gathered.root : gathered.root + "/";
+  if (real.startsWith(root)) return true;
+  if (gathered.outside.size < notUtf8Max) gathered.outside.add(path);
+  return false;
 }
 
 async function walk(dir: string, rest: readonly string[], gathered: Gathered): Promise<void> {
@@ -122,7 +151,7 @@ async function walk(dir: string, rest: readonly string[], gathered: Gathered): P
   if (!isWild(segment)) {
     const path = join(dir, segment);
     if (last) {
-      if (await isFile(path)) add(gathered, path);
+      if (await isFile(path) && await inside(path, gathered)) add(gathered, path);
     } else await walk(path, after, gathered);
     return;
   }
@@ -136,7 +165,7 @@ async function walk(dir: string, rest: readonly string[], gathered: Gathered): P
     const path = join(dir, name);
     if (await unnamable(path, name, gathered)) continue;
     if (last) {
-      if (await isFile(path)) add(gathered, path);
+      if (await isFile(path) && await inside(path, gathered)) add(gathered, path);
     } else await walk(path, after, gathered);
   }
 }

@@ -56,3 +56,23 @@ Deno.test("globs: names that are not UTF-8 are reported, in any segment, never o
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("globs: a link out of the glob's directory is not served; one within it, or named, is", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.mkdirSync(`${dir}/logs/old`, { recursive: true });
+    Deno.mkdirSync(`${dir}/secret`);
+    Deno.writeTextFileSync(`${dir}/secret/key`, "TOPSECRET\n");
+    Deno.writeTextFileSync(`${dir}/logs/old/app.1`, "line\n");
+    Deno.symlinkSync(`${dir}/secret/key`, `${dir}/logs/evil.log`);
+    Deno.symlinkSync(`${dir}/logs/old/app.1`, `${dir}/logs/current.log`);
+    const got = await expandPaths([`${dir}/logs/*.log`], { filesMax: 100 });
+    assert.deepEqual(got.files, [`${dir}/logs/current.log`]);
+    assert.deepEqual(got.outside, [`${dir}/logs/evil.log`]);
+    // A path named whole is the operator's own choice, wherever it leads.
+    const named = await expandPaths([`${dir}/logs/evil.log`], { filesMax: 100 });
+    assert.deepEqual([named.files, named.outside], [[`${dir}/logs/evil.log`], []]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

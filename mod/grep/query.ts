@@ -63,6 +63,13 @@ export function plainQuery(patterns: string[], syntax: GrepSyntax = "basic"): Gr
 export const patternsMax = 256;
 /** The most bytes (UTF-16 units) of all patterns together. */
 export const patternCharsMax = 64 << 10;
+/**
+ * The most characters that repetition counts (`x{1,300}`, `\(ab\)\{5\}`) may add to the patterns
+ * when written out. GNU grep expands them when it compiles, in memory and time that grow faster
+ * than the count: `.{1,500}` takes 40 MB and 1.6 s to compile, `.{1,1000}` 150 MB and 13 s, and
+ * `(x{1,1000}){1,1000}` gigabytes; a query from the network must not cost a node that.
+ */
+export const repetitionMax = 512;
 /** The largest -m, -A, -B a query may ask for. */
 const numberMax = 2 ** 31 - 1;
 
@@ -102,6 +109,13 @@ export function queryProblem(value: unknown): string | undefined {
   if (chars > patternCharsMax) return `patterns longer than ${patternCharsMax} characters`;
   if (record.syntax !== "basic" && record.syntax !== "extended" && record.syntax !== "fixed") {
     return "syntax must be basic, extended or fixed";
+  }
+  if (record.syntax !== "fixed") {
+    let added = 0;
+    for (const pattern of patterns) added += repetitionAdded(pattern, record.syntax === "extended");
+    if (added > repetitionMax) {
+      return `repetition counts in the patterns write out to ${added} more characters, more than ${repetitionMax}: grep would need too much memory to compile them`;
+    }
   }
   for (const flag of flags) {
     if (typeof record[flag] !== "boolean") return `${flag} must be true or false`;
@@ -174,4 +188,80 @@ export function namesOnly(query: GrepQuery): boolean {
  */
 export function outputTerminator(query: GrepQuery, mode: OutputMode): number {
   return mode === "records" && namesOnly(query) ? 0 : 10;
+}
+
+/**
+ * How many characters the repetition counts of a GNU regular expression add when written out:
+ * `a{3}` adds 2, `(ab){1,4}` 6, `(x{1,10}){1,10}` 9 + 10 * 9. Brackets and escapes are single
+ * characters; `*`, `+` and `?` add nothing (grep does not write them out). Reads any string.
+ */
+export function repetitionAdded(pattern: string, extended: boolean): number {
+  // Per open group: its written-out size so far, and that of its last atom.
+  const groups: { size: number; last: number }[] = [{ size: 0, last: 0 }];
+  let added = 0;
+  const atom = (size: number) => {
+    const top = groups[groups.length - 1];
+    top.size += size;
+    top.last = size;
+  };
+  const close = () => {
+    if (groups.length === 1) return atom(1);
+    atom(groups.pop()!.size);
+  };
+  const repeat = (count: number) => {
+    const top = groups[groups.length - 1];
+    if (count <= 1 || top.last === 0) return;
+    const more = top.last * (Math.min(count, 1e6) - 1);
+    added += more;
+    top.size += more;
+    top.last += more;
+  };
+  const interval = /^(\d*)(?:,(\d*))?/;
+  let i = 0;
+  while (i < pattern.length) {
+    const c = pattern[i];
+    if (c === "[") {
+      // A bracket expression: one character, whatever it holds ([]a], [^]a], [[:digit:]]).
+      let j = i + 1;
+      if (pattern[j] === "^") j++;
+      if (pattern[j] === "]") j++;
+      while (j < pattern.length && pattern[j] !== "]") {
+        if (pattern[j] === "[" && ":=.".includes(pattern[j + 1] ?? "")) {
+          const end = pattern.indexOf(pattern[j + 1] + "]", j + 2);
+          j = end < 0 ? pattern.length : end + 2;
+        } else j++;
+      }
+      atom(1);
+      i = j + 1;
+      continue;
+    }
+    const escaped = c === "\\";
+    const next = escaped ? pattern[i + 1] ?? "" : c;
+    const step = escaped ? 2 : 1;
+    // Groups and intervals are \( \) \{ \} in basic syntax, ( ) { } in extended.
+    const special = escaped !== extended;
+    if (special && next === "(") {
+      groups.push({ size: 0, last: 0 });
+    } else if (special && next === ")") {
+      close();
+    } else if (special && next === "|") {
+      groups[groups.length - 1].last = 0;
+    } else if (special && next === "{") {
+      const bounds = interval.exec(pattern.slice(i + step, i + step + 24))!;
+      const closing = extended ? "}" : "\\}";
+      const end = i + step + bounds[0].length;
+      if (bounds[0].length > 0 && pattern.startsWith(closing, end)) {
+        const low = bounds[1] === "" ? 0 : Number(bounds[1]);
+        const high = bounds[2] === undefined ? low : bounds[2] === "" ? low : Number(bounds[2]);
+        repeat(Math.max(low, high));
+        i = end + closing.length;
+        continue;
+      }
+      atom(1);
+    } else {
+      atom(1);
+    }
+    i += step;
+  }
+  return added;
 }

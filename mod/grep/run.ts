@@ -60,15 +60,16 @@ export function runGrep(
 ): GrepRun {
   const started = performance.now();
   if (files.length === 0) {
+    const stop = new AbortController();
     return {
       chunks: (async function* () {})(),
-      outcome: checkPattern(query, mode, options, started),
-      cancel: () => {},
+      outcome: checkPattern(query, mode, options, started, stop.signal),
+      cancel: () => stop.abort(),
     };
   }
   let child: Deno.ChildProcess;
   try {
-    child = grepProcess(grepArgv(query, files, mode), "piped", options).spawn();
+    child = grepProcess(grepArgv(query, files, mode), options).spawn();
   } catch (error) {
     return failedRun(`cannot run grep: ${(error as Error).message}`, started);
   }
@@ -231,26 +232,62 @@ async function checkPattern(
   mode: OutputMode,
   options: RunOptions,
   started: number,
+  signal: AbortSignal,
 ): Promise<RunOutcome> {
   let exitCode: 1 | 2 = 1;
   let stderr = "no files to search";
+  let timedOut = false;
+  // Compiling a pattern can take long too: it is stopped as a search would be.
+  const stop = new AbortController();
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stop.abort();
+  }, options.timeoutMs);
+  const cancel = () => stop.abort();
+  signal.addEventListener("abort", cancel);
   try {
-    const checked = await grepProcess(grepArgv(query, [], mode), "null", options).output();
-    if (checked.code === 2) {
+    const checked = await new Deno.Command(options.grepCommand ?? "grep", {
+      args: grepArgv(query, [], mode),
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+      env: locale,
+      signal: stop.signal,
+    }).output();
+    if (timedOut) {
+      exitCode = 2;
+      stderr = `grep ran longer than ${Math.round(options.timeoutMs / 1000)} s and was stopped`;
+    } else if (signal.aborted) {
+      exitCode = 2;
+      stderr = "cancelled";
+    } else if (checked.code === 2) {
       exitCode = 2;
       stderr = new TextDecoder().decode(checked.stderr.subarray(0, stderrBytesMax)).trim();
     }
   } catch (error) {
     exitCode = 2;
-    stderr = `cannot run grep: ${(error as Error).message}`;
+    stderr = timedOut
+      ? `grep ran longer than ${Math.round(options.timeoutMs / 1000)} s and was stopped`
+      : signal.aborted
+      ? "cancelled"
+      : `cannot run grep: ${(error as Error).message}`;
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", cancel);
   }
   const elapsedMs = performance.now() - started;
-  return { exitCode, stderr, truncated: false, timedOut: false, bytes: 0, lines: 0, elapsedMs };
+  return { exitCode, stderr, truncated: false, timedOut, bytes: 0, lines: 0, elapsedMs };
 }
 
-function grepProcess(args: string[], stdout: "piped" | "null", options: RunOptions): Deno.Command {
+function grepProcess(args: string[], options: RunOptions): Deno.Command {
   const command = options.grepCommand ?? "grep";
-  return new Deno.Command(command, { args, stdin: "null", stdout, stderr: "piped", env: locale });
+  return new Deno.Command(command, {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: locale,
+  });
 }
 
 /** Every node reads bytes alike, whatever its own locale: UTF-8, and -i folds beyond ASCII. */

@@ -19,6 +19,22 @@ Deno.test("with no files grep still reads the pattern: an invalid one is an erro
   assert.deepEqual([valid.exitCode, valid.stderr], [1, "no files to search"]);
 });
 
+Deno.test("with no files a pattern slow to compile is stopped at the timeout, or when cancelled", async () => {
+  // Seconds and hundreds of MB for GNU grep to compile (queries refuse it; runGrep must not
+  // depend on that).
+  const slow = plainQuery(["(x{1,255}){1,255}"], "extended");
+  const started = performance.now();
+  const stopped = await runGrep(slow, [], "text", { ...options, timeoutMs: 300 }).outcome;
+  assert.equal(stopped.exitCode, 2);
+  assert(stopped.timedOut);
+  assert.match(stopped.stderr, /longer than 0 s and was stopped/);
+  const run = runGrep(slow, [], "text", options);
+  setTimeout(run.cancel, 200);
+  const cancelled = await run.outcome;
+  assert.deepEqual([cancelled.exitCode, cancelled.stderr], [2, "cancelled"]);
+  assert(performance.now() - started < 3000, "both stopped well before grep would be done");
+});
+
 Deno.test("a line longer than a frame may carry is cut, with a note, and the lines after it come", async () => {
   const file = await Deno.makeTempFile();
   try {
