@@ -59,13 +59,13 @@ async function fetchOne(
 
 /**
  * The event logs of the node and of every member it lists as alive, fetched in parallel. Members
- * that cannot be reached are reported on stderr and left out.
+ * that cannot be reached are reported on stderr, left out, and named in `unreached`.
  */
 export async function fetchLogs(
   node: string,
   timeoutMs: number,
   keyring?: Keyring,
-): Promise<FetchedLog[]> {
+): Promise<{ logs: FetchedLog[]; unreached: string[] }> {
   const stats = await fetchStats(node, timeoutMs / 1000, keyring);
   const members = [
     stats.self.address,
@@ -73,9 +73,11 @@ export async function fetchLogs(
   ];
   const results = await Promise.allSettled(members.map((m) => fetchOne(m, timeoutMs, keyring)));
   const logs: FetchedLog[] = [];
+  const unreached: string[] = [];
   results.forEach((result, i) => {
     if (result.status === "fulfilled") logs.push(result.value);
     else {
+      unreached.push(`${members[i]} member.log`);
       const error = result.reason;
       const reason = error instanceof RequestError || error instanceof FrameError
         ? error.message
@@ -83,5 +85,5 @@ export async function fetchLogs(
       err(`${members[i]}: cannot fetch its event log: ${reason}\n`);
     }
   });
-  return logs;
+  return { logs, unreached };
 }

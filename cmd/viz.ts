@@ -4,7 +4,7 @@
  * of every live member fetched through a node.
  */
 import { Command } from "commander";
-import { type LogSource, readEventLogs } from "../mod/log/reader.ts";
+import { type LogSource, readEventLogs, showControls } from "../mod/log/reader.ts";
 import { buildModel } from "../mod/viz/model.ts";
 import { replayPage } from "../mod/viz/page.ts";
 import { counted, err, out, RuntimeFailure, UsageError } from "./_cli.ts";
@@ -46,12 +46,12 @@ export function vizCommand(setExit: (code: number) => void): Command {
 
 /**
  * Reads the files named, each once however often it is named (its events would otherwise count
- * twice). One that cannot be read is reported and skipped; `unread` counts them.
+ * twice). One that cannot be read is reported and skipped; `unread` names them.
  */
-async function readFiles(files: string[]): Promise<{ logs: LogSource[]; unread: number }> {
+async function readFiles(files: string[]): Promise<{ logs: LogSource[]; unread: string[] }> {
   const logs: LogSource[] = [];
   const seen = new Set<string>();
-  let unread = 0;
+  const unread: string[] = [];
   for (const file of files) {
     try {
       const real = await Deno.realPath(file);
@@ -59,8 +59,8 @@ async function readFiles(files: string[]): Promise<{ logs: LogSource[]; unread: 
       seen.add(real);
       logs.push({ source: file, text: await Deno.readTextFile(file) });
     } catch (error) {
-      err(`${file}: cannot read it (${describeFileError(error)}); skipped\n`);
-      unread++;
+      err(`${showControls(`${file}: cannot read it (${describeFileError(error)})`)}; skipped\n`);
+      unread.push(file);
     }
   }
   return { logs, unread };
@@ -73,18 +73,21 @@ async function viz(files: string[], flags: VizFlags): Promise<number> {
     throw new UsageError("-o - writes the page to stdout, where --json would go: choose one");
   }
   let logs: LogSource[];
-  let unread = 0;
+  let unread: string[] = [];
   if (files.length > 0) {
     ({ logs, unread } = await readFiles(files));
   } else {
     const keyring = await loadKeyring(flags.keyFile);
     try {
-      logs = await fetchLogs(flags.node, flags.timeout * 1000, keyring);
+      // A member whose log could not be fetched is missing from the page, as a file that could
+      // not be read is: named there, and the exit status is 1.
+      ({ logs, unreached: unread } = await fetchLogs(flags.node, flags.timeout * 1000, keyring));
     } catch (error) {
       throw new RuntimeFailure((error as Error).message);
     }
   }
-  const { records, problems } = readEventLogs(logs);
+  const { records, problems, skippedLines, used, rejected, empty } = readEventLogs(logs);
+  for (const source of empty) err(`${showControls(source)}: empty; skipped\n`);
   for (const problem of problems.slice(0, 20)) {
     err(
       `${problem.source}${problem.line > 0 ? `:${problem.line}` : ""}: ${problem.error}; skipped\n`,
@@ -96,7 +99,7 @@ async function viz(files: string[], flags: VizFlags): Promise<number> {
   if (records.length === 0) {
     throw new RuntimeFailure("no event lines in the input: nothing to replay");
   }
-  const model = buildModel(records, problems, logs.map((l) => l.source));
+  const model = buildModel(records, problems, { used, rejected, empty, unread, skippedLines });
   const page = replayPage(model);
   try {
     if (toStdout) out(page);
@@ -111,7 +114,7 @@ async function viz(files: string[], flags: VizFlags): Promise<number> {
       `${counted(model.data.members.length, "member")}, ${counted(records.length, "event")} ` +
       `over ${seconds.toFixed(1)} s, ${counted(model.failures.length, "failure")}` +
       `${fp > 0 ? ` (${counted(fp, "false positive")})` : ""}` +
-      `${problems.length > 0 ? `, ${counted(problems.length, "problem")} skipped` : ""}\n`,
+      `${skippedLines > 0 ? `, ${counted(skippedLines, "bad line")} skipped` : ""}\n`,
   );
   if (flags.json) {
     out(
@@ -122,10 +125,11 @@ async function viz(files: string[], flags: VizFlags): Promise<number> {
         failures: model.failures,
         corrections: model.corrections,
         problems: problems.length,
-        unread,
+        skippedLines,
+        unread: unread.length,
       }) + "\n",
     );
   }
   // As cat does: what could be read is written, and a file that could not be is a failure.
-  return unread > 0 ? 1 : 0;
+  return unread.length > 0 ? 1 : 0;
 }

@@ -6,7 +6,9 @@
  * from a live cluster's logs fetched through a node.
  */
 import assert from "node:assert/strict";
+import { formatEventLine } from "../mod/log/event_line.ts";
 import { readEventLogs } from "../mod/log/reader.ts";
+import { Simulation, simulationEpochMs } from "../mod/sim/simulation.ts";
 import { buildModel } from "../mod/viz/model.ts";
 import { Replay } from "../mod/viz/replay.ts";
 import { statusColors } from "../mod/viz/page.ts";
@@ -30,22 +32,48 @@ Deno.test("the reader skips bad lines with file and line, and a file that is not
     line("02.600", "JOIN", "<img/src/onerror>:3000#5000", a, "join"),
     "2026-01-01T00:00:03.000Z JOI", // cut mid-write
   ].join("\n");
-  const { records, problems } = readEventLogs([
+  const many = [line("00.000", "JOIN", a, a, "self"), ...Array(8).fill("junk")].join("\n");
+  const { records, problems, skippedLines, used, rejected, empty } = readEventLogs([
     { source: "a.log", text: good },
     { source: "notes.txt", text: "hello\nworld\n" },
     { source: "empty.log", text: "" },
+    { source: "many.log", text: many },
+    // A terminal escape sequence in a name and in a line: shown, never sent to the terminal.
+    {
+      source: "esc\x1b[2J.log",
+      text: `${line("00.000", "JOIN", a, a, "self")}\n\x1b[31mred a b c d\n`,
+    },
   ]);
-  assert.equal(records.length, 3);
+  assert.equal(records.length, 5);
   assert.deepEqual(problems.map((p) => `${p.source}:${p.line}`), [
     "a.log:2",
     "a.log:6",
     "a.log:7",
     "notes.txt:0",
+    "many.log:2",
+    "many.log:3",
+    "many.log:4",
+    "many.log:5",
+    "many.log:6",
+    "many.log:0",
+    "esc\\u001b[2J.log:2",
   ]);
   assert.match(problems[0].error, /member=/);
   assert.match(problems[1].error, /member=/);
   assert.match(problems[2].error, /truncated last line/);
   assert.match(problems[3].error, /not an event log: none of its 2 lines/);
+  assert.match(problems[9].error, /^3 more lines skipped/);
+  assert.equal(
+    problems[10].error,
+    "not a time as the event log writes it (2026-01-01T00:00:05.123Z): '\\u001b[31mred'",
+  );
+  // deno-lint-ignore no-control-regex
+  assert(problems.every((p) => !/[\x00-\x1f]/.test(p.source + p.error)));
+  // Every skipped line counted, once, and each file in one place.
+  assert.equal(skippedLines, 3 + 2 + 8 + 1);
+  assert.deepEqual(used, ["a.log", "many.log", "esc\x1b[2J.log"]);
+  assert.deepEqual(rejected, ["notes.txt"]);
+  assert.deepEqual(empty, ["empty.log"]);
 });
 
 Deno.test("the model: failures with who detected them and when, and a false positive marked", () => {
@@ -81,6 +109,144 @@ Deno.test("the model: failures with who detected them and when, and a false posi
   assert.equal(crash.falsePositive, false);
   assert.equal(wrong.member, b);
   assert.equal(wrong.falsePositive, true, "b logged REMOVE 2 s after it was failed");
+});
+
+Deno.test("the model: who was running at a detection, and false positives that rejoined at once", () => {
+  const d = "10.0.0.4:3000#4000";
+  const e = "10.0.0.5:3000#5000";
+  const f = "10.0.0.6:3000#6000";
+  const f2 = "10.0.0.6:3000#6001";
+  const text = [
+    line("00.000", "JOIN", a, a, "self"),
+    line("00.100", "JOIN", b, a, "join"),
+    line("00.200", "JOIN", c, a, "join"),
+    line("00.300", "JOIN", d, a, "join"),
+    line("00.400", "JOIN", f, a, "join"),
+    line("00.390", "JOIN", f, f, "self"),
+    // d leaves: as its own log and a's say.
+    line("03.000", "LEAVE", d, d, "self"),
+    line("03.010", "LEAVE", d, a),
+    // c crashes; a and b fail it; f, running, logs nothing more of its own for a while.
+    line("06.000", "FAIL", c, a, "timeout"),
+    line("06.050", "FAIL", c, b),
+    // e joins after the detection and learns of c's failure with its list: not a detector.
+    line("08.000", "JOIN", e, a, "join"),
+    line("08.500", "FAIL", c, e, "list"),
+    // a wrongly fails b, which logs again 200 ms later: it was running.
+    line("09.000", "FAIL", b, a, "timeout"),
+    line("09.200", "REFUTE", b, b, "self"),
+    // a wrongly fails f, which learns it and comes back as a new version at once.
+    line("10.000", "FAIL", f, a, "timeout"),
+    line("10.100", "REMOVE", f, f2, "gossip"),
+    line("10.100", "JOIN", f2, f2, "self"),
+  ].join("\n") + "\n";
+  const model = buildModel(readEventLogs([{ source: "run.log", text }]).records);
+  const [crash, wrongB, wrongF] = model.failures;
+  assert.equal(crash.member, c);
+  // Running at 06.000: a, b, and f (silent, but neither left nor failed for real); not d (left),
+  // not e (not yet joined).
+  assert.equal(crash.observers, 3);
+  assert.equal(crash.detectedBy, 2);
+  assert.equal(crash.allMs, 6050, "e's later record is not a detection");
+  assert.equal(crash.falsePositive, false);
+  assert.equal(crash.lastOwnLineMs, null, "c logged nothing here");
+  assert.equal(wrongB.member, b);
+  assert.equal(wrongB.falsePositive, true, "b logged 200 ms after it was failed");
+  assert.equal(wrongF.member, f);
+  assert.equal(wrongF.falsePositive, true, "f came back as a new version: it was running");
+  assert.equal(wrongF.lastOwnLineMs, 390);
+  for (const failure of model.failures) assert(failure.detectedBy <= failure.observers);
+});
+
+/**
+ * A scripted run of 20 members, one log file per member: one leaves, one crashes, one is paused
+ * (and failed, and comes back), one cannot send for 6 s (and fails the others), and the crashed
+ * one restarts.
+ */
+function scriptedRun(): { logs: Map<number, string[]>; crashed: string; paused: string } {
+  const logs = new Map<number, string[]>();
+  const sim = new Simulation({
+    seed: 42,
+    suspicion: true,
+    onEvent: (node, event) => {
+      const lines = logs.get(node.index) ?? logs.set(node.index, []).get(node.index)!;
+      lines.push(formatEventLine(simulationEpochMs + event.atMs, node.id!, event));
+    },
+  });
+  const n = 20;
+  sim.addNodes(n);
+  sim.start(0);
+  for (let i = 1; i < n; i++) sim.at(i * 20, () => sim.start(i, 0));
+  sim.runFor(5000);
+  sim.leave(3);
+  sim.runFor(3000);
+  const crashed = sim.node(5).id!;
+  sim.crash(5);
+  sim.runFor(3000);
+  const paused = sim.node(7).id!;
+  sim.pause(7);
+  sim.runFor(8000);
+  sim.resume(7);
+  sim.runFor(3000);
+  sim.partition([[9], [...Array(n).keys()].filter((i) => i !== 9)]);
+  sim.runFor(6000);
+  sim.heal();
+  sim.start(5, 0);
+  sim.runFor(20000);
+  return { logs, crashed, paused };
+}
+
+/** The run's logs with one member's clock off by `skewMs`. */
+function skewed(logs: Map<number, string[]>, index: number, skewMs: number) {
+  return [...logs].map(([i, lines]) => ({
+    source: `node${i}.log`,
+    text: lines.map((l) => {
+      if (i !== index) return l;
+      const at = l.indexOf(" ");
+      return new Date(Date.parse(l.slice(0, at)) + skewMs).toISOString() + l.slice(at);
+    }).join("\n") + "\n",
+  }));
+}
+
+Deno.test("the model on a scripted run: one skewed clock is the only one moved, failures judged right", () => {
+  const { logs, crashed, paused } = scriptedRun();
+  const truth = buildModel(readEventLogs(skewed(logs, -1, 0)).records);
+  assert.deepEqual(truth.corrections, [], "one virtual clock: nothing to correct");
+  // Only the crash was real: the paused member and those failed by the one that could not send
+  // were running, though some came back as new versions within a second.
+  assert.deepEqual(truth.failures.filter((f) => !f.falsePositive).map((f) => f.member), [crashed]);
+  assert(truth.failures.some((f) => f.member === paused && f.falsePositive));
+  assert(truth.failures.length > 5);
+  for (const failure of truth.failures) {
+    assert(failure.detectedBy <= failure.observers, JSON.stringify(failure));
+    assert(failure.detectedBy > 0);
+  }
+  const crash = truth.failures.find((f) => f.member === crashed)!;
+  // 20 members, less the one that left and the crashed one itself.
+  assert.equal(crash.observers, 18);
+  assert.equal(crash.detectedBy, 18);
+
+  const cases: [number, number, string][] = [
+    [12, -4000, "10.0.0.13"], // a joiner 4 s behind
+    [12, 3000, "10.0.0.13"], // a joiner 3 s ahead
+    [0, 2000, "10.0.0.1"], // the contact of every join 2 s ahead
+  ];
+  for (const [index, skewMs, host] of cases) {
+    const model = buildModel(readEventLogs(skewed(logs, index, skewMs)).records);
+    assert.deepEqual(model.corrections.map((c) => c.host), [host], `${host} off by ${skewMs} ms`);
+    const [correction] = model.corrections;
+    // Moved by the least that puts its joins in order: within the joins' few ms of the skew.
+    assert(Math.abs(correction.shiftMs - skewMs) <= 5, JSON.stringify(correction));
+    assert.match(correction.evidence, skewMs > 0 ? /^ahead by at least/ : /^behind by at least/);
+    // The same failures, at the same moments, as with true clocks.
+    assert.deepEqual(
+      model.failures.map((f) => [f.member, f.falsePositive, f.detectedBy, f.observers]),
+      truth.failures.map((f) => [f.member, f.falsePositive, f.detectedBy, f.observers]),
+    );
+    for (const [i, f] of model.failures.entries()) {
+      assert(Math.abs(f.firstMs - truth.failures[i].firstMs) <= 5);
+    }
+  }
 });
 
 Deno.test("the model moves a machine whose clock is visibly ahead back into causal order", () => {
@@ -160,6 +326,32 @@ Deno.test("member viz: a file named twice counts once, an unreadable one fails, 
     assert.match(missing.stderr, /none\.log: cannot read it .*; skipped/);
     assert(Deno.statSync(`${dir}/part.html`).size > 0);
 
+    // A terminal escape sequence in a bad line is shown escaped, not played; an empty file is
+    // named as such; every bad line is counted.
+    Deno.writeTextFileSync(
+      `${dir}/esc.log`,
+      `${line("00.000", "JOIN", c, c, "self")}\n\x1b[2Jboom a b c d\n`,
+    );
+    Deno.writeTextFileSync(`${dir}/empty.log`, "");
+    const odd = await member([
+      "viz",
+      log,
+      `${dir}/esc.log`,
+      `${dir}/empty.log`,
+      "--json",
+      "-o",
+      `${dir}/odd.html`,
+    ]);
+    assert.equal(odd.code, 0, odd.stderr);
+    assert(!odd.stderr.includes("\x1b"), odd.stderr);
+    assert.match(
+      odd.stderr,
+      /esc\.log:2: not a time as the event log writes it \(2026-01-01T00:00:05\.123Z\): '\\u001b\[2Jboom'; skipped/,
+    );
+    assert.match(odd.stderr, /empty\.log: empty; skipped/);
+    assert.match(odd.stderr, /, 1 bad line skipped\n$/);
+    assert.equal(JSON.parse(odd.stdout).skippedLines, 1);
+
     const piped = await member(["viz", log, "-o", "-"]);
     assert.equal(piped.code, 0, piped.stderr);
     assert.match(piped.stdout, /^<!doctype html>/i);
@@ -201,7 +393,16 @@ Deno.test("the page in a real browser: plays, scrubs, and shows a failure only o
     const restart = `${lastTime} JOIN member=${restarted} node=${restarted} via=self incarnation=0`;
     // A junk line among the events: reported, skipped, not fatal.
     await Deno.writeTextFile(`${dir}/run.log`, `${restart}\ngarbage line\n`, { append: true });
-    const built = await member(["viz", `${dir}/run.log`, "-o", `${dir}/replay.html`]);
+    // A file whose name is markup, with a junk line: its name is shown, never run.
+    const markup = `<img src=x onerror="globalThis.__injected=1">.log`;
+    await Deno.writeTextFile(`${dir}/${markup}`, "junk\n");
+    const built = await member([
+      "viz",
+      `${dir}/run.log`,
+      `${dir}/${markup}`,
+      "-o",
+      `${dir}/replay.html`,
+    ]);
     assert.equal(built.code, 0, built.stderr);
     assert.match(built.stderr, /run\.log:\d+: .*skipped/);
     assert.match(built.stderr, /wrote .*replay\.html: 13 members/);
@@ -263,7 +464,49 @@ Deno.test("the page in a real browser: plays, scrubs, and shows a failure only o
     }, [last.firstBy, last.allMs] as const);
     const listText = await page.textContent("#list");
     assert(listText!.includes(last.member) && listText!.includes("failed"), listText!);
-    assert.match((await page.textContent("#input"))!, /1 line\(s\) skipped/);
+    const input = (await page.textContent("#input"))!;
+    assert.match(input, /Built from 1 log\(s\): .*run\.log\./);
+    assert(input.includes(`Not event logs, left out: ${dir}/${markup}.`), input);
+    assert.match(input, /2 line\(s\) skipped/);
+    assert.equal(await page.evaluate(() => (globalThis as any).__injected), undefined);
+    assert.equal(await page.locator("#input img").count(), 0);
+    // Not yet joined: an outline, nothing filled at its centre, and a legend entry.
+    const unjoined = await page.evaluate((id) => {
+      const r = (globalThis as any).__replay;
+      r.seek(0);
+      const [x, y] = r.positionOf(id);
+      const canvas = (globalThis as any).document.getElementById("view");
+      return {
+        status: r.drawnStatusOf(id),
+        alpha: canvas.getContext("2d").getImageData(Math.round(x), Math.round(y), 1, 1).data[3],
+      };
+    }, restarted);
+    assert.deepEqual(unjoined, { status: "unknown", alpha: 0 });
+    assert.match((await page.textContent("#legend"))!, /^not yet joined/);
+    // A click on a failure selects the member and goes to its first detection.
+    await page.click("#failures tr.seek >> nth=1");
+    assert.deepEqual(
+      await page.evaluate(() => {
+        const r = (globalThis as any).__replay;
+        return [r.selected, r.replay.nowMs];
+      }),
+      [last.member, last.firstMs],
+    );
+    assert.match((await page.textContent("#selected"))!, new RegExp(`^${last.member}: failed`));
+    // Space plays and pauses with the slider focused; holding its thumb holds the replay.
+    const playing = () => page.evaluate(() => (globalThis as any).__replay.playing);
+    await page.evaluate(() => (globalThis as any).__replay.seek(0));
+    await page.focus("#scrub");
+    await page.keyboard.press(" ");
+    assert.equal(await playing(), true);
+    const box = (await page.locator("#scrub").boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    assert.equal(await playing(), false, "held");
+    await page.mouse.up();
+    assert.equal(await playing(), true, "let go");
+    await page.keyboard.press(" ");
+    assert.equal(await playing(), false);
     // Two versions of one address: the later is told apart by its rank.
     const labelOf = (id: string) =>
       page.evaluate((id) => (globalThis as any).__replay.labelOf(id), id);

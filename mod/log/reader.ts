@@ -23,6 +23,27 @@ export interface ReadProblem {
 export interface ReadResult {
   readonly records: EventRecord[];
   readonly problems: ReadProblem[];
+  /** Lines skipped in all: a problem may stand for many. */
+  readonly skippedLines: number;
+  /** Logs with at least one event line. */
+  readonly used: string[];
+  /** Logs with lines, none of them an event line. */
+  readonly rejected: string[];
+  /** Logs with no line at all. */
+  readonly empty: string[];
+}
+
+/**
+ * Text from input as it may be shown on a terminal or a page: control characters (an escape
+ * sequence would drive the terminal) and invisible line and direction marks written as JSON
+ * writes them, `\u001b`.
+ */
+export function showControls(text: string): string {
+  return text.replace(
+    // deno-lint-ignore no-control-regex
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /** Problems reported per file before the rest are summed up in one line. */
@@ -32,7 +53,12 @@ const problemsPerFileMax = 5;
 export function readEventLogs(logs: readonly LogSource[]): ReadResult {
   const records: EventRecord[] = [];
   const problems: ReadProblem[] = [];
+  const used: string[] = [];
+  const rejected: string[] = [];
+  const empty: string[] = [];
+  let skippedLines = 0;
   for (const log of logs) {
+    const source = showControls(log.source);
     const lines = log.text.split("\n");
     // A last line without its newline may have been cut mid-write.
     const cut = lines.length > 0 && lines[lines.length - 1] !== "";
@@ -44,16 +70,23 @@ export function readEventLogs(logs: readonly LogSource[]): ReadResult {
       const parsed = parseEventLine(line);
       if ("error" in parsed) {
         const truncated = cut && i === lines.length - 1;
+        const error = showControls(parsed.error);
         bad.push({
-          source: log.source,
+          source,
           line: i + 1,
-          error: truncated ? `a truncated last line (${parsed.error})` : parsed.error,
+          error: truncated ? `a truncated last line (${error})` : error,
         });
       } else mine.push(parsed);
     });
-    if (mine.length === 0 && bad.length > 0) {
+    skippedLines += bad.length;
+    if (mine.length === 0 && bad.length === 0) {
+      empty.push(log.source);
+      continue;
+    }
+    if (mine.length === 0) {
+      rejected.push(log.source);
       problems.push({
-        source: log.source,
+        source,
         line: 0,
         error: `not an event log: none of its ${bad.length} lines is an event line (line ${
           bad[0].line
@@ -61,15 +94,16 @@ export function readEventLogs(logs: readonly LogSource[]): ReadResult {
       });
       continue;
     }
+    used.push(log.source);
     for (const record of mine) records.push(record);
     problems.push(...bad.slice(0, problemsPerFileMax));
     if (bad.length > problemsPerFileMax) {
       problems.push({
-        source: log.source,
+        source,
         line: 0,
         error: `${bad.length - problemsPerFileMax} more lines skipped`,
       });
     }
   }
-  return { records, problems };
+  return { records, problems, skippedLines, used, rejected, empty };
 }

@@ -13,26 +13,53 @@ export interface FailureSummary {
   readonly suspectedMs: number | null;
   readonly firstMs: number;
   readonly firstBy: string;
-  /** When the last node that detected it did. */
+  /** When the last of the running nodes that detected it did. */
   readonly allMs: number;
-  /** Nodes that listed it as failed. */
+  /** Running nodes (see `observers`) that listed it as failed; never more than `observers`. */
   readonly detectedBy: number;
-  /** Nodes running at the first detection (their logs go on past it), the ones that should. */
+  /**
+   * Nodes running at the first detection, the ones that should detect it: joined by then, and
+   * not left, failed or removed by then (in their own logs or others'), whether or not they
+   * logged anything afterwards. A member later listed as failed for real (not a false positive)
+   * that logged nothing from that moment on is taken as crashed already: a crash leaves no line.
+   */
   readonly observers: number;
   /**
-   * The member's own log goes on after it was listed as failed: it was running, so the failure
-   * was a false positive.
+   * It was running after it was listed as failed, so the failure was a false positive: its own
+   * log goes on after the first detection, or a newer version of its address logged its removal
+   * as its own doing (it learnt it had been failed and came back as a new version).
    */
   readonly falsePositive: boolean;
-  /** Its own last line before the first detection, when its log is here. */
+  /**
+   * The time of its own last line before the first detection, when its log is here. A crash
+   * leaves no line: it came at some moment between this and the first detection.
+   */
   readonly lastOwnLineMs: number | null;
 }
 
-/** A host whose clock the logs show to be ahead, and the correction applied. */
+/**
+ * A host whose clock the joins show to differ from the others', and the correction applied:
+ * `shiftMs` > 0 when it is ahead (its events are moved earlier by that much), < 0 when it is
+ * behind (moved later).
+ */
 export interface ClockCorrection {
   readonly host: string;
   readonly shiftMs: number;
   readonly evidence: string;
+}
+
+/** Where the events came from, for the page's Input section. */
+export interface InputSummary {
+  /** Logs with at least one event line. */
+  readonly used: readonly string[];
+  /** Logs with lines but no event line among them. */
+  readonly rejected: readonly string[];
+  /** Logs with no line at all. */
+  readonly empty: readonly string[];
+  /** Files named that could not be read. */
+  readonly unread: readonly string[];
+  /** Lines skipped in all (one problem may stand for many lines). */
+  readonly skippedLines: number;
 }
 
 /** What the page is built from. */
@@ -43,28 +70,30 @@ export interface VizModel {
   readonly failures: FailureSummary[];
   readonly corrections: ClockCorrection[];
   readonly problems: ReadProblem[];
-  readonly sources: string[];
+  readonly input: InputSummary;
   readonly counts: Record<string, number>;
 }
 
 /** The most members a page holds (the index columns are 16-bit). */
 export const membersMax = 65_535;
 
+function addressOf(id: string): string {
+  return id.slice(0, id.lastIndexOf("#"));
+}
+
 function hostOf(id: string): string {
-  const address = id.slice(0, id.lastIndexOf("#"));
+  const address = addressOf(id);
   return address.slice(0, address.lastIndexOf(":"));
 }
 
 /**
- * Builds the model. Events are placed by the clock of the node that logged them. A joiner logs
- * its own JOIN before its contact accepts it, so when the contact's record of the join is earlier
- * than the joiner's own line, the joiner's machine is ahead by at least the difference: all of
- * that machine's events are moved back by it.
+ * Builds the model. Events are placed by the clock of the node that logged them, corrected for
+ * hosts whose clocks the joins show to be off (see {@linkcode alignClocks}).
  */
 export function buildModel(
   records: readonly EventRecord[],
   problems: ReadProblem[] = [],
-  sources: string[] = [],
+  input: Partial<InputSummary> = {},
 ): VizModel {
   const corrections = alignClocks(records);
   const shift = new Map(corrections.map((c) => [c.host, c.shiftMs]));
@@ -87,21 +116,34 @@ export function buildModel(
   const member = new Uint16Array(placed.length);
   const node = new Uint16Array(placed.length);
   const counts: Record<string, number> = {};
+  // A member that learnt it had been failed comes back as a new version of its address and logs
+  // the old one's removal as its own doing: the old one was running.
+  const cameBack = new Set<number>();
   placed.forEach(({ r, at }, i) => {
     t[i] = Math.round(at - startMs);
     kind[i] = Replay.kinds.indexOf(r.kind);
     member[i] = index.get(r.member)!;
     node[i] = index.get(r.node)!;
     counts[r.kind] = (counts[r.kind] ?? 0) + 1;
+    if (
+      r.kind === "REMOVE" && (r.via === "self" || r.via === "gossip") &&
+      addressOf(r.node) === addressOf(r.member)
+    ) cameBack.add(member[i]);
   });
   const data: ReplayData = { members, t, kind, member, node };
   return {
     startMs,
     data,
-    failures: summarizeFailures(data),
+    failures: summarizeFailures(data, cameBack),
     corrections,
     problems,
-    sources,
+    input: {
+      used: input.used ?? [],
+      rejected: input.rejected ?? [],
+      empty: input.empty ?? [],
+      unread: input.unread ?? [],
+      skippedLines: input.skippedLines ?? problems.length,
+    },
     counts,
   };
 }
@@ -123,75 +165,197 @@ function compareIds(a: string, b: string): number {
   return portA - portB || Number(versionA) - Number(versionB);
 }
 
-/** Hosts whose clocks the joins show to be ahead of their contacts'. */
-function alignClocks(records: readonly EventRecord[]): ClockCorrection[] {
-  const ownJoin = new Map<string, number>();
-  for (const r of records) {
-    if (r.kind === "JOIN" && r.via === "self" && r.member === r.node) {
-      ownJoin.set(r.member, r.timeMs);
-    }
-  }
-  const ahead = new Map<string, { shiftMs: number; evidence: string }>();
-  for (const r of records) {
-    if (r.kind !== "JOIN" || r.via !== "join") continue;
-    const own = ownJoin.get(r.member);
-    const host = hostOf(r.member);
-    if (own === undefined || host === hostOf(r.node)) continue;
-    const lead = own - r.timeMs;
-    if (lead > (ahead.get(host)?.shiftMs ?? 0)) {
-      ahead.set(host, {
-        shiftMs: lead,
-        evidence: `${r.member} logged its own JOIN ${lead} ms after ${r.node} had accepted it`,
-      });
-    }
-  }
-  return [...ahead].map(([host, { shiftMs, evidence }]) => ({ host, shiftMs, evidence }));
+/**
+ * What one join says about two clocks: the joiner's host clock minus its contact's lies in
+ * [lowMs, highMs] (either bound may be unknown).
+ */
+interface JoinBound {
+  readonly joiner: string;
+  readonly contact: string;
+  readonly lowMs: number;
+  readonly highMs: number;
+  readonly lowWhy: string;
+  readonly highWhy: string;
 }
 
-/** Every failure in the run: who detected it, when, and whether it was a false positive. */
-export function summarizeFailures(data: ReplayData): FailureSummary[] {
+/** Each accepted join's bounds on its joiner's clock minus its contact's. */
+function joinBounds(records: readonly EventRecord[]): JoinBound[] {
+  const ownJoin = new Map<string, number>();
+  // The earliest record, by the joiner's clock, of its contact's own entry in a list that
+  // contact sent: the answer to the join came before or with it.
+  const listed = new Map<string, number>();
+  for (const r of records) {
+    if (r.kind !== "JOIN") continue;
+    if (r.via === "self" && r.member === r.node) {
+      if (!ownJoin.has(r.member)) ownJoin.set(r.member, r.timeMs);
+    } else if (r.via === "list" && r.from === addressOf(r.member)) {
+      const key = `${r.node} ${r.member}`;
+      if (r.timeMs < (listed.get(key) ?? Infinity)) listed.set(key, r.timeMs);
+    }
+  }
+  const bounds: JoinBound[] = [];
+  for (const r of records) {
+    // The contact's record of accepting a join.
+    if (r.kind !== "JOIN" || r.via !== "join" || r.member === r.node) continue;
+    if (hostOf(r.member) === hostOf(r.node)) continue;
+    const own = ownJoin.get(r.member);
+    const answered = listed.get(`${r.member} ${r.node}`);
+    if (own === undefined && answered === undefined) continue;
+    const early = (ms: number) => ms >= 0 ? `${ms} ms after` : `${-ms} ms before`;
+    bounds.push({
+      joiner: r.member,
+      contact: r.node,
+      // The joiner asked before the contact accepted.
+      lowMs: own === undefined ? -Infinity : own - r.timeMs,
+      lowWhy: own === undefined
+        ? ""
+        : `${r.member} logged its own JOIN ${early(own - r.timeMs)} ${r.node} accepted it`,
+      // The contact accepted before the joiner had its answer.
+      highMs: answered === undefined ? Infinity : answered - r.timeMs,
+      highWhy: answered === undefined
+        ? ""
+        : `${r.member} had ${r.node}'s answer ${early(answered - r.timeMs)} ${r.node} accepted it`,
+    });
+  }
+  return bounds;
+}
+
+/**
+ * Hosts whose clocks the joins show to be off. A joiner logs its own JOIN before its contact
+ * accepts it, and its contact accepts it before the joiner has the answer: each join bounds the
+ * joiner's clock minus the contact's from both sides, when both are on different hosts. Where
+ * a bound is broken, the host behind the most broken bounds (and the fewest kept, then the
+ * fewest joins accepted: the cluster's first members are the reference) is moved by the least
+ * that keeps its bounds, and so on until every bound holds or every host was moved once. One
+ * skewed host among correct ones is moved alone, by at least its skew as far as the logs show.
+ */
+function alignClocks(records: readonly EventRecord[]): ClockCorrection[] {
+  const bounds = joinBounds(records);
+  const hosts = new Set<string>();
+  for (const b of bounds) hosts.add(hostOf(b.joiner)).add(hostOf(b.contact));
+  const offset = new Map<string, number>();
+  const off = (host: string) => offset.get(host) ?? 0;
+  const corrections: ClockCorrection[] = [];
+  for (let round = 0; round < hosts.size; round++) {
+    const broken = new Map<string, number>();
+    const kept = new Map<string, number>();
+    const accepted = new Map<string, number>();
+    for (const b of bounds) {
+      const j = hostOf(b.joiner);
+      const c = hostOf(b.contact);
+      const d = off(j) - off(c);
+      const tally = d < b.lowMs || d > b.highMs ? broken : kept;
+      tally.set(j, (tally.get(j) ?? 0) + 1).set(c, (tally.get(c) ?? 0) + 1);
+      accepted.set(c, (accepted.get(c) ?? 0) + 1);
+    }
+    const blamed = [...broken.keys()].filter((h) =>
+      !offset.has(h)
+    ).sort((x, y) =>
+      broken.get(y)! - broken.get(x)! || (kept.get(x) ?? 0) - (kept.get(y) ?? 0) ||
+      (accepted.get(x) ?? 0) - (accepted.get(y) ?? 0) || (x < y ? -1 : 1)
+    )[0];
+    if (blamed === undefined) break;
+    // The offsets this host may have, given the others'.
+    let low = -Infinity, high = Infinity, lowWhy = "", highWhy = "";
+    for (const b of bounds) {
+      const j = hostOf(b.joiner);
+      const c = hostOf(b.contact);
+      if (j === blamed) {
+        if (off(c) + b.lowMs > low) [low, lowWhy] = [off(c) + b.lowMs, b.lowWhy];
+        if (off(c) + b.highMs < high) [high, highWhy] = [off(c) + b.highMs, b.highWhy];
+      } else if (c === blamed) {
+        if (off(j) - b.highMs > low) [low, lowWhy] = [off(j) - b.highMs, b.highWhy];
+        if (off(j) - b.lowMs < high) [high, highWhy] = [off(j) - b.lowMs, b.lowWhy];
+      }
+    }
+    let shiftMs: number;
+    let evidence: string;
+    if (low <= high) {
+      shiftMs = Math.min(Math.max(0, low), high);
+      evidence = shiftMs > 0
+        ? `ahead by at least ${shiftMs} ms: ${lowWhy}`
+        : `behind by at least ${-shiftMs} ms: ${highWhy}`;
+      const other = shiftMs > 0 ? high : -low;
+      if (Number.isFinite(other)) {
+        evidence += ` (and by at most ${Math.abs(other)} ms: ${shiftMs > 0 ? highWhy : lowWhy})`;
+      }
+    } else {
+      shiftMs = Math.round((low + high) / 2);
+      evidence = `the joins contradict each other (${lowWhy}; ${highWhy}): moved half way`;
+    }
+    offset.set(blamed, shiftMs);
+    if (shiftMs !== 0) corrections.push({ host: blamed, shiftMs, evidence });
+  }
+  return corrections;
+}
+
+/**
+ * Every failure in the run: who detected it, when, and whether it was a false positive.
+ * `cameBack` holds the members a newer version of their address logged as removed by its own
+ * doing.
+ */
+export function summarizeFailures(
+  data: ReplayData,
+  cameBack: ReadonlySet<number> = new Set(),
+): FailureSummary[] {
   const kinds = Replay.kinds;
   const FAIL = kinds.indexOf("FAIL");
   const SUSPECT = kinds.indexOf("SUSPECT");
-  const lastLine = new Map<number, number>();
-  for (let i = 0; i < data.t.length; i++) lastLine.set(data.node[i], data.t[i]);
-  const firstLine = new Map<number, number>();
-  for (let i = data.t.length - 1; i >= 0; i--) firstLine.set(data.node[i], data.t[i]);
-  const fails = new Map<number, { at: number; by: number }[]>();
+  const ends = new Set(["LEAVE", "FAIL", "REMOVE"].map((k) => kinds.indexOf(k)));
+  const events = data.t.length;
+  // Per member, by event index: first seen (its JOIN or any line), its own last line, the first
+  // line that ends it (left, failed, removed).
+  const firstSeen = new Map<number, number>();
+  const lastOwn = new Map<number, number>();
+  const ended = new Map<number, number>();
+  const fails = new Map<number, { i: number; by: number }[]>();
   const suspected = new Map<number, number>();
-  for (let i = 0; i < data.t.length; i++) {
+  for (let i = 0; i < events; i++) {
     const m = data.member[i];
-    if (data.kind[i] === FAIL && data.node[i] !== m) {
+    const o = data.node[i];
+    if (!firstSeen.has(m)) firstSeen.set(m, i);
+    if (!firstSeen.has(o)) firstSeen.set(o, i);
+    lastOwn.set(o, i);
+    if (ends.has(data.kind[i]) && !ended.has(m)) ended.set(m, i);
+    if (data.kind[i] === FAIL && o !== m) {
       const list = fails.get(m) ?? [];
-      if (!list.some((f) => f.by === data.node[i])) list.push({ at: data.t[i], by: data.node[i] });
+      if (!list.some((f) => f.by === o)) list.push({ i, by: o });
       fails.set(m, list);
     } else if (data.kind[i] === SUSPECT && !suspected.has(m)) suspected.set(m, data.t[i]);
   }
+  const falsePositive = new Map<number, boolean>();
+  for (const [m, list] of fails) {
+    falsePositive.set(m, (lastOwn.get(m) ?? -1) > list[0].i || cameBack.has(m));
+  }
   const summaries: FailureSummary[] = [];
   for (const [m, list] of fails) {
-    const first = list[0];
-    const all = list[list.length - 1];
+    const first = list[0].i;
+    const running = (o: number) => {
+      if (o === m || (firstSeen.get(o) ?? Infinity) > first) return false;
+      if ((lastOwn.get(o) ?? -1) >= first) return true;
+      if ((ended.get(o) ?? Infinity) < first) return false;
+      return falsePositive.get(o) !== false;
+    };
     let observers = 0;
-    for (const [node, last] of lastLine) {
-      if (node !== m && (firstLine.get(node) ?? Infinity) <= first.at && last >= first.at) {
-        observers++;
-      }
-    }
-    // Its own log going on well past the first detection means it was running all along.
-    const ownLast = lastLine.get(m);
+    for (const o of firstSeen.keys()) if (running(o)) observers++;
+    const detectors = list.filter((f) => running(f.by));
     let ownBefore: number | null = null;
-    for (let i = 0; i < data.t.length && data.t[i] <= first.at; i++) {
-      if (data.node[i] === m) ownBefore = data.t[i];
+    const own = lastOwn.get(m) ?? -1;
+    for (let i = Math.min(first, own); i >= 0; i--) {
+      if (data.node[i] === m) {
+        ownBefore = data.t[i];
+        break;
+      }
     }
     summaries.push({
       member: data.members[m],
       suspectedMs: suspected.get(m) ?? null,
-      firstMs: first.at,
-      firstBy: data.members[first.by],
-      allMs: all.at,
-      detectedBy: list.length,
+      firstMs: data.t[first],
+      firstBy: data.members[list[0].by],
+      allMs: data.t[(detectors.at(-1) ?? list[0]).i],
+      detectedBy: detectors.length,
       observers,
-      falsePositive: ownLast !== undefined && ownLast > first.at + 1000,
+      falsePositive: falsePositive.get(m)!,
       lastOwnLineMs: ownBefore,
     });
   }
@@ -213,7 +377,7 @@ export function modelJson(model: VizModel): string {
     a: ArrayLike<number>,
     Kind: typeof Int32Array | typeof Uint16Array | typeof Uint8Array,
   ) => base64(new Uint8Array(Kind.from(a).buffer));
-  return JSON.stringify({
+  const json = JSON.stringify({
     startMs: model.startMs,
     members: data.members,
     t: bytes(data.t, Int32Array),
@@ -224,7 +388,9 @@ export function modelJson(model: VizModel): string {
     corrections: model.corrections,
     problems: model.problems.slice(0, 200),
     problemsTotal: model.problems.length,
-    sources: model.sources,
+    input: model.input,
     counts: model.counts,
-  }).replaceAll("</", "<\\/");
+  });
+  // No "<" at all: nothing in the data can end or re-open the script element that holds it.
+  return json.replaceAll("<", "\\u003c");
 }

@@ -7,8 +7,11 @@
 import { modelJson, type VizModel } from "./model.ts";
 import { Replay } from "./replay.ts";
 
-/** Status colours, by status index (see Replay.statuses). */
-export const statusColors = ["#d0d4da", "#2e9d5b", "#f0a020", "#d93a3a", "#7a7f87", "#b8bcc4"];
+/**
+ * Status colours, by status index (see Replay.statuses). A member not yet joined (status 0) is
+ * drawn as an outline in the first colour, not filled, so that it cannot pass for a removed one.
+ */
+export const statusColors = ["#9aa1ab", "#2e9d5b", "#f0a020", "#d93a3a", "#7a7f87", "#b8bcc4"];
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -42,10 +45,11 @@ export function replayPage(model: VizModel, title = "member replay"): string {
   table { border-collapse: collapse; width: 100%; font-size: 12px; }
   td, th { text-align: left; padding: 2px 4px; border-bottom: 1px solid #eef0f3; white-space: nowrap; }
   tr.fp td { background: #fde8e8; }
+  #clocks td:last-child { white-space: normal; }
   tbody tr.seek { cursor: pointer; }
   tbody tr.seek:hover td { background: #eef4ff; }
   .legend { display: flex; gap: 12px; flex-wrap: wrap; font-size: 12px; margin-top: 6px; }
-  .dot { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 4px; vertical-align: -1px; }
+  .dot { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 4px; vertical-align: -1px; box-sizing: border-box; }
   #list, #events { max-height: 260px; overflow: auto; }
   #events div { font: 12px ui-monospace, monospace; white-space: nowrap; }
   .side { display: flex; flex-direction: column; gap: 12px; }
@@ -101,6 +105,16 @@ function pageScript(R: any, colors: readonly string[]): void {
   const doc = g.document;
   const $ = (id: string) => doc.getElementById(id);
   const model = JSON.parse($("model").textContent);
+  // Every string from the input goes into markup through this: escaped for HTML, and control
+  // characters shown as JSON writes them.
+  const esc = (value: unknown) =>
+    String(value)
+      .replace(
+        // deno-lint-ignore no-control-regex
+        /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g,
+        (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"),
+      )
+      .replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const unpack = (text: string, Kind: any) => {
     const raw = g.atob(text);
     const bytes = new Uint8Array(raw.length);
@@ -170,6 +184,11 @@ function pageScript(R: any, colors: readonly string[]): void {
   let selected = -1;
   let playing = false;
   let lastFrame = 0;
+  // The selected member's list is a table of up to every member: rebuilt when an event has been
+  // applied since, and while playing at most every listIntervalMs, not every frame.
+  const listIntervalMs = 250;
+  let listKey = "";
+  let listBuiltAt = 0;
   const drawnStatus = new Uint8Array(n);
   const scrub = $("scrub");
   scrub.max = String(replay.durationMs);
@@ -202,8 +221,15 @@ function pageScript(R: any, colors: readonly string[]): void {
       ctx.beginPath();
       // In a crowd, what matters (suspected, failed) is drawn larger.
       ctx.arc(x, y, n > 60 && (s === 2 || s === 3) ? radius * 1.8 : radius, 0, 2 * Math.PI);
-      ctx.fillStyle = colors[s];
-      ctx.fill();
+      if (s === 0) {
+        // Not yet joined: an outline, unlike every status it may have later.
+        ctx.strokeStyle = colors[0];
+        ctx.lineWidth = 1;
+        ctx.stroke();
+      } else {
+        ctx.fillStyle = colors[s];
+        ctx.fill();
+      }
       if (s === 3 && replay.count(m, 1) + replay.count(m, 2) > 1) {
         // Failed by some, still listed by others: a ring says detection is under way.
         ctx.strokeStyle = "#2e9d5b";
@@ -256,10 +282,10 @@ function pageScript(R: any, colors: readonly string[]): void {
       const kind = kinds[data.kind[i]];
       const about = data.members[data.member[i]];
       const by = data.members[data.node[i]];
-      return `<div style="color:${kindColors[kind]}" title="${about} by ${by}">${
+      return `<div style="color:${kindColors[kind]}" title="${esc(about)} by ${esc(by)}">${
         fmt(data.t[i])
-      } ${kind} ${labels[data.member[i]]} <span style="color:#5b616b">by ${
-        labels[data.node[i]]
+      } ${kind} ${esc(labels[data.member[i]])} <span style="color:#5b616b">by ${
+        esc(labels[data.node[i]])
       }</span></div>`;
     });
     $("events").innerHTML = rows.join("") || '<div class="note">nothing in the last moment</div>';
@@ -267,12 +293,17 @@ function pageScript(R: any, colors: readonly string[]): void {
 
   function drawSelected(): void {
     if (selected < 0) return;
+    const key = `${selected} ${replay.applied}`;
+    const now = g.performance.now();
+    if (key === listKey || (playing && now - listBuiltAt < listIntervalMs)) return;
+    listKey = key;
+    listBuiltAt = now;
     const s = replay.statusOf(selected);
     // Its own line about itself (its JOIN) is not another's view of it.
     const others = (k: number) =>
       replay.count(selected, k) - (replay.viewOf(selected, selected) === k ? 1 : 0);
     const by = [1, 2, 3, 4, 5].map((k) => `${statuses[k]} ${others(k)}`).join(", ");
-    $("selected").innerHTML = `<b>${data.members[selected]}</b>: ${statuses[s]}<br>` +
+    $("selected").innerHTML = `<b>${esc(data.members[selected])}</b>: ${statuses[s]}<br>` +
       `<span class="note">listed by others as: ${by}</span>`;
     const list = replay.listOf(selected);
     $("list").innerHTML = list.length === 0
@@ -280,7 +311,7 @@ function pageScript(R: any, colors: readonly string[]): void {
       : `<table><thead><tr><th>member</th><th>status in its list</th></tr></thead><tbody>${
         list.map(([m, k]: [number, number]) =>
           `<tr><td><span class="dot" style="background:${colors[k]}"></span>${
-            data.members[m]
+            esc(data.members[m])
           }</td><td>${statuses[k]}</td></tr>`
         ).join("")
       }</tbody></table>`;
@@ -312,12 +343,37 @@ function pageScript(R: any, colors: readonly string[]): void {
   function pause(): void {
     playing = false;
     $("play").textContent = "Play";
+    // The list may have been left behind by the limit on rebuilds while playing.
+    drawSelected();
+  }
+
+  function select(m: number): void {
+    selected = m;
+    listKey = "";
+    if (selected < 0) {
+      $("selected").innerHTML = "Click a member to see its own membership list at this moment.";
+      $("list").innerHTML = "";
+    }
+    draw();
   }
 
   $("play").addEventListener("click", () => (playing ? pause() : play()));
   scrub.addEventListener("input", () => seek(Number(scrub.value)));
+  // Holding the thumb holds the replay; playing goes on when it is let go.
+  let resumeOnRelease = false;
+  scrub.addEventListener("pointerdown", () => {
+    if (!playing) return;
+    resumeOnRelease = true;
+    pause();
+  });
+  doc.addEventListener("pointerup", () => {
+    if (!resumeOnRelease) return;
+    resumeOnRelease = false;
+    play();
+  });
   doc.addEventListener("keydown", (e: any) => {
-    if (e.key === " " && e.target === doc.body) {
+    // The slider and the canvas take no Space of their own; buttons and menus do.
+    if (e.key === " " && (e.target === doc.body || e.target === scrub || e.target === view)) {
       e.preventDefault();
       playing ? pause() : play();
     }
@@ -332,16 +388,12 @@ function pageScript(R: any, colors: readonly string[]): void {
       const d = (px - x) ** 2 + (py - y) ** 2;
       if (d < bestDistance) [best, bestDistance] = [i, d];
     });
-    selected = bestDistance <= (radius + 8) ** 2 ? best : -1;
-    if (selected < 0) {
-      $("selected").innerHTML = "Click a member to see its own membership list at this moment.";
-      $("list").innerHTML = "";
-    }
-    draw();
+    select(bestDistance <= (radius + 8) ** 2 ? best : -1);
   });
 
   // The legend, the marks under the timeline, the failures, the clocks and the input.
   $("legend").innerHTML =
+    `<span><span class="dot" style="border:1px solid ${colors[0]}"></span>not yet joined</span>` +
     [1, 2, 3, 4, 5].map((k) =>
       `<span><span class="dot" style="background:${colors[k]}"></span>${statuses[k]}</span>`
     ).join("") + '<span class="note">lines: who logged an event about whom, just now</span>';
@@ -362,50 +414,78 @@ function pageScript(R: any, colors: readonly string[]): void {
   $("failures").innerHTML = failures.length === 0
     ? '<div class="note">No member was listed as failed.</div>'
     : `<table><thead><tr><th>member</th><th>first suspected</th><th>first detected</th><th>by</th>` +
-      `<th>all detected</th><th>first to all</th><th>detected by</th><th>its last own line before</th><th></th></tr></thead><tbody>${
-        failures.map((f: any) =>
-          `<tr class="seek${
-            f.falsePositive ? " fp" : ""
-          }" data-at="${f.firstMs}"><td>${f.member}</td><td>${
-            f.suspectedMs === null ? "" : fmt(f.suspectedMs)
-          }</td><td>${fmt(f.firstMs)}</td><td>${f.firstBy}</td><td>${fmt(f.allMs)}</td><td>${
+      `<th>all detected</th><th>first to all</th><th>detected by</th><th>its own last line</th><th></th></tr></thead><tbody>${
+        failures.map((f: any, i: number) =>
+          `<tr class="seek${f.falsePositive ? " fp" : ""}" data-failure="${i}"><td>${
+            esc(f.member)
+          }</td><td>${f.suspectedMs === null ? "" : fmt(f.suspectedMs)}</td><td>${
+            fmt(f.firstMs)
+          }</td><td>${esc(f.firstBy)}</td><td>${fmt(f.allMs)}</td><td>${
             fmt(f.allMs - f.firstMs)
           }</td><td>${f.detectedBy} of ${f.observers} running</td><td>${
-            f.lastOwnLineMs === null ? "" : fmt(f.firstMs - f.lastOwnLineMs) + " earlier"
-          }</td><td>${f.falsePositive ? "<b>false positive</b>: it kept logging" : ""}</td></tr>`
+            f.lastOwnLineMs === null ? "not in the logs" : "at " + fmt(f.lastOwnLineMs)
+          }</td><td>${
+            f.falsePositive ? "<b>false positive</b>: it was running after it was failed" : ""
+          }</td></tr>`
         ).join("")
-      }</tbody></table><div class="note">Times are from the run's first event. A crash leaves no line, so ` +
-      `detection is timed from the first node that listed the member as failed to the last; click a ` +
-      `row to go to its first detection.</div>`;
+      }</tbody></table><div class="note">Times are from the run's first event. A crash leaves no ` +
+      `line: it came at some moment between the member's own last line and its first detection, ` +
+      `so how long detection took from the crash is not in the logs; "first to all" is the spread ` +
+      `from the first node that listed the member as failed to the last. Running nodes are those ` +
+      `that had joined and had not left, failed or been removed at the first detection. A false ` +
+      `positive is a member whose own log goes on after it was listed as failed, or that came ` +
+      `back as a new version saying it had been failed. Click a row to select the member and go ` +
+      `to its first detection.</div>`;
   for (const row of doc.querySelectorAll("#failures tr.seek")) {
-    row.addEventListener("click", () => seek(Number(row.dataset.at)));
+    row.addEventListener("click", () => {
+      const f = failures[Number(row.dataset.failure)];
+      pause();
+      replay.seek(Math.max(0, Math.min(f.firstMs, replay.durationMs)));
+      select(index.get(f.member) as number);
+      $("stage").scrollIntoView({ block: "nearest" });
+    });
   }
   const corrections = model.corrections;
   $("clocks").innerHTML = `Each event is placed at the time on the clock of the machine that ` +
     `logged it; events at the same moment keep the order of their files. Clocks of different ` +
-    `machines may differ: a joiner logs its own JOIN before its contact accepts it, so where a ` +
-    `contact's record of a join comes before the joiner's own line, the joiner's machine is ahead ` +
-    `by at least that much, and all its events are moved back by it. Smaller differences cannot be ` +
-    `seen in the logs and are left as they are (keep clocks in sync with NTP). ` +
+    `machines may differ, and joins show by how much: a joiner logs its own JOIN before its ` +
+    `contact accepts it, and its contact accepts it before the joiner logs the answer (the ` +
+    `contact's own entry in it). Where a contact's record of a join comes before the joiner's ` +
+    `own JOIN, or after the joiner's record of the answer, one of the two clocks is off. The ` +
+    `machine at odds with the most joins (and in line with the fewest) is taken to be the wrong ` +
+    `one and all its events are moved by the least that puts its joins back in order; the ` +
+    `others are left as they are. Smaller differences cannot be seen in the logs and are left ` +
+    `as they are (keep clocks in sync with NTP). ` +
     (corrections.length === 0
       ? "No machine's clock had to be corrected."
-      : `<table><thead><tr><th>host</th><th>moved back by</th><th>because</th></tr></thead><tbody>${
+      : `<table><thead><tr><th>host</th><th>its events moved</th><th>because</th></tr></thead><tbody>${
         corrections.map((c: any) =>
-          `<tr><td>${c.host}</td><td>${c.shiftMs} ms</td><td>${c.evidence}</td></tr>`
-        )
-          .join("")
+          `<tr><td>${esc(c.host)}</td><td>${
+            c.shiftMs > 0
+              ? `earlier by ${c.shiftMs} ms (its clock is ahead)`
+              : `later by ${-c.shiftMs} ms (its clock is behind)`
+          }</td><td>${esc(c.evidence)}</td></tr>`
+        ).join("")
       }</tbody></table>`);
+  const input = model.input;
+  const files = (list: string[]) => list.map(esc).join(", ");
   const problems = model.problems.map((p: any) =>
-    `<div>${p.source}${p.line > 0 ? `:${p.line}` : ""}: ${p.error.replace(/</g, "&lt;")}</div>`
+    `<div>${esc(p.source)}${p.line > 0 ? `:${p.line}` : ""}: ${esc(p.error)}</div>`
   ).join("");
-  const sources = model.sources.join(", ").replace(
-    /[&<>"]/g,
-    (c: string) => `&#${c.charCodeAt(0)};`,
-  );
-  $("input").innerHTML = `Built from ${model.sources.length} log(s): ${sources}.` +
-    (model.problemsTotal === 0
-      ? " Every line was an event line."
-      : `<div>${model.problemsTotal} line(s) skipped:</div>${problems}`);
+  $("input").innerHTML = `Built from ${input.used.length} log(s): ${files(input.used)}.` +
+    (input.rejected.length === 0
+      ? ""
+      : `<div>Not event logs, left out: ${files(input.rejected)}.</div>`) +
+    (input.empty.length === 0 ? "" : `<div>Empty, left out: ${files(input.empty)}.</div>`) +
+    (input.unread.length === 0
+      ? ""
+      : `<div>Could not be read, left out: ${files(input.unread)}.</div>`) +
+    (input.skippedLines === 0
+      ? "<div>Every line read was an event line.</div>"
+      : `<div>${input.skippedLines} line(s) skipped:</div>${problems}` +
+        (model.problemsTotal > model.problems.length
+          ? `<div>... and ${model.problemsTotal - model.problems.length} more reports.</div>`
+          : ""));
 
   seek(0);
   g.__replay = {
@@ -420,9 +500,9 @@ function pageScript(R: any, colors: readonly string[]): void {
     drawnStatusOf: (id: string) => statuses[drawnStatus[index.get(id) as number]],
     positionOf: (id: string) => positions[index.get(id) as number],
     labelOf: (id: string) => labels[index.get(id) as number],
-    select: (id: string) => {
-      selected = index.get(id) as number;
-      draw();
+    select: (id: string) => select(index.get(id) as number),
+    get selected() {
+      return selected < 0 ? null : data.members[selected];
     },
     failures,
   };
