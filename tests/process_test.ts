@@ -51,7 +51,7 @@ async function killAndCheck(cluster: Cluster, victims: MemberProcess[]): Promise
 }
 
 for (const layout of ["addresses", "ports"] as const) {
-  Deno.test(`real processes (${layout}): join, crashes, leave and rejoin, introducer restart`, async (t) => {
+  Deno.test(`real processes (${layout}): join, crashes, leave and rejoin, introducer restart, after a leave too`, async (t) => {
     const cluster = new Cluster(layout);
     try {
       await t.step("10 members join; each logs a JOIN for each of the 9 others", async () => {
@@ -129,6 +129,25 @@ for (const layout of ["addresses", "ports"] as const) {
           // New joins work through it.
           cluster.add(["--join", restarted.address], 10);
           await cluster.waitForAgreement(15_000);
+        },
+      );
+
+      await t.step(
+        "the introducer leaves and is started again: it finds its cluster, it founds no other",
+        async () => {
+          // Nobody seeks out a member that left: the restart must find the others itself,
+          // through the members its data dir remembers.
+          const introducer = cluster.members[0];
+          const left = await member(["leave", "--node", introducer.address]);
+          assert.equal(left.code, 0, left.stderr);
+          introducer.signal("SIGTERM");
+          assert.equal((await introducer.status).code, 0);
+          const restarted = cluster.add(["--introducer"], 0);
+          await cluster.waitForAgreement(15_000);
+          cluster.add(["--join", restarted.address], 11);
+          await cluster.waitForAgreement(15_000);
+          const listed = (await cluster.members[1].stats()).members.map((e) => e.address);
+          assert(listed.includes(cluster.members[11].address), "a join through it reaches all");
         },
       );
     } finally {

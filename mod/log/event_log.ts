@@ -77,6 +77,14 @@ export class EventLog {
     }
   }
 
+  /**
+   * Writes a new log if this one was moved or deleted: called every second, so that a log rotated
+   * away in a quiet cluster is back at once, not at the next event.
+   */
+  recheck(logger?: Logger): void {
+    this.#reopenIfMoved(Date.now(), logger);
+  }
+
   #reopenIfMoved(nowMs: number, logger?: Logger): void {
     if (nowMs - this.#checkedMs < recheckMs) return;
     this.#checkedMs = nowMs;

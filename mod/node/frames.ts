@@ -81,11 +81,45 @@ export async function writeAll(
   });
 }
 
+/**
+ * Bytes that the readers sharing it may hold beyond their first `readerBytes` each: what a node
+ * spends on requests still arriving, so that many connections announcing large frames cannot
+ * make it hold more than this between them.
+ */
+export class ByteBudget {
+  #left: number;
+
+  constructor(bytes: number) {
+    this.#left = bytes;
+  }
+
+  /** Takes `bytes` from the budget; false, taking nothing, when it does not hold that many. */
+  take(bytes: number): boolean {
+    if (bytes > this.#left) return false;
+    this.#left -= bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.#left += bytes;
+  }
+
+  get left(): number {
+    return this.#left;
+  }
+}
+
+/** A reader's first buffer; larger frames grow it as their bytes arrive. */
+const readerBytes = 64 * 1024;
+
 /** Reads frames from one connection. */
 export class FrameReader {
   readonly #conn: Deno.Conn;
   readonly #limits: DecodeLimits;
-  #buffer = new Uint8Array(64 * 1024);
+  readonly #budget: ByteBudget | undefined;
+  /** What this reader has taken from the budget. */
+  #taken = 0;
+  #buffer = new Uint8Array(readerBytes);
   #start = 0;
   #end = 0;
   #eof = false;
@@ -99,10 +133,25 @@ export class FrameReader {
     conn: Deno.Conn,
     limits: DecodeLimits = frameLimits,
     security: FrameSecurity = { allowPlain: true },
+    budget?: ByteBudget,
   ) {
     this.#conn = conn;
     this.#limits = limits;
     this.#security = security;
+    this.#budget = budget;
+  }
+
+  /** Gives back to the budget what this reader took; its buffer goes back to its first size. */
+  release(): void {
+    this.#budget?.give(this.#taken);
+    this.#taken = 0;
+    if (this.#buffer.length > readerBytes) {
+      const held = this.#buffer.subarray(this.#start, this.#end);
+      this.#buffer = new Uint8Array(Math.max(readerBytes, held.length));
+      this.#buffer.set(held);
+      this.#end = held.length;
+      this.#start = 0;
+    }
   }
 
   /**
@@ -154,8 +203,19 @@ export class FrameReader {
       this.#start = 0;
       this.#end = 0;
     }
-    if (this.#end === this.#buffer.length || this.#start + need > this.#buffer.length) {
-      const size = Math.max(this.#buffer.length, need, (this.#end - this.#start) * 2);
+    if (this.#end === this.#buffer.length) {
+      const held = this.#end - this.#start;
+      // Grown by doubling as bytes arrive, not to the length a header announces: what a sender
+      // makes this node hold follows what it has sent. A buffer with room left is compacted.
+      let size = this.#buffer.length;
+      if (held === size) size = need > size ? Math.min(size * 2, need) : size * 2;
+      const more = size - this.#buffer.length;
+      if (more > 0) {
+        if (this.#budget !== undefined && !this.#budget.take(more)) {
+          throw new FrameError("too many large requests at once", "busy-memory");
+        }
+        this.#taken += more;
+      }
       const next = new Uint8Array(size);
       next.set(this.#buffer.subarray(this.#start, this.#end));
       this.#end -= this.#start;

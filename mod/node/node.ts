@@ -19,6 +19,7 @@ import {
   type Entry,
   type MemberEvent,
   memberId,
+  Status,
   statusNames,
 } from "../core/types.ts";
 import {
@@ -35,7 +36,8 @@ import { runGrep } from "../grep/run.ts";
 import { EventLog } from "../log/event_log.ts";
 import { request, RequestError } from "./client.ts";
 import { describe, describeFileError } from "../errors.ts";
-import { frame, FrameError, frameLimits, FrameReader, writeAll } from "./frames.ts";
+import { clock } from "./clock.ts";
+import { ByteBudget, frame, FrameError, frameLimits, FrameReader, writeAll } from "./frames.ts";
 import { type Keyring, sealOverheadBytes } from "../wire/seal.ts";
 import { gossipEntriesMax, versionMax } from "../wire/size.ts";
 import { Traffic } from "./traffic.ts";
@@ -88,11 +90,19 @@ function joinBackoffMs(n: number): number {
 /** A connection that sends nothing for this long is closed. */
 const idleTimeoutMs = 5000;
 /**
- * Connections served at once. Past it, the connection that has waited longest without sending a
- * byte is closed to make room (clients send their request at once, so it is idle); when none is
- * idle, the newcomer is refused.
+ * Connections served at once. Past it, a connection still waiting for its request is closed to
+ * make room: the longest-waiting one from the address that holds the most such connections, so
+ * that one source, trickling bytes or not, can never lock the others out. When every connection
+ * has its request, the newcomer is refused.
  */
 const connectionsMax = 64;
+/**
+ * Bytes that requests still arriving may hold between them beyond a small buffer each: a sealed
+ * request is read whole before it can be opened, so without this, connections announcing large
+ * frames could make a node hold a gigabyte without the key. A list exchange of 16,384 members
+ * takes well under a tenth of it.
+ */
+const requestBudgetBytes = 48 << 20;
 /** Probes on their way at once: a node that hears nothing probes each neighbour in turn. */
 const probesInFlightMax = 8;
 /** How often, at most, the log says that a member was heard only over TCP. */
@@ -103,6 +113,15 @@ const rejoinContactsMax = 8;
 const rejoinRounds = 4;
 /** ... and gives up after this long, within the 30 s `member join` waits by default. */
 const rejoinDeadlineMs = 20_000;
+/**
+ * Members a node remembers in its data dir (`members`), looked over every second and rewritten
+ * when one of them is gone, so that a restart finds its cluster again: an introducer brought back
+ * after a leave or a long absence, whom nobody else would seek out, or a member whose contact is
+ * down.
+ */
+const membersFileMax = 16;
+/** How long a start spends trying the members it remembers before it goes on without them. */
+const rememberedDeadlineMs = 5000;
 /** Joins a node accepts per second, on average, and at once: a flood is refused, not absorbed. */
 const joinsPerSecond = 200;
 const joinsBurst = 400;
@@ -178,6 +197,7 @@ export class Node {
   #connections = 0;
   /** Connections whose request has not fully arrived, oldest first, with their readers. */
   readonly #awaitingRequest = new Map<Deno.TcpConn, FrameReader>();
+  readonly #requestBudget = new ByteBudget(requestBudgetBytes);
   /** Connections closed to make room for newer ones. */
   readonly #evicted = new WeakSet<Deno.TcpConn>();
   #greps = 0;
@@ -202,6 +222,8 @@ export class Node {
   readonly #dataDirLock: Deno.FsFile;
   /** The version last recorded in the data dir. */
   #savedVersion = 0;
+  /** The members last written to the data dir's `members` file. */
+  #remembered: Address[] = [];
   /** Events of a join under way, written once it is done (`#flush`). */
   #joiningEvents: MemberEvent[] = [];
   #leaveDone: (() => void) | undefined;
@@ -271,8 +293,23 @@ export class Node {
     const core = Node.#newCore(options, address, version);
     const node = new Node(options, udp, listeners, eventLog, core, lock);
     node.#run();
+    const remembered = readMembers(options.dataDir).filter((a) => a !== address);
     try {
-      if (options.join !== undefined) await node.#join(options.join);
+      if (options.join !== undefined) {
+        try {
+          await node.#join(options.join);
+        } catch (error) {
+          // Its contact is down, or no longer a member: the members of its last run may be.
+          if (!(error instanceof JoinError) || !(await node.#joinRemembered(remembered))) {
+            throw error;
+          }
+        }
+      } else if (remembered.length > 0 && !(await node.#joinRemembered(remembered))) {
+        node.#log.info(
+          "none of the {count} members remembered in {dataDir}/members answered: starting a cluster",
+          { count: remembered.length, dataDir: options.dataDir },
+        );
+      }
     } catch (error) {
       await node.close();
       throw error;
@@ -285,10 +322,11 @@ export class Node {
     });
     if (options.grepPaths !== undefined) {
       // A typo in a path would otherwise show only as a member that never matches anything.
-      const { unmatched, notUtf8, cut } = await expandPaths(options.grepPaths, {
+      const { unmatched, notUtf8, outside, cut } = await expandPaths(options.grepPaths, {
         filesMax: grepFilesMax,
       });
       if (cut) node.#log.warn("{note}", { note: filesCutNote });
+      if (outside.length > 0) node.#log.warn("{note}", { note: outsideNote(outside) });
       for (const spec of unmatched) {
         node.#log.warn("--grep {spec} names no file yet: member grep finds nothing there", {
           spec,
@@ -326,7 +364,7 @@ export class Node {
     return new Core({
       address,
       version,
-      nowMs: performance.now(),
+      nowMs: clock.now(),
       random: new Random(crypto.getRandomValues(new Uint32Array(1))[0]),
       // A sealed datagram is larger than its message: the core leaves room for the seal.
       config: {
@@ -369,7 +407,11 @@ export class Node {
   #run(): void {
     this.#track(this.#receiveLoop());
     for (const listener of this.#tcp) this.#track(this.#acceptLoop(listener));
-    this.#sampler = setInterval(() => this.#traffic.sample(performance.now()), 1000);
+    this.#sampler = setInterval(() => {
+      this.#traffic.sample(performance.now());
+      this.#rememberMembers();
+      this.#eventLog.recheck(this.#log);
+    }, 1000);
     this.#flush();
   }
 
@@ -378,8 +420,9 @@ export class Node {
     task.finally(() => this.#tasks.delete(task));
   }
 
+  /** The core's time: monotonic, and moving on while the machine sleeps. */
   #now(): number {
-    return performance.now();
+    return clock.now();
   }
 
   async #receiveLoop(): Promise<void> {
@@ -549,16 +592,15 @@ export class Node {
 
   // ---- joining, leaving ---------------------------------------------------------------------
 
-  async #join(contact: Address, attempts = this.options.joinAttempts ?? 5): Promise<void> {
+  async #join(
+    contact: Address,
+    attempts = this.options.joinAttempts ?? 5,
+    timeoutMs = requestTimeoutMs,
+  ): Promise<void> {
     let last = "";
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        const reply = await request(
-          contact,
-          this.#core.joinRequest(),
-          requestTimeoutMs,
-          this.#keyring,
-        );
+        const reply = await request(contact, this.#core.joinRequest(), timeoutMs, this.#keyring);
         if (reply.kind !== "join-response") throw new RequestError(`unexpected ${reply.kind}`);
         if (!reply.accepted && reply.reason === busyReason) throw new RequestError(busyReason);
         if (!reply.accepted) throw new JoinError(contact, reply.reason);
@@ -588,6 +630,68 @@ export class Node {
       }
     }
     throw new JoinError(contact, attempts === 1 ? last : `${last} after ${attempts} attempts`);
+  }
+
+  /**
+   * Joins through the members its last run remembered, each tried once, within
+   * `rememberedDeadlineMs`: a start must not wait long on machines that are gone. True once it is
+   * a member again.
+   */
+  async #joinRemembered(remembered: readonly Address[]): Promise<boolean> {
+    const deadlineMs = performance.now() + rememberedDeadlineMs;
+    // In random order: the members of a cluster restarting together do not all ask the same one.
+    const order = [...remembered];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = this.#random.below(i + 1);
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    for (const contact of order) {
+      const leftMs = deadlineMs - performance.now();
+      if (this.#closed || leftMs <= 0) break;
+      try {
+        await this.#join(contact, 1, Math.min(requestTimeoutMs, leftMs));
+        this.#log.info("joined the cluster of its last run via {contact} (from {path})", {
+          contact,
+          path: `${this.options.dataDir}/members`,
+        });
+        return true;
+      } catch (error) {
+        // Gone, or not a member any more: the next one may be. Only a close stops the start.
+        if (this.#closed) throw error;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Writes down up to `membersFileMax` live members, each kept while it lives and the rest drawn
+   * at random, for a later start to find its cluster by.
+   */
+  #rememberMembers(): void {
+    if (this.#state !== "member") return;
+    const alive = this.#core.members()
+      .filter((m) => m.status === Status.Alive && m.address !== this.address)
+      .map((m) => m.address);
+    const live = new Set(alive);
+    const kept = this.#remembered.filter((a) => live.has(a));
+    const others = alive.filter((a) => !kept.includes(a));
+    while (kept.length < membersFileMax && others.length > 0) {
+      const i = this.#random.below(others.length);
+      kept.push(others[i]);
+      others[i] = others[others.length - 1];
+      others.pop();
+    }
+    kept.sort();
+    if (kept.join() === this.#remembered.join()) return;
+    try {
+      writeMembers(this.options.dataDir, kept);
+      this.#remembered = kept;
+    } catch (error) {
+      this.#log.debug("cannot write {dataDir}/members: {error}", {
+        dataDir: this.options.dataDir,
+        error: describeFileError(error),
+      });
+    }
   }
 
   /** Leaves the group voluntarily; resolves once the leave has been announced. */
@@ -698,7 +802,7 @@ export class Node {
         this.#log.warn("accepting a connection failed: {error}", { error: describe(error) });
         continue;
       }
-      if (this.#connections >= connectionsMax && !this.#evictOldestIdle()) {
+      if (this.#connections >= connectionsMax && !this.#evictWaiting()) {
         conn.close();
         this.#countMalformed("too-many-connections", "connection");
         continue;
@@ -709,20 +813,30 @@ export class Node {
   }
 
   /**
-   * Closes the connection that has waited longest without sending a byte; false when there is
-   * none (a request on its way is never cut).
+   * Closes a connection still waiting for its request, to make room: the longest-waiting one of
+   * the remote address that holds the most of them. False when every connection has its request.
    */
-  #evictOldestIdle(): boolean {
-    for (const [conn, reader] of this.#awaitingRequest) {
-      if (reader.bytesRead > 0) continue;
-      this.#awaitingRequest.delete(conn);
-      this.#evicted.add(conn);
-      try {
-        conn.close();
-      } catch { /* closed */ }
-      return true;
+  #evictWaiting(): boolean {
+    const waiting = new Map<string, Deno.TcpConn[]>();
+    for (const conn of this.#awaitingRequest.keys()) {
+      const host = conn.remoteAddr.hostname;
+      const list = waiting.get(host);
+      if (list === undefined) waiting.set(host, [conn]);
+      else list.push(conn);
     }
-    return false;
+    let victim: Deno.TcpConn | undefined;
+    let most = 0;
+    for (const list of waiting.values()) {
+      // Map order is arrival order, so each list's first is its longest-waiting.
+      if (list.length > most) [victim, most] = [list[0], list.length];
+    }
+    if (victim === undefined) return false;
+    this.#awaitingRequest.delete(victim);
+    this.#evicted.add(victim);
+    try {
+      victim.close();
+    } catch { /* closed */ }
+    return true;
   }
 
   async #serve(conn: Deno.TcpConn): Promise<void> {
@@ -732,7 +846,7 @@ export class Node {
       const reader = new FrameReader(conn, frameLimits, {
         keyring,
         allowPlain: keyring === undefined || isLocal(conn),
-      });
+      }, this.#requestBudget);
       let received;
       this.#awaitingRequest.set(conn, reader);
       try {
@@ -740,13 +854,14 @@ export class Node {
       } catch (error) {
         // Cut short, too large, nothing sent in time, or closed to make room: bad input, counted
         // like a bad datagram.
-        if (this.#evicted.has(conn)) this.#countMalformed("idle-evicted", "connection");
+        if (this.#evicted.has(conn)) this.#countMalformed("evicted", "connection");
         else if (error instanceof FrameError && !this.#closed) {
           this.#countMalformed(error.reason, "request");
         }
         throw error;
       } finally {
         this.#awaitingRequest.delete(conn);
+        reader.release();
       }
       if (received === null) return;
       if (!received.ok) {
@@ -958,7 +1073,7 @@ export class Node {
     send: (message: FrameMessage) => Promise<void>,
     onCancel: (cancel: () => void) => void,
   ): Promise<void> {
-    const { files, unmatched, notUtf8, cut } = await expandPaths(this.grepPaths(), {
+    const { files, unmatched, notUtf8, outside, cut } = await expandPaths(this.grepPaths(), {
       filesMax: grepFilesMax,
     });
     const run = runGrep(request.query, files, request.mode, {
@@ -977,6 +1092,7 @@ export class Node {
       outcome.stderr,
       unmatched.length > 0 ? `nothing matches ${unmatched.join(", ")}` : "",
       notUtf8.length > 0 ? notUtf8Note(notUtf8) : "",
+      outside.length > 0 ? outsideNote(outside) : "",
       cut ? filesCutNote : "",
     ].filter((line) => line !== "");
     await send({
@@ -1251,6 +1367,11 @@ function notUtf8Note(paths: readonly string[]): string {
   return `not searched (names not UTF-8): ${paths.join(", ")}`;
 }
 
+/** Says which matched files are not searched for linking outside their glob's directory. */
+function outsideNote(paths: readonly string[]): string {
+  return `not searched (links out of the --grep directory): ${paths.join(", ")}`;
+}
+
 /** The kinds traffic is counted by, in the order `member stats` shows them. */
 const trafficKinds = ["gossip", "join", "sync", "probe", "grep", "events", "stats", "control"];
 
@@ -1342,6 +1463,24 @@ export function nextVersion(dataDir: string): number {
 function rememberVersion(dataDir: string, version: number): void {
   const path = `${dataDir}/version`;
   Deno.writeTextFileSync(`${path}.tmp`, `${version}\n`);
+  Deno.renameSync(`${path}.tmp`, path);
+}
+
+/** The members a data dir's `members` file names; none when it is missing or unreadable. */
+export function readMembers(dataDir: string): Address[] {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`${dataDir}/members`);
+  } catch {
+    return [];
+  }
+  return text.split("\n").map((line) => line.trim()).filter(isAddress).slice(0, membersFileMax);
+}
+
+/** Records the members a later start may join through, replacing the file whole. */
+function writeMembers(dataDir: string, addresses: readonly Address[]): void {
+  const path = `${dataDir}/members`;
+  Deno.writeTextFileSync(`${path}.tmp`, addresses.map((a) => `${a}\n`).join(""));
   Deno.renameSync(`${path}.tmp`, path);
 }
 
