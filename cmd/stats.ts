@@ -111,7 +111,9 @@ export function render(stats: NodeStats): string {
     `self  ${self.id}  ${self.status}  heartbeat ${self.heartbeat}  incarnation ${self.incarnation}`,
     `      ${node.state}, up ${duration(Number(node.uptimeSeconds))}, ${
       counted(Number(node.liveMembers), "live member")
-    } (itself included), suspicion ${node.suspicion ? "on" : "off"}, drop rate ${node.dropRate}`,
+    } (${
+      self.status === "alive" || self.status === "suspect" ? "itself included" : "not itself"
+    }), suspicion ${node.suspicion ? "on" : "off"}, drop rate ${node.dropRate}`,
     "",
   );
   if (node.state === "left" || node.state === "leaving") {

@@ -18,22 +18,53 @@ async function run(args: string[]): Promise<boolean> {
   return status.success;
 }
 
-function values(args: string[], flag: string): string[] {
-  const found: string[] = [];
+const usage =
+  "usage: deno task compile [--target TARGET] [--data-dir DIR]... [--grep PATH_OR_GLOB]... " +
+  "[--key-file FILE]...\n       deno task bundle";
+
+/**
+ * The values of each flag, `--flag VALUE` or `--flag=VALUE`; exits 2 on anything else, for a
+ * mistyped flag would build a binary with wider file access than asked for.
+ */
+function parse(args: string[], flags: readonly string[]): Map<string, string[]> {
+  const found = new Map(flags.map((flag) => [flag, [] as string[]]));
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === flag && i + 1 < args.length) found.push(args[++i]);
+    const eq = args[i].indexOf("=");
+    const flag = eq > 0 ? args[i].slice(0, eq) : args[i];
+    const value = eq > 0 ? args[i].slice(eq + 1) : args[++i];
+    if (!found.has(flag) || value === undefined || value === "") {
+      console.error(
+        `error: ${
+          found.has(flag)
+            ? `${flag} needs a value`
+            : `unknown argument '${args[eq > 0 ? i : i - 1]}'`
+        }\n${usage}`,
+      );
+      Deno.exit(2);
+    }
+    found.get(flag)!.push(value);
   }
   return found;
 }
 
 const [what, ...rest] = Deno.args;
 if (what === "compile") {
-  const target = values(rest, "--target")[0];
-  const dataDirs = values(rest, "--data-dir");
+  const values = parse(rest, ["--target", "--data-dir", "--grep", "--key-file"]);
+  const target = values.get("--target")![0];
+  const dataDirs = values.get("--data-dir")!;
+  if (
+    dataDirs.length === 0 &&
+    (values.get("--grep")!.length > 0 || values.get("--key-file")!.length > 0)
+  ) {
+    console.error(
+      "error: --grep and --key-file narrow file access only with --data-dir: name it too\n" + usage,
+    );
+    Deno.exit(2);
+  }
   const paths: FilePaths | undefined = dataDirs.length === 0 ? undefined : {
     dataDirs,
-    grepPaths: values(rest, "--grep"),
-    keyFiles: values(rest, "--key-file"),
+    grepPaths: values.get("--grep")!,
+    keyFiles: values.get("--key-file")!,
   };
   const ok = await run([
     "compile",
@@ -44,9 +75,9 @@ if (what === "compile") {
     "main.ts",
   ]);
   Deno.exit(ok ? 0 : 1);
-} else if (what === "bundle") {
+} else if (what === "bundle" && rest.length === 0) {
   Deno.exit((await run(["bundle", "--quiet", "main.ts", "--output", "dist/member.js"])) ? 0 : 1);
 } else {
-  console.error("usage: deno run tasks/build.ts compile [--target T] [--data-dir D]... | bundle");
+  console.error(usage);
   Deno.exit(2);
 }
