@@ -69,7 +69,7 @@ export function runGrep(
   }
   let child: Deno.ChildProcess;
   try {
-    child = grepProcess(grepArgv(query, files, mode), options).spawn();
+    child = grepProcess(grepArgv(query, files, mode), "piped", options).spawn();
   } catch (error) {
     return failedRun(`cannot run grep: ${(error as Error).message}`, started);
   }
@@ -193,9 +193,7 @@ export function runGrep(
     }
     if (timedOut) {
       exitCode = 2;
-      problems.push(
-        `grep ran longer than ${Math.round(options.timeoutMs / 1000)} s and was stopped`,
-      );
+      problems.push(stoppedNote(options.timeoutMs));
     } else if (truncated) {
       // Cut by us, not failed: output is only ever cut when grep selected something.
       exitCode = 0;
@@ -236,58 +234,53 @@ async function checkPattern(
 ): Promise<RunOutcome> {
   let exitCode: 1 | 2 = 1;
   let stderr = "no files to search";
-  let timedOut = false;
   // Compiling a pattern can take long too: it is stopped as a search would be.
   const stop = new AbortController();
-  const timer = setTimeout(() => {
-    timedOut = true;
-    stop.abort();
-  }, options.timeoutMs);
-  const cancel = () => stop.abort();
+  const timer = setTimeout(() => stop.abort("timeout"), options.timeoutMs);
+  const cancel = () => stop.abort("cancelled");
   signal.addEventListener("abort", cancel);
   try {
-    const checked = await new Deno.Command(options.grepCommand ?? "grep", {
-      args: grepArgv(query, [], mode),
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-      env: locale,
-      signal: stop.signal,
-    }).output();
-    if (timedOut) {
-      exitCode = 2;
-      stderr = `grep ran longer than ${Math.round(options.timeoutMs / 1000)} s and was stopped`;
-    } else if (signal.aborted) {
-      exitCode = 2;
-      stderr = "cancelled";
-    } else if (checked.code === 2) {
+    const checked = await grepProcess(grepArgv(query, [], mode), "null", options, stop.signal)
+      .output();
+    if (checked.code === 2) {
       exitCode = 2;
       stderr = new TextDecoder().decode(checked.stderr.subarray(0, stderrBytesMax)).trim();
     }
   } catch (error) {
     exitCode = 2;
-    stderr = timedOut
-      ? `grep ran longer than ${Math.round(options.timeoutMs / 1000)} s and was stopped`
-      : signal.aborted
-      ? "cancelled"
-      : `cannot run grep: ${(error as Error).message}`;
+    stderr = `cannot run grep: ${(error as Error).message}`;
   } finally {
     clearTimeout(timer);
     signal.removeEventListener("abort", cancel);
+  }
+  const timedOut = stop.signal.reason === "timeout";
+  if (stop.signal.aborted) {
+    exitCode = 2;
+    stderr = timedOut ? stoppedNote(options.timeoutMs) : "cancelled";
   }
   const elapsedMs = performance.now() - started;
   return { exitCode, stderr, truncated: false, timedOut, bytes: 0, lines: 0, elapsedMs };
 }
 
-function grepProcess(args: string[], options: RunOptions): Deno.Command {
+function grepProcess(
+  args: string[],
+  stdout: "piped" | "null",
+  options: RunOptions,
+  signal?: AbortSignal,
+): Deno.Command {
   const command = options.grepCommand ?? "grep";
   return new Deno.Command(command, {
     args,
     stdin: "null",
-    stdout: "piped",
+    stdout,
     stderr: "piped",
     env: locale,
+    ...(signal === undefined ? {} : { signal }),
   });
+}
+
+function stoppedNote(timeoutMs: number): string {
+  return `grep ran longer than ${Math.round(timeoutMs / 1000)} s and was stopped`;
 }
 
 /** Every node reads bytes alike, whatever its own locale: UTF-8, and -i folds beyond ASCII. */

@@ -141,17 +141,10 @@ export class FrameReader {
     this.#budget = budget;
   }
 
-  /** Gives back to the budget what this reader took; its buffer goes back to its first size. */
+  /** Gives back to the budget what this reader took, once it reads no more. */
   release(): void {
     this.#budget?.give(this.#taken);
     this.#taken = 0;
-    if (this.#buffer.length > readerBytes) {
-      const held = this.#buffer.subarray(this.#start, this.#end);
-      this.#buffer = new Uint8Array(Math.max(readerBytes, held.length));
-      this.#buffer.set(held);
-      this.#end = held.length;
-      this.#start = 0;
-    }
   }
 
   /**
