@@ -70,3 +70,27 @@ Deno.test("bounds: 8 of 10 nodes crash at once; each of the 8 is reported and de
   assert.equal(report.failures.length, 8);
   check(report);
 });
+
+Deno.test("bounds: half of 300 nodes crash at once; all are detected everywhere within 8 s", () => {
+  // Here some crashed members' six watchers all crashed with them, some with the next nearest
+  // too: each such layer is found one detection after the one before. A heartbeat of theirs that
+  // reaches a new watcher second-hand, long after it was sent, must not restart the count.
+  const report = runScenario({
+    nodes: 300,
+    seed: 2,
+    lossRate: 0,
+    suspicion: true,
+    fail: 150,
+    durationMs: 12_000,
+  });
+  const note = "(replay: member sim --nodes 300 --fail 150 --duration 12 --seed 2)";
+  assert.equal(report.failures.length, 150);
+  for (const failure of report.failures) {
+    assert(
+      failure.allDetectedMs !== null && failure.allDetectedMs <= 8000,
+      `${failure.member} ${note}`,
+    );
+  }
+  assert.equal(report.falsePositives, 0, note);
+  assert.deepEqual(report.disagreements, [], note);
+});

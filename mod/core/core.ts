@@ -108,6 +108,8 @@ export interface CoreCounters {
   confirmsEnded: number;
   /** After a stall: gossip of members new to this node, not taken until its list is settled. */
   entriesDoubted: number;
+  /** Senders told of failures and leaves they still gossiped as live. */
+  behindTold: number;
 }
 
 /** A probe to send over TCP, and to whom. */
@@ -240,6 +242,7 @@ export class Core {
     probesAnswered: 0,
     confirmsAsked: 0,
     confirmsEnded: 0,
+    behindTold: 0,
   };
 
   readonly #random: Random;
@@ -273,6 +276,13 @@ export class Core {
   readonly #joins: NewsQueue;
   readonly #ring: Ring;
   readonly #neighborSince = new Map<number, number>();
+  /**
+   * Neighbours not heard from themselves since they became neighbours. Until one is, a heartbeat
+   * of it passed on by another member does not end its silence: this node's copy of a member it
+   * did not watch is old, and another's copy, newer, may be just as old (its owner crashed with
+   * the member's own watchers, when many crash at once), so catching up proves nothing.
+   */
+  readonly #unheard = new Set<number>();
   /** The silence (its start, `#silentSinceMs`) each neighbour was last probed for. */
   readonly #probedSilence = new Map<number, number>();
   readonly #cleanup = new DeadlineQueue();
@@ -282,6 +292,13 @@ export class Core {
   readonly #ended: EndedVersions;
   /** When each address last got a `#tellEnded`, to send it at most one a round. */
   readonly #toldEndedMs = new Map<Address, number>();
+  /**
+   * Members the gossip being merged lists as live that this node holds as failed or left: its
+   * sender is told, once a round, instead of waiting for the news to reach it by chance.
+   */
+  #behind: number[] | undefined;
+  /** When each address was last told what it was behind on. */
+  readonly #toldBehindMs = new Map<Address, number>();
   #sliceCursor = 0;
   /** Entries built in the current round, shared by its datagrams; undefined between rounds. */
   #roundEntries: Map<number, Entry> | undefined;
@@ -611,9 +628,12 @@ export class Core {
     this.#mergeGossip(nowMs, ack);
     const sender = ack.entries[0];
     const slot = sender === undefined ? -1 : this.#book.find(sender.address);
-    const confirmed = this.#unconfirmed.size > 0 && this.#hasRow(slot) &&
-      this.#rows[slot * rowSize + fVersion] === sender!.version && this.#confirm(slot);
+    const known = this.#hasRow(slot) && this.#rows[slot * rowSize + fVersion] === sender!.version;
+    const confirmed = this.#unconfirmed.size > 0 && known && this.#confirm(slot);
     if (!confirmed) this.counters.probesAnswered++;
+    // The answer was made just now, whatever heartbeat it carries (others may have passed on as
+    // new a one): the member is alive.
+    if (known && this.#phase === "active" && this.#live.has(slot)) this.#heard(slot, nowMs, true);
   }
 
   #mergeGossip(nowMs: number, message: GossipFields): void {
@@ -625,14 +645,20 @@ export class Core {
     this.counters.gossipReceived++;
     this.#mergeSettings(message.settings, sender.address);
     let reply = false;
-    for (const entry of entries) {
-      if (entry.address === this.address) {
-        if (this.#mergeAboutSelf(nowMs, entry, sender.address)) reply = true;
-      } else {
-        this.#merge(nowMs, entry, "gossip", sender.address);
+    const behind: number[] = this.#behind = [];
+    try {
+      for (const entry of entries) {
+        if (entry.address === this.address) {
+          if (this.#mergeAboutSelf(nowMs, entry, sender.address)) reply = true;
+        } else {
+          this.#merge(nowMs, entry, "gossip", sender.address);
+        }
+        if (this.#phase !== "active") return;
       }
-      if (this.#phase !== "active") return;
+    } finally {
+      this.#behind = undefined;
     }
+    if (behind.length > 0) this.#tellBehind(nowMs, sender.address, behind);
     // A sender this node holds as failed, or as an older version, is told so: it then comes back
     // as a new version instead of talking on as a ghost.
     const slot = this.#book.find(sender.address);
@@ -976,7 +1002,7 @@ export class Core {
     if (joined < 0 || this.#rows[joined * rowSize + fStatus] === noEntryStatus) {
       return refuse("member table full");
     }
-    this.#heard(joined, nowMs);
+    this.#heard(joined, nowMs, true);
     this.counters.joinsAccepted++;
     return {
       kind: "join-response",
@@ -1055,7 +1081,7 @@ export class Core {
   /** Since when a neighbour has been silent, as far as this node can tell. */
   #silentSinceMs(slot: number): number {
     return Math.max(
-      this.#rows[slot * rowSize + fHeard],
+      this.#unheard.has(slot) ? -Infinity : this.#rows[slot * rowSize + fHeard],
       this.#neighborSince.get(slot)!,
       this.#trustSinceMs,
     );
@@ -1214,6 +1240,25 @@ export class Core {
     if (!this.#onceARound(this.#toldEndedMs, address, nowMs)) return;
     const entries: Entry[] = [this.#entry(this.#self), endedEntry(address, version)];
     this.#post(address, entries, this.#entryBytes(entries[0]) + this.#entryBytes(entries[1]));
+  }
+
+  /** Sends a member the failures and leaves it still lists as live, as many as fit. */
+  #tellBehind(nowMs: number, address: Address, slots: readonly number[]): void {
+    if (!this.#onceARound(this.#toldBehindMs, address, nowMs)) return;
+    const config = this.config;
+    const budget = config.datagramBytesMax - config.datagramOverheadBytes -
+      gossipFrameBytes(this.#settings, 0xffff_ffff, 0x1_0000);
+    const entries: Entry[] = [this.#entry(this.#self)];
+    let used = this.#entryBytes(entries[0]);
+    for (const slot of slots) {
+      const entry = this.#entry(slot);
+      const size = this.#entryBytes(entry);
+      if (used + size > budget) break;
+      used += size;
+      entries.push(entry);
+    }
+    this.counters.behindTold++;
+    this.#post(address, entries, used);
   }
 
   /** Queues a gossip datagram of `entries` (`entriesBytes` encoded) to `to`, and counts it. */
@@ -1591,6 +1636,7 @@ export class Core {
     this.#present.add(slot);
     this.#live.add(slot);
     if (this.#ring.offer(slot, ringHash(entry.address, entry.version))) this.#syncNeighbors(nowMs);
+    if (from === entry.address) this.#unheard.delete(slot);
     if (news) {
       this.#announceJoin(slot);
       this.#learnedInWindow++;
@@ -1610,7 +1656,11 @@ export class Core {
     news: boolean,
   ): void {
     const status = this.#rows[slot * rowSize + fStatus];
-    if (this.#rows[slot * rowSize + fRemoved] === 1 || isTerminal(status as Status)) return;
+    if (this.#rows[slot * rowSize + fRemoved] === 1) return;
+    if (isTerminal(status as Status)) {
+      if (!isTerminal(entry.status)) this.#behind?.push(slot);
+      return;
+    }
     // Heartbeats count within an incarnation: a refutation starts a new count, so that a forged
     // heartbeat, held everywhere, is undone by the one refutation it provokes.
     const incarnation = this.#rows[slot * rowSize + fIncarnation];
@@ -1620,7 +1670,8 @@ export class Core {
         entry.heartbeat > this.#rows[slot * rowSize + fHeartbeat])
     ) {
       this.#rows[slot * rowSize + fHeartbeat] = entry.heartbeat;
-      this.#heard(slot, nowMs);
+      // A refutation is news the member made after it was suspected, whoever passes it on.
+      this.#heard(slot, nowMs, from === entry.address || entry.incarnation > incarnation);
     }
     if (entry.status === Status.Failed || entry.status === Status.Left) {
       this.#end(nowMs, slot, entry.status, via, from, news);
@@ -1702,11 +1753,14 @@ export class Core {
   }
 
   /**
-   * Notes that a member's heartbeat grew. A neighbour probed in its last silence gets a new probe
+   * Notes that a member's heartbeat grew, `direct`ly from the member (or by a refutation) or as
+   * another member passed it on. A neighbour probed in its last silence gets a new probe
    * deadline, `probeAfterMs` from now at the earliest: the wake-up bound must not be later.
    */
-  #heard(slot: number, nowMs: number): void {
+  #heard(slot: number, nowMs: number, direct: boolean): void {
     this.#rows[slot * rowSize + fHeard] = nowMs;
+    if (direct) this.#unheard.delete(slot);
+    else if (this.#unheard.has(slot)) return;
     if (this.#deadlineMs !== undefined && this.#probedSilence.has(slot)) {
       this.#deadlineMs = Math.min(this.#deadlineMs, nowMs + this.config.probeAfterMs);
     }
@@ -1779,10 +1833,13 @@ export class Core {
       if (!neighbors.has(slot)) {
         this.#neighborSince.delete(slot);
         this.#probedSilence.delete(slot);
+        this.#unheard.delete(slot);
       }
     }
     for (const slot of neighbors) {
-      if (!this.#neighborSince.has(slot)) this.#neighborSince.set(slot, nowMs);
+      if (this.#neighborSince.has(slot)) continue;
+      this.#neighborSince.set(slot, nowMs);
+      this.#unheard.add(slot);
     }
   }
 

@@ -308,6 +308,67 @@ Deno.test("a suspect that keeps its heartbeat growing is not failed", () => {
   assert.equal(c.lookup(a)!.status, Status.Suspect);
 });
 
+Deno.test("a new neighbour's heartbeat passed on by others ends its silence only once it is heard itself", () => {
+  const b = "10.0.0.2:3000";
+  const x = "10.0.0.3:3000";
+  const y = "10.0.0.4:3000";
+  const c = withMembers([b]);
+  // b passes on x's heartbeat, higher each time: b's copy may be one held since long before
+  // (when many crash at once, x with its own watchers), so x is failed on time all the same.
+  for (let t = 200, n = 2; t <= 3000; t += 200, n++) {
+    c.receive(t, gossip(entry(b, { heartbeat: n }), entry(x, { heartbeat: n })));
+    c.tick(t);
+  }
+  const events = c.takeEvents().filter((e) => e.address === x);
+  assert.deepEqual(events.map((e) => [e.kind, e.atMs]), [
+    ["JOIN", 200],
+    ["SUSPECT", 200 + defaultConfig.suspectAfterMs],
+    ["FAIL", 200 + defaultConfig.suspectAfterMs + defaultConfig.suspectTimeoutMs],
+  ]);
+  // y is heard once from itself; after that, heartbeats b passes on keep it alive as before.
+  c.receive(3000, gossip(entry(y, { heartbeat: 1 })));
+  for (let t = 3200, n = 2; t <= 10_000; t += 200, n++) {
+    c.receive(t, gossip(entry(b, { heartbeat: n + 20 }), entry(y, { heartbeat: n })));
+    c.tick(t);
+  }
+  assert.deepEqual(kinds(c.takeEvents(), y), ["JOIN"]);
+  // A probe's answer ends the silence even when others passed on its heartbeat first.
+  const z = "10.0.0.5:3000";
+  c.takeProbes();
+  c.receive(10_000, gossip(entry(b, { heartbeat: 100 }), entry(z, { heartbeat: 7 })));
+  for (let t = 10_000; t <= 10_000 + defaultConfig.probeAfterMs; t += 200) c.tick(t);
+  assert(c.takeProbes().some((p) => p.to === z), "the silent new neighbour is probed");
+  c.applyProbeAck(10_900, {
+    kind: "probe-ack",
+    settings,
+    members: 4,
+    entries: [entry(z, { heartbeat: 7 })],
+  });
+  for (let t = 11_000; t <= 10_900 + defaultConfig.suspectAfterMs - 100; t += 200) {
+    c.receive(t, gossip(entry(b, { heartbeat: t })));
+    c.tick(t);
+  }
+  assert.deepEqual(kinds(c.takeEvents(), z), ["JOIN"]);
+});
+
+Deno.test("a sender that gossips as live a member this node holds as failed is told, once a round", () => {
+  const b = "10.0.0.2:3000";
+  const x = "10.0.0.3:3000";
+  const c = withMembers([b, x]);
+  c.receive(10, gossip(entry(b, { heartbeat: 2 }), entry(x, { status: Status.Failed })));
+  c.takeDatagrams();
+  c.receive(20, gossip(entry(b, { heartbeat: 3 }), entry(x, { heartbeat: 5 })));
+  const told = c.takeDatagrams();
+  assert.deepEqual(told.map((d) => d.to), [b]);
+  const about = told[0].message.entries.find((e) => e.address === x);
+  assert.equal(about?.status, Status.Failed);
+  c.receive(30, gossip(entry(b, { heartbeat: 4 }), entry(x, { heartbeat: 6 })));
+  assert.deepEqual(c.takeDatagrams(), [], "at most once a round");
+  c.receive(30 + defaultConfig.gossipIntervalMs, gossip(entry(b, { heartbeat: 5 }), entry(x)));
+  assert.deepEqual(c.takeDatagrams().map((d) => d.to), [b]);
+  assert.equal(c.counters.behindTold, 2);
+});
+
 Deno.test("refutation: a node told it is suspect raises its incarnation and answers the sender", () => {
   const a = "10.0.0.2:3000";
   const c = withMembers([a]);
@@ -666,23 +727,19 @@ Deno.test("a member table at its limit refuses joins and ignores strangers, and 
   assert.equal(c.liveCount, 8);
   assert.deepEqual(c.members().map((m) => m.address).sort(), [...others].sort());
   // The members it holds are still watched: heartbeats keep them alive, nobody is failed.
-  for (let t = 200, beat = 3; t <= 10_000; t += 200, beat++) {
-    c.receive(t, gossip(...others.map((a) => entry(a, { heartbeat: beat }))));
+  // Each member's own heartbeat datagram, as neighbours send them.
+  const beat = (t: number, from: string[], heartbeat: number) => {
+    for (const a of from) c.receive(t, gossip(entry(a, { heartbeat })));
     c.tick(t);
-  }
+  };
+  for (let t = 200, n = 3; t <= 10_000; t += 200, n++) beat(t, others, n);
   assert.deepEqual(kinds(c.takeEvents()).filter((k) => k === "FAIL" || k === "SUSPECT"), []);
   // A member that crashes is still detected, and its slot is free once its tombstone expires.
   const survivors = others.slice(1);
   let t = 10_000;
-  for (let beat = 100; t <= 20_000; t += 200, beat++) {
-    c.receive(t, gossip(...survivors.map((a) => entry(a, { heartbeat: beat }))));
-    c.tick(t);
-  }
+  for (let n = 100; t <= 20_000; t += 200, n++) beat(t, survivors, n);
   assert(kinds(c.takeEvents(), others[0]).includes("FAIL"));
-  for (let beat = 200; t <= 20_000 + 11 * 60_000; t += 1000, beat++) {
-    c.receive(t, gossip(...survivors.map((a) => entry(a, { heartbeat: beat }))));
-    c.tick(t);
-  }
+  for (let n = 200; t <= 20_000 + 11 * 60_000; t += 1000, n++) beat(t, survivors, n);
   const later = c.acceptJoin(t, { kind: "join-request", entry: entry("10.0.9.1:3000") });
   assert(later.accepted, "a freed slot takes a new member");
 });
