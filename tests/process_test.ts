@@ -372,6 +372,37 @@ Deno.test("an unreachable introducer exits 1 with one clear line", async () => {
   }
 });
 
+Deno.test("a restarted node whose join fails was never listed: gossip waits for the join", async () => {
+  const cluster = new Cluster("ports");
+  try {
+    await cluster.start(3);
+    const crashed = cluster.members[2];
+    crashed.signal("SIGKILL");
+    await crashed.status;
+    // Restarted at once, while the others still send heartbeats to its old version, through a
+    // contact that is down and with no members remembered to fall back on.
+    try {
+      Deno.removeSync(`${crashed.dataDir}/members`);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    const result = await serve(
+      ["--join", `127.0.0.1:${freePort()}`],
+      crashed.dataDir,
+      crashed.host,
+      crashed.port,
+    );
+    assert.equal(result.code, 1, result.stderr);
+    for (const survivor of cluster.members.slice(0, 2)) {
+      const joins = Deno.readTextFileSync(`${survivor.dataDir}/member.log`).split("\n")
+        .filter((line) => / JOIN /.test(line) && line.includes(`member=${crashed.address}#`));
+      assert.equal(joins.length, 1, joins.join("\n"));
+    }
+  } finally {
+    await cluster.stop();
+  }
+});
+
 Deno.test("a join again with every contact gone fails in one line, and the node stays left", async () => {
   const cluster = new Cluster("ports");
   try {

@@ -454,7 +454,10 @@ export class Node {
         this.#countMalformed(decoded.reason, "datagram");
         continue;
       }
-      if (this.#state === "left" || this.#state === "closed") continue;
+      // Until its join is answered a node is not a member: gossip (heartbeats meant for an
+      // earlier version at this address, say) would list it everywhere before it joined, or
+      // though its join then fails.
+      if (this.#state !== "member" && this.#state !== "leaving") continue;
       this.#core.receive(this.#now(), decoded.message);
       this.#flush();
     }
