@@ -58,7 +58,9 @@ export async function main(args: string[]): Promise<number> {
       // Colour detection would read the environment, which the binary is not allowed to.
       getOutHasColors: () => false,
       getErrHasColors: () => false,
-      outputError: (text, write) => write(text.trimEnd() + "\n"),
+      // One line: commander puts its suggestion on a second.
+      outputError: (text, write) =>
+        write(text.trimEnd().replace(/\n\(Did you mean (.*)\)$/, " (did you mean $1)") + "\n"),
     });
   }
   // An unknown command is one line, whether asked for help with it or not.

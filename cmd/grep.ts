@@ -176,6 +176,7 @@ const takesValue = new Set([
   "--node",
   "--timeout",
   "--max-output",
+  "--key-file",
 ]);
 
 /**
@@ -344,18 +345,30 @@ async function grep(pattern: string | undefined, flags: GrepFlags): Promise<numb
     }
   };
   const grouped = new GroupedOutput(query, write);
+  // Quiet, a selected line anywhere settles the exit status: the others are stopped, as grep -q
+  // stops at its first match. (-c and -L write lines for files without a match too.)
+  const settled = flags.quiet === true && !query.count && !query.filesWithoutMatch;
+  const selected = () => {
+    if (settled) closed.abort();
+  };
   const outcomes = await fanOut(members, query, {
     mode: flags.json ? "records" : "text",
     idleTimeoutMs: flags.timeout * 1000,
     bytesMax: flags.maxOutput,
     keyring,
-    onText: (member, data) => grouped.add(member, data),
+    onText: (member, data) => {
+      selected();
+      grouped.add(member, data);
+    },
     onEnd: (member) => grouped.end(member),
-    onRecord: (member, record) =>
-      write(encoder.encode(JSON.stringify({ member, ...record }) + "\n")),
+    onRecord: (member, record) => {
+      selected();
+      write(encoder.encode(JSON.stringify({ member, ...record }) + "\n"));
+    },
     signal: closed.signal,
   });
-  // Its reader gone, grep ends quietly: lines were selected, and whoever asked took what it wanted.
+  // Its reader gone (or, quiet, a line selected), grep ends quietly: lines were selected, and
+  // whoever asked took what it wanted.
   if (closed.signal.aborted) return 0;
   const elapsedMs = performance.now() - started;
   return finish(outcomes, query, elapsedMs, flags.summary, flags.quiet ?? false);

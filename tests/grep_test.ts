@@ -273,6 +273,11 @@ Deno.test("member grep over a real cluster: the same lines and counts as GNU gre
         const row = result.stderr.split("\n").find((l) => l.includes(stalled.address))!;
         assert.match(row, /failed/);
         assert.equal(linesOf(result.stdout, cluster.members[0]).length, 2);
+        // Quiet, the first match settles it: nobody waits for the stalled member.
+        const quietStarted = Date.now();
+        const quiet = await member(["grep", "--node", node, "--timeout", "20", "-q", known.rare]);
+        assert.deepEqual([quiet.code, quiet.stdout, quiet.stderr], [0, "", ""]);
+        assert(Date.now() - quietStarted < 10_000, `took ${Date.now() - quietStarted} ms`);
       } finally {
         stalled.signal("SIGCONT");
       }

@@ -80,7 +80,10 @@ export class GroupSeparators {
     const needed = member !== this.#member && !this.#endsWithSeparator &&
       !isSeparator(data, 0, 3);
     this.#member = member;
-    this.#endsWithSeparator = data.length >= 3 && isSeparator(data, data.length - 3, data.length);
+    // A whole line `--`, not a line that ends in `--` (`file:a --`).
+    const last = data.length - 3;
+    this.#endsWithSeparator = last >= 0 && isSeparator(data, last, data.length) &&
+      (last === 0 || data[last - 1] === 10);
     return needed ? separatorBytes : undefined;
   }
 }

@@ -61,6 +61,11 @@ Deno.test("a -- parts one member's context lines from another's, as grep parts g
     run(context, chunks),
     "a f:x\na f-y\n--\na f:x\n--\nb f:x\nb f-y\n--\na f:x\n",
   );
+  // A line that ends in `--` is not a separator: the next member's lines still get one.
+  assert.equal(
+    run(context, [["a", "a f:x --\n"], ["b", "b f:x\n"]]),
+    "a f:x --\n--\nb f:x\n",
+  );
   // Without context grep draws no groups, and neither does the merge.
   const { after: _, ...plain } = context;
   assert.equal(run(plain, chunks), chunks.map(([, chunk]) => chunk).join(""));

@@ -76,6 +76,8 @@ export function runGrep(
   const terminator = outputTerminator(query, mode);
   const chunkBytes = options.chunkBytes ?? defaultChunkBytes;
   let truncated = false;
+  /** Cut, but grep was left to finish, for its exit status. */
+  let ranOn = false;
   let timedOut = false;
   let cancelled = false;
   let bytes = 0;
@@ -126,6 +128,11 @@ export function runGrep(
           if (end === 0) {
             if (room <= lineBytesMax && pending.length >= room) {
               truncated = true;
+              if (!query.count && !query.filesWithoutMatch) return;
+              // -c and -L write a line for a file without a match too, so only grep's own exit
+              // status says whether anything matched: it runs on (a line a file), unheard.
+              ranOn = true;
+              while (!(await reader.read()).done) continue;
               return;
             }
             if (pending.length < lineBytesMax) break;
@@ -159,7 +166,7 @@ export function runGrep(
         }
       }
     } finally {
-      if (truncated || cancelled) kill();
+      if ((truncated && !ranOn) || cancelled) kill();
       reader.releaseLock();
       await child.stdout.cancel().catch(() => {});
     }
@@ -194,8 +201,8 @@ export function runGrep(
     if (timedOut) {
       exitCode = 2;
       problems.push(stoppedNote(options.timeoutMs));
-    } else if (truncated) {
-      // Cut by us, not failed: output is only ever cut when grep selected something.
+    } else if (truncated && !ranOn) {
+      // Cut by us, not failed: output is cut early only when grep selected something.
       exitCode = 0;
     } else if (cancelled) {
       exitCode = 2;

@@ -76,3 +76,29 @@ Deno.test("-a searches a binary file as text; -h leaves the file name out", asyn
     await Deno.remove(file);
   }
 });
+
+Deno.test("-c and -L cut short still exit as grep does: 1 when nothing matched", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const files = [];
+    for (let i = 0; i < 8; i++) {
+      files.push(`${dir}/file-${i}.log`);
+      await Deno.writeTextFile(files[i], "nothing to see\n");
+    }
+    const cut = { ...options, bytesMax: 60 };
+    for (const flag of ["count", "filesWithoutMatch"] as const) {
+      const none = runGrep({ ...plainQuery(["zzzz"]), [flag]: true }, files, "text", cut);
+      assert((await drained(none)).length <= 60);
+      const outcome = await none.outcome;
+      assert.deepEqual([outcome.truncated, outcome.exitCode], [true, 1], flag);
+      // A match in the last file, past the cut, still makes it 0.
+      await Deno.writeTextFile(files[7], "zzzz\n");
+      const last = runGrep({ ...plainQuery(["zzzz"]), [flag]: true }, files, "text", cut);
+      await drained(last);
+      assert.deepEqual([(await last.outcome).truncated, (await last.outcome).exitCode], [true, 0]);
+      await Deno.writeTextFile(files[7], "nothing to see\n");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
