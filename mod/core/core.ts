@@ -1658,7 +1658,8 @@ export class Core {
     const status = this.#rows[slot * rowSize + fStatus];
     if (this.#rows[slot * rowSize + fRemoved] === 1) return;
     if (isTerminal(status as Status)) {
-      if (!isTerminal(entry.status)) this.#behind?.push(slot);
+      // The member itself, gossiping on, is answered as a ghost instead (`#mergeGossip`).
+      if (!isTerminal(entry.status) && from !== entry.address) this.#behind?.push(slot);
       return;
     }
     // Heartbeats count within an incarnation: a refutation starts a new count, so that a forged
