@@ -1245,9 +1245,7 @@ export class Core {
   /** Sends a member the failures and leaves it still lists as live, as many as fit. */
   #tellBehind(nowMs: number, address: Address, slots: readonly number[]): void {
     if (!this.#onceARound(this.#toldBehindMs, address, nowMs)) return;
-    const config = this.config;
-    const budget = config.datagramBytesMax - config.datagramOverheadBytes -
-      gossipFrameBytes(this.#settings, 0xffff_ffff, 0x1_0000);
+    const budget = this.#entriesBytesMax();
     const entries: Entry[] = [this.#entry(this.#self)];
     let used = this.#entryBytes(entries[0]);
     for (const slot of slots) {
@@ -1259,6 +1257,13 @@ export class Core {
     }
     this.counters.behindTold++;
     this.#post(address, entries, used);
+  }
+
+  /** The most bytes of entries one datagram carries, whatever its count fields hold. */
+  #entriesBytesMax(): number {
+    const config = this.config;
+    return config.datagramBytesMax - config.datagramOverheadBytes -
+      gossipFrameBytes(this.#settings, 0xffff_ffff, 0x1_0000);
   }
 
   /** Queues a gossip datagram of `entries` (`entriesBytes` encoded) to `to`, and counts it. */
@@ -1375,8 +1380,7 @@ export class Core {
    */
   #build(target: number, full: boolean): { entries: Entry[]; used: number } {
     const config = this.config;
-    const budget = config.datagramBytesMax - config.datagramOverheadBytes -
-      gossipFrameBytes(this.#settings, 0xffff_ffff, 0x1_0000);
+    const budget = this.#entriesBytesMax();
     const mark = this.#nextStamp();
     const rows = this.#rows;
     const entries: Entry[] = [this.#entry(this.#self)];
