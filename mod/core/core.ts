@@ -278,9 +278,10 @@ export class Core {
   readonly #neighborSince = new Map<number, number>();
   /**
    * Neighbours not heard from themselves since they became neighbours. Until one is, a heartbeat
-   * of it passed on by another member does not end its silence: this node's copy of a member it
-   * did not watch is old, and another's copy, newer, may be just as old (its owner crashed with
-   * the member's own watchers, when many crash at once), so catching up proves nothing.
+   * of it passed on by another member does not end its silence, unless a fellow watcher that
+   * heard it relays it: this node's copy of a member it did not watch is old, and another's copy,
+   * newer, may be just as old (its owner crashed with the member's own watchers, when many crash
+   * at once), so catching up proves nothing.
    */
   readonly #unheard = new Set<number>();
   /** The silence (its start, `#silentSinceMs`) each neighbour was last probed for. */
@@ -1402,6 +1403,8 @@ export class Core {
       rows[target * rowSize + fStamp] = mark;
       for (const slot of this.#ring.sharedWith(target)) {
         if (rows[slot * rowSize + fStamp] === mark || !this.#present.has(slot)) continue;
+        // Only what this node heard itself: the target takes these relays as a watcher's word.
+        if (this.#unheard.has(slot)) continue;
         const entry = this.#entry(slot);
         // Entries come from the network and may be long (an address of 255 characters, numbers
         // at their widest): the budget holds for these too, or a crafted neighbour could make
@@ -1675,8 +1678,15 @@ export class Core {
         entry.heartbeat > this.#rows[slot * rowSize + fHeartbeat])
     ) {
       this.#rows[slot * rowSize + fHeartbeat] = entry.heartbeat;
-      // A refutation is news the member made after it was suspected, whoever passes it on.
-      this.#heard(slot, nowMs, from === entry.address || entry.incarnation > incarnation);
+      // A refutation is news the member made after it was suspected, whoever passes it on; so is
+      // a heartbeat relayed by a fellow watcher (it relays only what it heard itself), which keeps
+      // a member this node cannot reach directly (a link that drops everything) alive.
+      this.#heard(
+        slot,
+        nowMs,
+        from === entry.address || entry.incarnation > incarnation ||
+          (entry.status === Status.Alive && this.#relayedByWatcher(slot, from)),
+      );
     }
     if (entry.status === Status.Failed || entry.status === Status.Left) {
       this.#end(nowMs, slot, entry.status, via, from, news);
@@ -1769,6 +1779,13 @@ export class Core {
     if (this.#deadlineMs !== undefined && this.#probedSilence.has(slot)) {
       this.#deadlineMs = Math.min(this.#deadlineMs, nowMs + this.config.probeAfterMs);
     }
+  }
+
+  /** True when an unheard neighbour's entry comes from a neighbour likely to watch it too. */
+  #relayedByWatcher(slot: number, from: Address): boolean {
+    if (!this.#unheard.has(slot)) return false;
+    const sender = this.#book.find(from);
+    return sender >= 0 && this.#ring.sharedWith(slot).includes(sender);
   }
 
   #store(slot: number, entry: Entry, nowMs: number): void {

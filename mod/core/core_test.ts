@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { defaultConfig } from "./config.ts";
 import { Core, epochNewer } from "./core.ts";
+import { ringHash } from "./ring.ts";
 import { Random } from "./random.ts";
 import { type Entry, type Gossip, type MemberEvent, type Probe, Status } from "./types.ts";
 import { uint32Max, versionMax } from "../wire/size.ts";
@@ -308,15 +309,22 @@ Deno.test("a suspect that keeps its heartbeat growing is not failed", () => {
   assert.equal(c.lookup(a)!.status, Status.Suspect);
 });
 
-Deno.test("a new neighbour's heartbeat passed on by others ends its silence only once it is heard itself", () => {
-  const b = "10.0.0.2:3000";
-  const x = "10.0.0.3:3000";
-  const y = "10.0.0.4:3000";
-  const c = withMembers([b]);
-  // b passes on x's heartbeat, higher each time: b's copy may be one held since long before
-  // (when many crash at once, x with its own watchers), so x is failed on time all the same.
+Deno.test("a new neighbour's heartbeat passed on by a member not watching it leaves it silent", () => {
+  // One neighbour a side, so that the members passing heartbeats on do not watch x too.
+  const others = Array.from({ length: 6 }, (_, i) => `10.0.0.${i + 2}:3000`);
+  const c = withMembers(others, { ringNeighbors: 1 });
+  const self = ringHash(c.address, v0);
+  const after = (address: string) => (ringHash(address, v0 + 1) - self) >>> 0;
+  const nearest = Math.min(...others.map(after));
+  // An address that lands nearer after this node than any member: it becomes a neighbour.
+  const x = Array.from({ length: 250 }, (_, i) => `10.0.1.${i}:3000`)
+    .find((a) => after(a) < nearest)!;
+  // Others pass on x's heartbeat, higher each time: their copies may be ones held since long
+  // before (when many crash at once, x with its own watchers), so x is failed on time all the same.
   for (let t = 200, n = 2; t <= 3000; t += 200, n++) {
-    c.receive(t, gossip(entry(b, { heartbeat: n }), entry(x, { heartbeat: n })));
+    for (const a of others) {
+      c.receive(t, gossip(entry(a, { heartbeat: n }), entry(x, { heartbeat: n })));
+    }
     c.tick(t);
   }
   const events = c.takeEvents().filter((e) => e.address === x);
@@ -325,13 +333,28 @@ Deno.test("a new neighbour's heartbeat passed on by others ends its silence only
     ["SUSPECT", 200 + defaultConfig.suspectAfterMs],
     ["FAIL", 200 + defaultConfig.suspectAfterMs + defaultConfig.suspectTimeoutMs],
   ]);
-  // y is heard once from itself; after that, heartbeats b passes on keep it alive as before.
-  c.receive(3000, gossip(entry(y, { heartbeat: 1 })));
-  for (let t = 3200, n = 2; t <= 10_000; t += 200, n++) {
-    c.receive(t, gossip(entry(b, { heartbeat: n + 20 }), entry(y, { heartbeat: n })));
+});
+
+Deno.test("a fellow watcher's relay keeps a new neighbour alive; a node relays only whom it heard", () => {
+  const b = "10.0.0.2:3000";
+  const x = "10.0.0.3:3000";
+  const c = withMembers([b]);
+  // x first heard of from b: not heard itself yet, so not relayed to b.
+  c.receive(100, gossip(entry(b, { heartbeat: 2 }), entry(x, { heartbeat: 1 })));
+  c.tick(200);
+  const toB = c.takeDatagrams().filter((d) => d.to === b);
+  assert(toB.length > 0);
+  for (const d of toB) assert(!d.message.entries.some((e) => e.address === x), "x not relayed");
+  // b watches x too (in a cluster this small every neighbour is shared): its relays keep x alive,
+  // as when the link between this node and x drops everything.
+  for (let t = 200, n = 2; t <= 10_000; t += 200, n++) {
+    c.receive(t, gossip(entry(b, { heartbeat: n + 2 }), entry(x, { heartbeat: n })));
     c.tick(t);
   }
-  assert.deepEqual(kinds(c.takeEvents(), y), ["JOIN"]);
+  assert.deepEqual(kinds(c.takeEvents(), x), ["JOIN"]);
+  assert(
+    c.takeDatagrams().some((d) => d.to === b && d.message.entries.some((e) => e.address === x)),
+  );
   // A probe's answer ends the silence even when others passed on its heartbeat first.
   const z = "10.0.0.5:3000";
   c.takeProbes();
@@ -344,8 +367,8 @@ Deno.test("a new neighbour's heartbeat passed on by others ends its silence only
     members: 4,
     entries: [entry(z, { heartbeat: 7 })],
   });
-  for (let t = 11_000; t <= 10_900 + defaultConfig.suspectAfterMs - 100; t += 200) {
-    c.receive(t, gossip(entry(b, { heartbeat: t })));
+  for (let t = 11_000, n = 101; t <= 10_900 + defaultConfig.suspectAfterMs - 100; t += 200, n++) {
+    c.receive(t, gossip(entry(b, { heartbeat: n }), entry(x, { heartbeat: n })));
     c.tick(t);
   }
   assert.deepEqual(kinds(c.takeEvents(), z), ["JOIN"]);

@@ -72,6 +72,11 @@ export interface SimulationOptions {
 /** Requests over TCP a paused process's accept queue holds; more are refused. */
 const pausedRequestsMax = 128;
 
+/** One number for the unordered pair of node indexes `a` and `b`. */
+function pairKey(a: number, b: number): number {
+  return a < b ? a * 0x10_0000 + b : b * 0x10_0000 + a;
+}
+
 /** Raised when a checker finds a broken invariant; its message carries the seed. */
 export class SimulationError extends Error {
   override name = "SimulationError";
@@ -233,6 +238,8 @@ export class Simulation {
   readonly #networkRandom: Random;
   readonly #book: AddressBook;
   readonly #byAddress = new Map<Address, SimNode>();
+  /** Links cut by `block`, as `pairKey`s. */
+  readonly #blocked = new Set<number>();
   readonly #checker = new StepChecker();
   readonly #options: SimulationOptions;
   readonly #leftIds = new Set<string>();
@@ -424,6 +431,19 @@ export class Simulation {
     for (const node of this.nodes) node.group = 0;
   }
 
+  /**
+   * Cuts the link between two nodes, both ways, datagrams and requests alike (a firewall rule, a
+   * route that drops everything), while each still reaches every other node.
+   */
+  block(a: number, b: number): void {
+    this.#blocked.add(pairKey(a, b));
+  }
+
+  /** Mends a link cut by {@linkcode block}. */
+  unblock(a: number, b: number): void {
+    this.#blocked.delete(pairKey(a, b));
+  }
+
   /** Runs `run` at virtual time `atMs`. */
   at(atMs: number, run: () => void): void {
     this.#agenda.push(Math.max(Math.ceil(atMs), this.nowMs), { kind: "action", run });
@@ -584,7 +604,8 @@ export class Simulation {
   }
 
   #connected(a: SimNode, b: SimNode): boolean {
-    return a.group === b.group;
+    return a.group === b.group &&
+      (this.#blocked.size === 0 || !this.#blocked.has(pairKey(a.index, b.index)));
   }
 
   /** Moves a node's outputs out: datagrams to the network, events to the checkers. */
