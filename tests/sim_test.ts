@@ -184,6 +184,28 @@ Deno.test("a partition longer than a tombstone heals too, and brings back no end
   }
 });
 
+for (const minutes of [8 / 60, 12]) {
+  Deno.test(`half of 200 members cut off for ${minutes < 1 ? "8 s" : `${minutes} minutes`}: after the heal each comes back once, and all agree`, () => {
+    // Each side failed the other: told so, every member comes back as a new version, once. A
+    // member told it failed that doubted its list would end members the first list it was sent
+    // lacked only because they had just come back: they came back again, and so on, for minutes.
+    const { sim, seen } = recordingSimulation({ seed: 1 });
+    const nodes = 200;
+    startCluster(sim, nodes);
+    runUntilConverged(sim);
+    const indexes = [...Array(nodes).keys()];
+    sim.partition([indexes.filter((i) => i % 2 === 0), indexes.filter((i) => i % 2 === 1)]);
+    sim.runFor(minutes * 60_000);
+    sim.heal();
+    const healedAtMs = sim.nowMs;
+    runUntilConverged(sim, 30_000);
+    const comebacks = seen.filter((s) =>
+      s.event.atMs >= healedAtMs && s.event.kind === "JOIN" && s.event.via === "self"
+    ).length;
+    assert.equal(comebacks, nodes, seedNote(sim));
+  });
+}
+
 Deno.test("the suspicion switch flips for the whole cluster", () => {
   const { sim, seen } = recordingSimulation({ seed: 21 });
   startCluster(sim, 10);

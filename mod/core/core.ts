@@ -338,6 +338,11 @@ export class Core {
    * moment ago); the member's own answer is not.
    */
   readonly #unconfirmed = new Map<number, Unconfirmed>();
+  /**
+   * Members still to be asked, beyond the `unconfirmedProbesMax` asked at once: asked in the
+   * next batches, not ended unasked (they are most often members that came back a moment ago).
+   */
+  #toConfirm: Unconfirmed[] = [];
   #confirmByMs = Infinity;
   /**
    * When members ended (failed or left) lately, oldest first, from `#recentEndsHead` on: news
@@ -561,7 +566,7 @@ export class Core {
     if (tombstone !== undefined && tombstone.dueMs < wake) wake = tombstone.dueMs;
     const reconnects = this.#failed.size + this.#ended.size;
     if (reconnects > 0 && this.#nextReconnectMs < wake) wake = this.#nextReconnectMs;
-    if (this.#unconfirmed.size > 0 && this.#confirmByMs < wake) wake = this.#confirmByMs;
+    if (this.#awaitingConfirms && this.#confirmByMs < wake) wake = this.#confirmByMs;
     if (this.#doubting && this.#doubtsEndMs() < wake) wake = this.#doubtsEndMs();
     return wake;
   }
@@ -778,7 +783,7 @@ export class Core {
     const settles = this.#doubting && askedMs >= this.#doubtSinceMs;
     if (this.#phase !== "active" || (!settles && this.#unconfirmed.size === 0)) return;
     const listed = this.#listedSlots(response.entries);
-    if (settles) this.#settleDoubts(listed, from);
+    if (settles) this.#settleDoubts(listed);
     for (const slot of listed) this.#confirm(slot);
   }
 
@@ -805,6 +810,7 @@ export class Core {
       this.#forgetNews(live.at(i));
     }
     this.#unconfirmed.clear();
+    this.#toConfirm = [];
     this.#doubtSinceMs = nowMs;
     this.#doubting = live.size > 0;
     if (!this.#doubting) return;
@@ -816,32 +822,44 @@ export class Core {
    * Passes on again the rows a whole list from a live member confirmed (`listed`: the same
    * version, whatever the status or incarnation, which may be newer here). Each live member the
    * list did not hold is probed: the cluster may have failed and forgotten it, or the list may
-   * be behind. One that does not answer in time is ended (`#endUnconfirmed`).
+   * be behind. One that does not answer in time is ended (`#endUnconfirmed`); they are asked
+   * `unconfirmedProbesMax` at a time.
    */
-  #settleDoubts(listed: readonly number[], from: Address): void {
+  #settleDoubts(listed: readonly number[]): void {
     this.#doubting = false;
     for (const slot of listed) if (this.#live.has(slot)) this.#present.add(slot);
-    const nowMs = this.#nowMs;
-    const doubted: number[] = [];
+    const rows = this.#rows;
+    const doubted: Unconfirmed[] = [];
     for (let i = 0; i < this.#live.size; i++) {
       const slot = this.#live.at(i);
-      if (!this.#present.has(slot)) doubted.push(slot);
+      if (this.#present.has(slot)) continue;
+      doubted.push({
+        address: this.#book.address(slot),
+        version: rows[slot * rowSize + fVersion],
+        heartbeat: rows[slot * rowSize + fHeartbeat],
+      });
     }
-    for (const slot of doubted) {
-      if (this.#unconfirmed.size < unconfirmedProbesMax) {
-        const row = slot * rowSize;
-        const address = this.#book.address(slot);
-        this.#unconfirmed.set(slot, {
-          address,
-          version: this.#rows[row + fVersion],
-          heartbeat: this.#rows[row + fHeartbeat],
-        });
-        this.counters.confirmsAsked++;
-        this.#pushProbe(slot, true);
-      } else this.#endStale(slot, from);
+    this.#toConfirm = doubted;
+    this.#askNextConfirms();
+  }
+
+  /** True while members are asked to confirm themselves, or wait to be. */
+  get #awaitingConfirms(): boolean {
+    return this.#unconfirmed.size > 0 || this.#toConfirm.length > 0;
+  }
+
+  /** Asks the next batch of doubted members, still as they were doubted, to confirm themselves. */
+  #askNextConfirms(): void {
+    while (this.#unconfirmed.size < unconfirmedProbesMax && this.#toConfirm.length > 0) {
+      const waiting = this.#toConfirm.pop()!;
+      const slot = this.#book.find(waiting.address);
+      if (slot < 0 || !this.#stillUnconfirmed(slot, waiting)) continue;
+      this.#unconfirmed.set(slot, waiting);
+      this.counters.confirmsAsked++;
+      this.#pushProbe(slot, true);
     }
     // Given as long to answer as a silent neighbour is before it is suspected.
-    if (this.#unconfirmed.size > 0) this.#confirmByMs = nowMs + this.config.suspectAfterMs;
+    if (this.#awaitingConfirms) this.#confirmByMs = this.#nowMs + this.config.suspectAfterMs;
     this.#deadlineMs = undefined;
   }
 
@@ -895,7 +913,7 @@ export class Core {
 
   /** Ends the members that did not answer their probe in time. */
   #endUnconfirmed(nowMs: number): void {
-    if (this.#unconfirmed.size === 0 || nowMs < this.#confirmByMs) return;
+    if (!this.#awaitingConfirms || nowMs < this.#confirmByMs) return;
     for (const [slot, waiting] of this.#unconfirmed) {
       if (this.#stillUnconfirmed(slot, waiting)) {
         this.counters.confirmsEnded++;
@@ -903,13 +921,14 @@ export class Core {
       }
     }
     this.#unconfirmed.clear();
+    this.#askNextConfirms();
   }
 
   /**
    * Ends a member the cluster no longer knows. It stays as a failed tombstone, so that the
    * member, were it alive after all, is told so and comes back as a new version.
    */
-  #endStale(slot: number, from?: Address): void {
+  #endStale(slot: number): void {
     const row = slot * rowSize;
     this.#rows[row + fStatus] = Status.Failed;
     this.#rows[row + fRemoved] = 1;
@@ -923,7 +942,6 @@ export class Core {
       this.#rows[row + fVersion],
       this.#rows[row + fIncarnation],
       "stale",
-      from,
     );
     this.#deadlineMs = undefined;
   }
@@ -1530,9 +1548,12 @@ export class Core {
     }
     if (entry.status === Status.Failed || entry.status === Status.Left) {
       this.#rejoin(nowMs, this.#version + 1, "gossip", from);
-      // Failed without this node seeing a stall of its own (a machine that slept, whose clock
-      // stood still meanwhile): its list may be as old as after one, and is doubted the same way.
-      if (!this.#doubting) this.#doubtAll(nowMs);
+      // Told its version ended and was forgotten, without a stall of its own (a machine that
+      // slept, its clock standing still): its list may be as old as after one, and is doubted the
+      // same way. Told it merely failed (a partition that healed), its list is recent; doubting
+      // it would end members the first list it is sent lacks only because they came back a
+      // moment ago, and they would come back again, and so on through the cluster.
+      if (isEndedEntry(entry) && !this.#doubting) this.#doubtAll(nowMs);
       return false;
     }
     // An entry of this version ahead of what this node ever sent (a higher incarnation, or a
@@ -1933,4 +1954,12 @@ export function epochNewer(a: number, b: number): boolean {
 /** A member's entry as failed at `version`, for telling an address its old version ended. */
 function endedEntry(address: Address, version: number): Entry {
   return { address, version, incarnation: 0, heartbeat: 0, status: Status.Failed };
+}
+
+/**
+ * True for an entry as `endedEntry` makes it: a version failed before it sent a heartbeat looks
+ * the same, and is as new as its list.
+ */
+function isEndedEntry(entry: Entry): boolean {
+  return entry.status === Status.Failed && entry.heartbeat === 0 && entry.incarnation === 0;
 }
