@@ -298,6 +298,8 @@ export class Core {
    * sender is told, once a round, instead of waiting for the news to reach it by chance.
    */
   #behind: number[] | undefined;
+  /** The array `#behind` is while a gossip is merged, used again each time. */
+  readonly #behindSlots: number[] = [];
   /** When each address was last told what it was behind on. */
   readonly #toldBehindMs = new Map<Address, number>();
   #sliceCursor = 0;
@@ -651,7 +653,8 @@ export class Core {
     this.counters.gossipReceived++;
     this.#mergeSettings(message.settings, sender.address);
     let reply = false;
-    const behind: number[] = this.#behind = [];
+    const behind = this.#behind = this.#behindSlots;
+    behind.length = 0;
     try {
       for (const entry of entries) {
         if (entry.address === this.address) {
@@ -1789,8 +1792,9 @@ export class Core {
   }
 
   /**
-   * Notes that a member's heartbeat grew, `direct`ly from the member (or by a refutation) or as
-   * another member passed it on. A neighbour probed in its last silence gets a new probe
+   * Notes that a member's heartbeat grew: `direct`ly from the member, or by word as good (a
+   * refutation, a fellow watcher's relay), or as another member passed it on. A neighbour probed
+   * in its last silence gets a new probe
    * deadline, `probeAfterMs` from now at the earliest: the wake-up bound must not be later.
    */
   #heard(slot: number, nowMs: number, direct: boolean): void {
