@@ -15,6 +15,18 @@ export class StepChecker {
   readonly #ended = new Map<number, Set<string>>();
   readonly #incarnations = new Map<string, number>();
 
+  /**
+   * Forgets what an observer saw: its process started afresh, and may rightly learn as alive, from
+   * a member that has not heard yet, a version its earlier process saw end.
+   */
+  forget(observer: number): void {
+    this.#ended.delete(observer);
+    const prefix = `${observer} `;
+    for (const key of this.#incarnations.keys()) {
+      if (key.startsWith(prefix)) this.#incarnations.delete(key);
+    }
+  }
+
   /** Returns a description of the broken invariant, or undefined. */
   check(observer: number, observerAddress: string, event: MemberEvent): string | undefined {
     if (event.address === observerAddress && (event.kind === "FAIL" || event.kind === "SUSPECT")) {

@@ -311,6 +311,7 @@ export class Simulation {
     node.leftAtMs = undefined;
     node.contact = contact;
     node.joined = contact === undefined;
+    this.#checker.forget(index);
     node.core = new Core({
       address: node.address,
       version,
