@@ -130,7 +130,8 @@ export function runGrep(
               truncated = true;
               if (!query.count && !query.filesWithoutMatch) return;
               // -c and -L write a line for a file without a match too, so only grep's own exit
-              // status says whether anything matched: it runs on (a line a file), unheard.
+              // status says whether anything matched: it is left to finish (a line a file), the
+              // rest of its output dropped.
               ranOn = true;
               while (!(await reader.read()).done) continue;
               return;

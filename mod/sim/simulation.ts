@@ -440,11 +440,6 @@ export class Simulation {
     this.#blocked.add(pairKey(a, b));
   }
 
-  /** Mends a link cut by {@linkcode block}. */
-  unblock(a: number, b: number): void {
-    this.#blocked.delete(pairKey(a, b));
-  }
-
   /** Runs `run` at virtual time `atMs`. */
   at(atMs: number, run: () => void): void {
     this.#agenda.push(Math.max(Math.ceil(atMs), this.nowMs), { kind: "action", run });
