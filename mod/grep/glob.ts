@@ -129,7 +129,7 @@ async function inside(path: string, gathered: Gathered): Promise<boolean> {
   }
   const root = gathered.root.endsWith("/") ? gathered.root : gathered.root + "/";
   if (real.startsWith(root)) return true;
-  if (gathered.outside.size < notUtf8Max) gathered.outside.add(path);
+  if (gathered.outside.size < reportedMax) gathered.outside.add(path);
   return false;
 }
 
@@ -181,8 +181,8 @@ function add(gathered: Gathered, path: string): void {
   gathered.matched++;
 }
 
-/** Names not UTF-8 reported, at most. */
-const notUtf8Max = 100;
+/** Paths reported as not searched (not UTF-8, or linking outside), at most, of each kind. */
+const reportedMax = 100;
 
 /**
  * Whether an entry's name came with bad bytes replaced (U+FFFD), so that it cannot be opened by
@@ -194,7 +194,7 @@ async function unnamable(path: string, name: string, gathered: Gathered): Promis
     await Deno.lstat(path);
     return false;
   } catch {
-    if (gathered.notUtf8.size < notUtf8Max) gathered.notUtf8.add(path);
+    if (gathered.notUtf8.size < reportedMax) gathered.notUtf8.add(path);
     return true;
   }
 }

@@ -672,7 +672,12 @@ export class Node {
    */
   #rememberMembers(): void {
     if (this.#state !== "member") return;
-    const alive = this.#core.members()
+    // Most seconds nothing changes: a full file of members all still alive is left as it is,
+    // without going over the whole list.
+    const core = this.#core;
+    const stillAlive = (a: Address) => core.lookup(a)?.status === Status.Alive;
+    if (this.#remembered.length === membersFileMax && this.#remembered.every(stillAlive)) return;
+    const alive = core.members()
       .filter((m) => m.status === Status.Alive && m.address !== this.address)
       .map((m) => m.address);
     const live = new Set(alive);
