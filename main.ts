@@ -6,7 +6,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { RuntimeFailure, UsageError } from "./cmd/_cli.ts";
-import { grepCommand, normalizedArgs, refusedOption } from "./cmd/grep.ts";
+import { grepCommand, preparedArgs } from "./cmd/grep.ts";
 import { joinCommand } from "./cmd/join.ts";
 import { keygenCommand } from "./cmd/keygen.ts";
 import { leaveCommand } from "./cmd/leave.ts";
@@ -79,12 +79,13 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   if (args[0] === "grep") {
-    const refused = refusedOption(args.slice(1));
-    if (refused !== undefined) {
-      console.error(`error: ${refused}`);
+    const grep = program.commands.find((command) => command.name() === "grep")!;
+    const prepared = preparedArgs(args.slice(1), grep);
+    if (typeof prepared === "string") {
+      console.error(`error: ${prepared}`);
       return 2;
     }
-    args = ["grep", ...normalizedArgs(args.slice(1))];
+    args = ["grep", ...prepared];
   }
   try {
     await program.parseAsync(args, { from: "user" });

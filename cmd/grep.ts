@@ -217,6 +217,58 @@ function shortBundle(arg: string): { names: string[]; value: string; takesNext: 
   return { names, value: "", takesNext: false };
 }
 
+/**
+ * Long options cut short, as GNU grep takes them (`--ignore` is `--ignore-case`): a prefix of one
+ * option in `longs` stands for it, a prefix of several is an error that names them. Values and
+ * what follows `--` are left as they are.
+ */
+export function expandedLongOptions(
+  args: readonly string[],
+  longs: readonly string[],
+): string[] | string {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    if (arg.startsWith("--")) {
+      const [name, ...value] = arg.split("=");
+      const matches = longs.includes(name) ? [name] : longs.filter((l) => l.startsWith(name));
+      if (matches.length > 1) {
+        return `option '${name}' is ambiguous; possibilities: ${
+          matches.map((m) => `'${m}'`).join(" ")
+        }`;
+      }
+      const full = matches[0] ?? name;
+      out.push([full, ...value].join("="));
+      if (value.length === 0 && takesValue.has(full) && i + 1 < args.length) out.push(args[++i]);
+    } else {
+      out.push(arg);
+      if (/^-[A-Za-z]/.test(arg) && shortBundle(arg).takesNext && i + 1 < args.length) {
+        out.push(args[++i]);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The arguments of `member grep` as its parser takes them: long options in full, refused options
+ * refused (a string saying why), GNU grep's shorthands spelled out.
+ */
+export function preparedArgs(args: readonly string[], command: Command): string[] | string {
+  const longs = [
+    ...command.options.flatMap((option) => option.long ?? []),
+    "--help",
+    ...[...refused.keys()].filter((name) => name.startsWith("--")),
+  ];
+  const expanded = expandedLongOptions(args, longs);
+  if (typeof expanded === "string") return expanded;
+  return refusedOption(expanded) ?? normalizedArgs(expanded);
+}
+
 /** Refuses GNU grep options that read other files, before parsing, with a clear line. */
 export function refusedOption(args: readonly string[]): string | undefined {
   for (const name of optionsInOrder(args)) {

@@ -5,7 +5,7 @@
  * queries at once.
  */
 import assert from "node:assert/strict";
-import { normalizedArgs, refusedOption } from "../cmd/grep.ts";
+import { grepCommand, normalizedArgs, preparedArgs, refusedOption } from "../cmd/grep.ts";
 import { binaryFlags } from "../tasks/flags.ts";
 import { bundle, Cluster, member, type MemberProcess, waitFor } from "./_cluster.ts";
 import { known, writeLog } from "./_logs.ts";
@@ -293,6 +293,37 @@ Deno.test("refused options are found in bundles, but not in what a bundle's -e t
   assert.equal(refusedOption(["-ie", "-r"]), undefined); // -i -e -r
   assert.match(refusedOption(["-ie", "x", "-r"])!, /-r is not allowed/);
   assert.equal(refusedOption(["--", "-r"]), undefined);
+});
+
+Deno.test("long options cut short stand for the one they begin, as with grep", () => {
+  const command = grepCommand(() => {});
+  assert.deepEqual(preparedArgs(["--ignore", "--line-n", "--max-c=2", "x"], command), [
+    "--ignore-case",
+    "--line-number",
+    "--max-count=2",
+    "x",
+  ]);
+  assert.deepEqual(preparedArgs(["--reg", "--ig", "--", "--ign"], command), [
+    "--regexp",
+    "--ig",
+    "--",
+    "--ign",
+  ], "values and what follows -- are not options");
+  assert.deepEqual(preparedArgs(["-ie", "--ig"], command), ["-ie", "--ig"]);
+  assert.deepEqual(preparedArgs(["--cou", "--con", "3", "x"], command), [
+    "--count",
+    "--context",
+    "3",
+    "x",
+  ]);
+  assert.equal(
+    preparedArgs(["--co", "x"], command),
+    "option '--co' is ambiguous; possibilities: '--count' '--context'",
+  );
+  assert.match(preparedArgs(["--files-with", "x"], command) as string, /ambiguous/);
+  assert.match(preparedArgs(["--recur", "x"], command) as string, /--recursive is not allowed/);
+  assert.match(preparedArgs(["--file=p"], command) as string, /--file is not allowed/);
+  assert.deepEqual(preparedArgs(["--bogus", "x"], command), ["--bogus", "x"], "the parser says");
 });
 
 Deno.test("grep's shorthands: -NUM is --context=NUM, -y is -i, outside values and after --", () => {
