@@ -188,6 +188,7 @@ function pageScript(R: any, colors: readonly string[]): void {
   // applied since, and while playing at most every listIntervalMs, not every frame.
   const listIntervalMs = 250;
   let listKey = "";
+  let eventsKey = "";
   let listBuiltAt = 0;
   const drawnStatus = new Uint8Array(n);
   const scrub = $("scrub");
@@ -277,8 +278,13 @@ function pageScript(R: any, colors: readonly string[]): void {
   }
 
   function drawEvents(recent: number[]): void {
+    // The panel is rebuilt only when its rows change, not at every frame.
+    const shown = recent.slice(-60);
+    const key = `${shown.length} ${shown[0]} ${shown[shown.length - 1]}`;
+    if (key === eventsKey) return;
+    eventsKey = key;
     // Addresses keep the lines short enough to read whole; the full ids are in each tooltip.
-    const rows = recent.slice(-60).reverse().map((i) => {
+    const rows = shown.reverse().map((i) => {
       const kind = kinds[data.kind[i]];
       const about = data.members[data.member[i]];
       const by = data.members[data.node[i]];
