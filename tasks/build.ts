@@ -68,6 +68,8 @@ if (what === "compile") {
   };
   const ok = await run([
     "compile",
+    // The lock also holds what only the tests use (a browser driver, 13 MB): left out.
+    "--exclude-unused-npm",
     ...binaryFlags(paths),
     ...(target === undefined ? [] : ["--target", target]),
     "--output",
