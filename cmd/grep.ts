@@ -218,13 +218,42 @@ function shortBundle(arg: string): { names: string[]; value: string; takesNext: 
 }
 
 /**
- * Long options cut short, as GNU grep takes them (`--ignore` is `--ignore-case`): a prefix of one
- * option in `longs` stands for it, a prefix of several is an error that names them. Values and
- * what follows `--` are left as they are.
+ * The arguments of `member grep` as its parser takes them: long options in full, refused options
+ * refused (a string saying why), GNU grep's shorthands spelled out.
  */
-export function expandedLongOptions(
+export function preparedArgs(args: readonly string[], command: Command): string[] | string {
+  const longs = [
+    ...command.options.flatMap((option) => option.long ?? []),
+    "--help",
+    ...[...refused.keys()].filter((name) => name.startsWith("--")),
+  ];
+  const normalized = normalizedArgs(args, longs);
+  if (typeof normalized === "string") return normalized;
+  return refusedOption(normalized) ?? normalized;
+}
+
+/** Refuses GNU grep options that read other files, before parsing, with a clear line. */
+export function refusedOption(args: readonly string[]): string | undefined {
+  for (const name of optionsInOrder(args)) {
+    const reason = refused.get(name);
+    if (reason !== undefined) {
+      const why = reason.startsWith("asks") ? "" : ": member grep searches only the files each " +
+        "member serves";
+      return `grep option ${name} is not allowed (it ${reason})${why}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * GNU grep's shorthands, in the words the parser knows: `-NUM` is `--context=NUM`, in a bundle
+ * too, `-y` is `-i` (obsolete, still accepted), and a long option cut short is the one of `longs`
+ * it begins (`--ignore` is `--ignore-case`); one that begins several is an error, a string that
+ * names them. Values and what follows `--` are left as they are.
+ */
+export function normalizedArgs(
   args: readonly string[],
-  longs: readonly string[],
+  longs: readonly string[] = [],
 ): string[] | string {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -243,60 +272,10 @@ export function expandedLongOptions(
       }
       const full = matches[0] ?? name;
       out.push([full, ...value].join("="));
-      if (value.length === 0 && takesValue.has(full) && i + 1 < args.length) out.push(args[++i]);
-    } else {
-      out.push(arg);
-      if (/^-[A-Za-z]/.test(arg) && shortBundle(arg).takesNext && i + 1 < args.length) {
-        out.push(args[++i]);
+      if (value.length === 0 && takesValue.has(full)) {
+        out.push(...args.slice(i + 1, i + 2));
+        i++;
       }
-    }
-  }
-  return out;
-}
-
-/**
- * The arguments of `member grep` as its parser takes them: long options in full, refused options
- * refused (a string saying why), GNU grep's shorthands spelled out.
- */
-export function preparedArgs(args: readonly string[], command: Command): string[] | string {
-  const longs = [
-    ...command.options.flatMap((option) => option.long ?? []),
-    "--help",
-    ...[...refused.keys()].filter((name) => name.startsWith("--")),
-  ];
-  const expanded = expandedLongOptions(args, longs);
-  if (typeof expanded === "string") return expanded;
-  return refusedOption(expanded) ?? normalizedArgs(expanded);
-}
-
-/** Refuses GNU grep options that read other files, before parsing, with a clear line. */
-export function refusedOption(args: readonly string[]): string | undefined {
-  for (const name of optionsInOrder(args)) {
-    const reason = refused.get(name);
-    if (reason !== undefined) {
-      const why = reason.startsWith("asks") ? "" : ": member grep searches only the files each " +
-        "member serves";
-      return `grep option ${name} is not allowed (it ${reason})${why}`;
-    }
-  }
-  return undefined;
-}
-
-/**
- * GNU grep's shorthands, in the words the parser knows: `-NUM` is `--context=NUM`, in a bundle
- * too, and `-y` is `-i` (obsolete, still accepted).
- */
-export function normalizedArgs(args: readonly string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "--") {
-      out.push(...args.slice(i));
-      break;
-    }
-    if (takesValue.has(arg)) {
-      out.push(...args.slice(i, i + 2));
-      i++;
     } else if (/^-[A-Za-z0-9]/.test(arg)) {
       const { names, value, takesNext } = shortBundle(arg);
       // Digits are grep's -NUM wherever they sit in a bundle (`-2n`, `-n2`); a run of them is one
