@@ -32,7 +32,9 @@ Deno.test("the reader skips bad lines with file and line, and a file that is not
     line("02.600", "JOIN", "<img/src/onerror>:3000#5000", a, "join"),
     "2026-01-01T00:00:03.000Z JOI", // cut mid-write
   ].join("\n");
-  const many = [line("00.000", "JOIN", a, a, "self"), ...Array(8).fill("junk")].join("\n");
+  // 100 bad lines are reported each with its line, the rest summed up, but a cut last line too.
+  const many = [line("00.000", "JOIN", a, a, "self"), ...Array(103).fill("junk"), "2026-01"]
+    .join("\n");
   const { records, problems, skippedLines, used, rejected, empty } = readEventLogs([
     { source: "a.log", text: good },
     { source: "notes.txt", text: "hello\nworld\n" },
@@ -50,27 +52,25 @@ Deno.test("the reader skips bad lines with file and line, and a file that is not
     "a.log:6",
     "a.log:7",
     "notes.txt:0",
-    "many.log:2",
-    "many.log:3",
-    "many.log:4",
-    "many.log:5",
-    "many.log:6",
+    ...Array.from({ length: 100 }, (_, i) => `many.log:${i + 2}`),
     "many.log:0",
+    "many.log:105",
     "esc\\u001b[2J.log:2",
   ]);
   assert.match(problems[0].error, /member=/);
   assert.match(problems[1].error, /member=/);
   assert.match(problems[2].error, /truncated last line/);
   assert.match(problems[3].error, /not an event log: none of its 2 lines/);
-  assert.match(problems[9].error, /^3 more lines skipped/);
+  assert.match(problems[104].error, /^3 more lines skipped/);
+  assert.match(problems[105].error, /truncated last line/);
   assert.equal(
-    problems[10].error,
+    problems[106].error,
     "not a time as the event log writes it (2026-01-01T00:00:05.123Z): '\\u001b[31mred'",
   );
   // deno-lint-ignore no-control-regex
   assert(problems.every((p) => !/[\x00-\x1f]/.test(p.source + p.error)));
   // Every skipped line counted, once, and each file in one place.
-  assert.equal(skippedLines, 3 + 2 + 8 + 1);
+  assert.equal(skippedLines, 3 + 2 + 104 + 1);
   assert.deepEqual(used, ["a.log", "many.log", "esc\x1b[2J.log"]);
   assert.deepEqual(rejected, ["notes.txt"]);
   assert.deepEqual(empty, ["empty.log"]);
@@ -196,21 +196,21 @@ function scriptedRun(): { logs: Map<number, string[]>; crashed: string; paused: 
   return { logs, crashed, paused };
 }
 
-/** The run's logs with one member's clock off by `skewMs`. */
-function skewed(logs: Map<number, string[]>, index: number, skewMs: number) {
+/** The run's logs with the clocks of some members off: `skews` maps a member to its skew. */
+function skewed(logs: Map<number, string[]>, skews: Map<number, number>) {
   return [...logs].map(([i, lines]) => ({
     source: `node${i}.log`,
     text: lines.map((l) => {
-      if (i !== index) return l;
+      const skewMs = skews.get(i) ?? 0;
       const at = l.indexOf(" ");
       return new Date(Date.parse(l.slice(0, at)) + skewMs).toISOString() + l.slice(at);
     }).join("\n") + "\n",
   }));
 }
 
-Deno.test("the model on a scripted run: one skewed clock is the only one moved, failures judged right", () => {
+Deno.test("the model on a scripted run: skewed clocks are the only ones moved, failures judged right", () => {
   const { logs, crashed, paused } = scriptedRun();
-  const truth = buildModel(readEventLogs(skewed(logs, -1, 0)).records);
+  const truth = buildModel(readEventLogs(skewed(logs, new Map())).records);
   assert.deepEqual(truth.corrections, [], "one virtual clock: nothing to correct");
   // Only the crash was real: the paused member and those failed by the one that could not send
   // were running, though some came back as new versions within a second.
@@ -226,18 +226,27 @@ Deno.test("the model on a scripted run: one skewed clock is the only one moved, 
   assert.equal(crash.observers, 18);
   assert.equal(crash.detectedBy, 18);
 
-  const cases: [number, number, string][] = [
-    [12, -4000, "10.0.0.13"], // a joiner 4 s behind
-    [12, 3000, "10.0.0.13"], // a joiner 3 s ahead
-    [0, 2000, "10.0.0.1"], // the contact of every join 2 s ahead
+  const cases: [number, number, string][][] = [
+    [[12, -4000, "10.0.0.13"]], // a joiner 4 s behind
+    [[12, 3000, "10.0.0.13"]], // a joiner 3 s ahead
+    [[0, 2000, "10.0.0.1"]], // the contact of every join 2 s ahead
+    [[12, 3000, "10.0.0.13"], [16, -2000, "10.0.0.17"]], // two joiners, one ahead, one behind
   ];
-  for (const [index, skewMs, host] of cases) {
-    const model = buildModel(readEventLogs(skewed(logs, index, skewMs)).records);
-    assert.deepEqual(model.corrections.map((c) => c.host), [host], `${host} off by ${skewMs} ms`);
-    const [correction] = model.corrections;
-    // Moved by the least that puts its joins in order: within the joins' few ms of the skew.
-    assert(Math.abs(correction.shiftMs - skewMs) <= 5, JSON.stringify(correction));
-    assert.match(correction.evidence, skewMs > 0 ? /^ahead by at least/ : /^behind by at least/);
+  for (const skews of cases) {
+    const model = buildModel(
+      readEventLogs(skewed(logs, new Map(skews.map(([index, skewMs]) => [index, skewMs])))).records,
+    );
+    assert.deepEqual(
+      model.corrections.map((c) => c.host),
+      skews.map(([, , host]) => host),
+      JSON.stringify(skews),
+    );
+    for (const [i, correction] of model.corrections.entries()) {
+      const skewMs = skews[i][1];
+      // Moved by the least that puts its joins in order: within the joins' few ms of the skew.
+      assert(Math.abs(correction.shiftMs - skewMs) <= 5, JSON.stringify(correction));
+      assert.match(correction.evidence, skewMs > 0 ? /^ahead by at least/ : /^behind by at least/);
+    }
     // The same failures, at the same moments, as with true clocks.
     assert.deepEqual(
       model.failures.map((f) => [f.member, f.falsePositive, f.detectedBy, f.observers]),
@@ -300,6 +309,61 @@ Deno.test("the replay engine: any moment, forwards or backwards, gives the same 
   replay.seek(1200);
   assert.deepEqual(replay.listOf(0), [[1, 2]]);
   assert.deepEqual(replay.recent(300).map((i) => Replay.kinds[replay.data.kind[i]]), ["SUSPECT"]);
+});
+
+Deno.test("the replay engine: what stopped nodes still list does not count, nor a member's own line", () => {
+  // b and c crash at once, each still listing the other (and itself) as alive; a fails and then
+  // removes both. b and c end there: removed, not alive, and no detection still under way.
+  const text = [
+    line("00.000", "JOIN", a, a, "self"),
+    line("00.100", "JOIN", b, a, "join"),
+    line("00.100", "JOIN", b, b, "self"),
+    line("00.150", "JOIN", a, b, "list"),
+    line("00.200", "JOIN", c, a, "join"),
+    line("00.200", "JOIN", c, c, "self"),
+    line("00.250", "JOIN", a, c, "list"),
+    line("00.250", "JOIN", b, c, "list"),
+    line("00.300", "JOIN", c, b),
+    line("02.200", "SUSPECT", b, a, "timeout"),
+    line("02.200", "SUSPECT", c, a, "timeout"),
+    line("03.200", "FAIL", b, a, "timeout"),
+    line("03.300", "FAIL", c, a, "timeout"),
+    line("33.200", "REMOVE", b, a, "cleanup"),
+    line("33.300", "REMOVE", c, a, "cleanup"),
+  ].join("\n");
+  const replay = new Replay(buildModel(readEventLogs([{ source: "x", text }]).records).data);
+  const status = (ms: number, m: number) => {
+    replay.seek(ms);
+    return Replay.statuses[replay.statusOf(m)];
+  };
+  assert.equal(status(2000, 1), "alive");
+  assert.equal(replay.countByOthers(1, 1), 2, "a and c list b; b's own line is not counted");
+  assert.equal(status(3200, 1), "failed");
+  assert.equal(replay.hasEnded(1), true);
+  assert.equal(replay.countByOthers(1, 1), 1, "c, not yet failed itself, still counts");
+  assert.equal(status(3300, 1), "failed");
+  assert.equal(replay.countByOthers(1, 1) + replay.countByOthers(1, 2), 0, "detection is over");
+  assert.deepEqual(replay.listOf(1), [[0, 1], [2, 1]], "b's list as it stopped");
+  for (const ms of [33_300, 33_200]) {
+    assert.equal(status(ms, 1), "removed", `b at ${ms} ms`);
+  }
+  assert.equal(status(33_300, 2), "removed");
+
+  // One failed by mistake logs on: its list still counts.
+  const fp = [
+    line("00.000", "JOIN", a, a, "self"),
+    line("00.100", "JOIN", b, a, "join"),
+    line("00.100", "JOIN", b, b, "self"),
+    line("00.150", "JOIN", a, b, "list"),
+    line("03.000", "FAIL", b, a, "timeout"),
+    line("03.500", "SUSPECT", a, b, "timeout"),
+  ].join("\n");
+  const alive = new Replay(buildModel(readEventLogs([{ source: "y", text: fp }]).records).data);
+  alive.seek(3200);
+  assert.equal(alive.hasEnded(1), false);
+  assert.equal(alive.countByOthers(0, 1), 1, "b still lists a");
+  alive.seek(3600);
+  assert.equal(Replay.statuses[alive.statusOf(0)], "suspect");
 });
 
 function hex(color: string): number[] {

@@ -46,8 +46,11 @@ export function showControls(text: string): string {
   );
 }
 
-/** Problems reported per file before the rest are summed up in one line. */
-const problemsPerFileMax = 5;
+/**
+ * Problems reported per file, with their lines, before the rest are summed up in one line (a
+ * truncated last line is reported whatever their number).
+ */
+const problemsPerFileMax = 100;
 
 /** Parses every line of every log; never throws on content. */
 export function readEventLogs(logs: readonly LogSource[]): ReadResult {
@@ -98,11 +101,11 @@ export function readEventLogs(logs: readonly LogSource[]): ReadResult {
     for (const record of mine) records.push(record);
     problems.push(...bad.slice(0, problemsPerFileMax));
     if (bad.length > problemsPerFileMax) {
-      problems.push({
-        source,
-        line: 0,
-        error: `${bad.length - problemsPerFileMax} more lines skipped`,
-      });
+      const last = bad[bad.length - 1];
+      const lastCut = cut && last.line === lines.length;
+      const more = bad.length - problemsPerFileMax - (lastCut ? 1 : 0);
+      if (more > 0) problems.push({ source, line: 0, error: `${more} more lines skipped` });
+      if (lastCut) problems.push(last);
     }
   }
   return { records, problems, skippedLines, used, rejected, empty };

@@ -148,18 +148,24 @@ export function buildModel(
   };
 }
 
-function compareIds(a: string, b: string): number {
-  const [addressA, versionA] = a.split("#");
-  const [addressB, versionB] = b.split("#");
-  const hostA = hostOf(a);
-  const hostB = hostOf(b);
+/** IPv4 addresses in numeric order, other hosts as text. */
+function compareHosts(hostA: string, hostB: string): number {
   const ipA = hostA.split(".").map(Number);
   const ipB = hostB.split(".").map(Number);
   if (
     ipA.length === 4 && ipB.length === 4 && ipA.every(Number.isFinite) && ipB.every(Number.isFinite)
   ) {
     for (let i = 0; i < 4; i++) if (ipA[i] !== ipB[i]) return ipA[i] - ipB[i];
-  } else if (hostA !== hostB) return hostA < hostB ? -1 : 1;
+    return 0;
+  }
+  return hostA < hostB ? -1 : hostA > hostB ? 1 : 0;
+}
+
+function compareIds(a: string, b: string): number {
+  const [addressA, versionA] = a.split("#");
+  const [addressB, versionB] = b.split("#");
+  const byHost = compareHosts(hostOf(a), hostOf(b));
+  if (byHost !== 0) return byHost;
   const portA = Number(addressA.slice(addressA.lastIndexOf(":") + 1));
   const portB = Number(addressB.slice(addressB.lastIndexOf(":") + 1));
   return portA - portB || Number(versionA) - Number(versionB);
@@ -224,10 +230,11 @@ function joinBounds(records: readonly EventRecord[]): JoinBound[] {
  * Hosts whose clocks the joins show to be off. A joiner logs its own JOIN before its contact
  * accepts it, and its contact accepts it before the joiner has the answer: each join bounds the
  * joiner's clock minus the contact's from both sides, when both are on different hosts. Where
- * a bound is broken, the host behind the most broken bounds (and the fewest kept, then the
- * fewest joins accepted: the cluster's first members are the reference) is moved by the least
- * that keeps its bounds, and so on until every bound holds or every host was moved once. One
- * skewed host among correct ones is moved alone, by at least its skew as far as the logs show.
+ * a bound is broken, the host with the largest share of its bounds broken (then the most broken,
+ * then the fewest joins accepted: the cluster's first members are the reference) is moved by the
+ * least that keeps its bounds, and so on until every bound holds or every host was moved once.
+ * Skewed hosts among correct ones are moved alone, each by at least its skew as far as the logs
+ * show, even when all joined through one contact (which keeps the bounds of every other join).
  */
 function alignClocks(records: readonly EventRecord[]): ClockCorrection[] {
   const bounds = joinBounds(records);
@@ -248,11 +255,14 @@ function alignClocks(records: readonly EventRecord[]): ClockCorrection[] {
       tally.set(j, (tally.get(j) ?? 0) + 1).set(c, (tally.get(c) ?? 0) + 1);
       accepted.set(c, (accepted.get(c) ?? 0) + 1);
     }
+    // The share of its bounds broken first: a contact that many joined through, two of them
+    // from skewed hosts, keeps most of its bounds, where each skewed host breaks all of its own.
+    const share = (h: string) => broken.get(h)! / (broken.get(h)! + (kept.get(h) ?? 0));
     const blamed = [...broken.keys()].filter((h) =>
       !offset.has(h)
     ).sort((x, y) =>
-      broken.get(y)! - broken.get(x)! || (kept.get(x) ?? 0) - (kept.get(y) ?? 0) ||
-      (accepted.get(x) ?? 0) - (accepted.get(y) ?? 0) || (x < y ? -1 : 1)
+      share(y) - share(x) || broken.get(y)! - broken.get(x)! ||
+      (accepted.get(x) ?? 0) - (accepted.get(y) ?? 0) || compareHosts(x, y)
     )[0];
     if (blamed === undefined) break;
     // The offsets this host may have, given the others'.
@@ -286,7 +296,7 @@ function alignClocks(records: readonly EventRecord[]): ClockCorrection[] {
     offset.set(blamed, shiftMs);
     if (shiftMs !== 0) corrections.push({ host: blamed, shiftMs, evidence });
   }
-  return corrections;
+  return corrections.sort((x, y) => compareHosts(x.host, y.host));
 }
 
 /**

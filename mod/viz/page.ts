@@ -187,6 +187,7 @@ function pageScript(R: any, colors: readonly string[]): void {
   // The selected member's list is a table of up to every member: rebuilt when an event has been
   // applied since, and while playing at most every listIntervalMs, not every frame.
   const listIntervalMs = 250;
+  const listRowsMax = 200;
   let listKey = "";
   let eventsKey = "";
   let listBuiltAt = 0;
@@ -231,7 +232,7 @@ function pageScript(R: any, colors: readonly string[]): void {
         ctx.fillStyle = colors[s];
         ctx.fill();
       }
-      if (s === 3 && replay.count(m, 1) + replay.count(m, 2) > 1) {
+      if (s === 3 && replay.countByOthers(m, 1) + replay.countByOthers(m, 2) > 0) {
         // Failed by some, still listed by others: a ring says detection is under way.
         ctx.strokeStyle = "#2e9d5b";
         ctx.lineWidth = 2;
@@ -306,21 +307,33 @@ function pageScript(R: any, colors: readonly string[]): void {
     listBuiltAt = now;
     const s = replay.statusOf(selected);
     // Its own line about itself (its JOIN) is not another's view of it.
-    const others = (k: number) =>
-      replay.count(selected, k) - (replay.viewOf(selected, selected) === k ? 1 : 0);
-    const by = [1, 2, 3, 4, 5].map((k) => `${statuses[k]} ${others(k)}`).join(", ");
+    const by = [1, 2, 3, 4, 5].map((k) => `${statuses[k]} ${replay.countByOthers(selected, k)}`)
+      .join(", ");
+    const stopped = replay.hasEnded(selected)
+      ? '<br><span class="note">it has stopped: below is its list as it last was</span>'
+      : "";
     $("selected").innerHTML = `<b>${esc(data.members[selected])}</b>: ${statuses[s]}<br>` +
-      `<span class="note">listed by others as: ${by}</span>`;
-    const list = replay.listOf(selected);
+      `<span class="note">listed by others as: ${by}</span>${stopped}`;
+    // What is not alive first (suspected, failed, left), and at most listRowsMax rows: a list
+    // of 1,000 built at every step would stall playing.
+    const rank = [9, 3, 0, 1, 2, 9];
+    const list = replay.listOf(selected).sort((a: [number, number], b: [number, number]) =>
+      rank[a[1]] - rank[b[1]] || a[0] - b[0]
+    );
+    const rest = [0, 0, 0, 0, 0, 0];
+    for (const [, k] of list.slice(listRowsMax)) rest[k]++;
+    const more = [1, 2, 3, 4].filter((k) => rest[k] > 0).map((k) => `${rest[k]} ${statuses[k]}`);
     $("list").innerHTML = list.length === 0
       ? '<div class="note">its list is empty at this moment (or its log is not among the inputs)</div>'
       : `<table><thead><tr><th>member</th><th>status in its list</th></tr></thead><tbody>${
-        list.map(([m, k]: [number, number]) =>
+        list.slice(0, listRowsMax).map(([m, k]: [number, number]) =>
           `<tr><td><span class="dot" style="background:${colors[k]}"></span>${
             esc(data.members[m])
           }</td><td>${statuses[k]}</td></tr>`
         ).join("")
-      }</tbody></table>`;
+      }</tbody></table>${
+        more.length > 0 ? `<div class="note">and more not shown: ${more.join(", ")}</div>` : ""
+      }`;
   }
 
   function seek(ms: number): void {
@@ -458,9 +471,9 @@ function pageScript(R: any, colors: readonly string[]): void {
     `contact accepts it, and its contact accepts it before the joiner logs the answer (the ` +
     `contact's own entry in it). Where a contact's record of a join comes before the joiner's ` +
     `own JOIN, or after the joiner's record of the answer, one of the two clocks is off. The ` +
-    `machine at odds with the most joins (and in line with the fewest) is taken to be the wrong ` +
-    `one and all its events are moved by the least that puts its joins back in order; the ` +
-    `others are left as they are. Smaller differences cannot be seen in the logs and are left ` +
+    `machine at odds with the largest share of its joins (then with the most) is taken to be ` +
+    `the wrong one and all its events are moved by the least that puts its joins back in ` +
+    `order, and so on while joins are out of order; the others are left as they are. Smaller differences cannot be seen in the logs and are left ` +
     `as they are (keep clocks in sync with NTP). ` +
     (corrections.length === 0
       ? "No machine's clock had to be corrected."

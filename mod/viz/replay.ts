@@ -30,8 +30,12 @@ export class Replay {
   readonly events: number;
   /** The view of node o of member m: `view[o * size + m]`, a status index. */
   #view: Uint8Array;
-  /** How many nodes hold member m in status s: `counts[m * 6 + s]`. */
+  /** How many running nodes hold member m in status s: `counts[m * 6 + s]`. */
   #counts: Int32Array;
+  /** The index of each node's last line, -1 for none. */
+  #lastOwn: Int32Array;
+  /** 1 for a node that has ended: listed as failed, left or removed after its last line. */
+  #ended: Uint8Array;
   #next = 0;
   #now = -1;
 
@@ -41,6 +45,9 @@ export class Replay {
     this.events = data.t.length;
     this.#view = new Uint8Array(this.size * this.size);
     this.#counts = new Int32Array(this.size * 6);
+    this.#lastOwn = new Int32Array(this.size).fill(-1);
+    for (let i = 0; i < this.events; i++) this.#lastOwn[data.node[i]] = i;
+    this.#ended = new Uint8Array(this.size);
   }
 
   /** The run's length in ms. */
@@ -63,6 +70,7 @@ export class Replay {
     if (ms < this.#now) {
       this.#view.fill(0);
       this.#counts.fill(0);
+      this.#ended.fill(0);
       this.#next = 0;
     }
     const t = this.data.t;
@@ -85,12 +93,22 @@ export class Replay {
       : -1;
     if (status < 0) return;
     const m = this.data.member[i];
-    const at = this.data.node[i] * this.size + m;
+    const o = this.data.node[i];
+    const at = o * this.size + m;
     const old = this.#view[at];
-    if (old === status) return;
-    this.#counts[m * 6 + old]--;
-    this.#counts[m * 6 + status]++;
-    this.#view[at] = status;
+    if (old !== status) {
+      this.#view[at] = status;
+      if (this.#ended[o] === 0) {
+        this.#counts[m * 6 + old]--;
+        this.#counts[m * 6 + status]++;
+      }
+    }
+    // Listed as ended after its last line, it has stopped: what its list still holds (itself
+    // alive, the members it saw last) counts no more. One failed by mistake logs on, and counts.
+    if (status >= 3 && o !== m && this.#ended[m] === 0 && i > this.#lastOwn[m]) {
+      this.#ended[m] = 1;
+      for (let k = 0; k < this.size; k++) this.#counts[k * 6 + this.#view[m * this.size + k]]--;
+    }
   }
 
   /** How node `o` lists member `m` now (a status index). */
@@ -98,14 +116,26 @@ export class Replay {
     return this.#view[o * this.size + m];
   }
 
-  /** How many nodes list member `m` in status `s` now. */
+  /** How many running nodes list member `m` in status `s` now, itself included. */
   count(m: number, s: number): number {
     return this.#counts[m * 6 + s];
   }
 
+  /** How many running nodes other than `m` list it in status `s` now. */
+  countByOthers(m: number, s: number): number {
+    const self = this.#ended[m] === 0 && this.viewOf(m, m) === s ? 1 : 0;
+    return this.count(m, s) - self;
+  }
+
+  /** True once node `o` has stopped: listed as failed, left or removed after its last line. */
+  hasEnded(o: number): boolean {
+    return this.#ended[o] === 1;
+  }
+
   /**
-   * Member `m` as drawn: failed once any node has failed it, else left, suspected, alive, in that
-   * order; removed once every node that listed it has removed it; unknown before anyone lists it.
+   * Member `m` as drawn: failed once any running node has failed it, else left, suspected, alive,
+   * in that order; removed once every running node that listed it has removed it; unknown before
+   * anyone lists it. The lists of nodes that have stopped do not count.
    */
   statusOf(m: number): number {
     for (const s of [3, 4, 2, 1, 5]) if (this.count(m, s) > 0) return s;
