@@ -1771,10 +1771,14 @@ export class Core {
     );
   }
 
-  /** Clears the way for a newer version of the same address. */
+  /**
+   * Clears the way for a newer version of the same address. A row still listed (alive, suspect,
+   * or failed or left and not yet cleaned up) goes from the list now: its REMOVE is logged, so
+   * that every member listed is seen to go.
+   */
   #supersede(nowMs: number, slot: number, from: Address): void {
     const status = this.#rows[slot * rowSize + fStatus];
-    if (this.#rows[slot * rowSize + fRemoved] === 0 && !isTerminal(status as Status)) {
+    if (this.#rows[slot * rowSize + fRemoved] === 0) {
       this.#emit(
         "REMOVE",
         slot,
@@ -1783,7 +1787,7 @@ export class Core {
         "superseded",
         from,
       );
-      this.#loseLive(nowMs, slot);
+      if (!isTerminal(status as Status)) this.#loseLive(nowMs, slot);
     }
     this.#failed.delete(slot);
     this.#forgetNews(slot);

@@ -130,7 +130,11 @@ Deno.test("merge: heartbeat, incarnation and status precedence", () => {
   c.receive(270, gossip(entry(a, { version: v0 + 2 })));
   assert.equal(c.lookup(a)!.version, v0 + 2);
   assert.equal(c.lookup(a)!.status, Status.Alive);
-  assert.deepEqual(kinds(c.takeEvents(), a), ["JOIN"]);
+  assert.deepEqual(
+    kinds(c.takeEvents(), a),
+    ["REMOVE", "JOIN"],
+    "the failed one goes, the new joins",
+  );
 });
 
 Deno.test("a left member is LEAVE, never FAIL, and stays left", () => {
@@ -419,6 +423,22 @@ Deno.test("a node told it failed comes back as a new version; the old one is not
   const events = c.takeEvents();
   assert.deepEqual(events.map((e) => [e.kind, e.version]), [["REMOVE", old], ["JOIN", c.version]]);
   assert(!events.some((e) => e.kind === "FAIL"), "a node never lists itself as failed");
+});
+
+Deno.test("a failed member whose next version joins before cleanup is logged as removed", () => {
+  const a = "10.0.0.2:3000";
+  const c = withMembers([a]);
+  c.receive(0, gossip(entry(a, { status: Status.Failed })));
+  c.receive(100, gossip(entry(a, { version: entry(a).version + 1, heartbeat: 1 })));
+  assert.deepEqual(c.takeEvents().filter((e) => e.address === a).map((e) => [e.kind, e.via]), [
+    ["FAIL", "gossip"],
+    ["REMOVE", "superseded"],
+    ["JOIN", "gossip"],
+  ]);
+  assert.equal(c.members().length, 1);
+  // Its cleanup, come due, removes nothing more.
+  c.tick(defaultConfig.cleanupAfterMs + 100);
+  assert.deepEqual(kinds(c.takeEvents(), a), []);
 });
 
 Deno.test("cleanup removes a failed member; its tombstone keeps stale gossip out, then expires", () => {
