@@ -1,14 +1,13 @@
 /**
  * What the client subcommands (join, leave, set, stats) share: reaching a node with `--node`.
  */
-import { Option } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { parseAddress } from "../mod/core/address.ts";
 import type { Address } from "../mod/core/types.ts";
 import { request, RequestError } from "../mod/node/client.ts";
 import type { ControlRequest, ControlResponse, FrameMessage } from "../mod/wire/codec.ts";
 import { out, RuntimeFailure } from "./_cli.ts";
 import { nodeDefaults, type NodeStats } from "../mod/node/node.ts";
-import { InvalidArgumentError } from "commander";
 import { KeyError, Keyring } from "../mod/wire/seal.ts";
 
 /** The node a client talks to unless told otherwise. */
@@ -100,9 +99,10 @@ async function control(
   node: Address,
   message: ControlRequest,
   timeoutSeconds: number,
+  keyring: Keyring | undefined,
 ): Promise<ControlResponse> {
-  // Control is for the node's own machine, where no key is needed.
-  const reply = await ask(node, message, timeoutSeconds, undefined, {
+  // Control is for the node's own machine, where no key is needed; one given seals it all the same.
+  const reply = await ask(node, message, timeoutSeconds, keyring, {
     silence: "it may still be at work on the request (a join tries each member it knew, for up " +
       "to 20 s), or have done it: `member stats` shows its state",
   });
@@ -112,26 +112,55 @@ async function control(
   return reply;
 }
 
+/** The flags every control command (`join`, `leave`, `set`) takes. */
+export interface ControlFlags {
+  node: Address;
+  timeout: number;
+  keyFile?: string;
+  json?: boolean;
+}
+
+/**
+ * Adds the flags of a control command: `--node`, `--timeout`, `--key-file` (for one that passes
+ * the key to every command; control needs none) and `--json`, described by `json`.
+ */
+export function controlOptions(command: Command, timeoutSeconds: number, json: string): Command {
+  return command
+    .addOption(nodeOption())
+    .addOption(timeoutOption(timeoutSeconds))
+    .addOption(
+      new Option(
+        "--key-file <FILE>",
+        "the cluster's key file, to seal the request with (not needed: control comes from the " +
+          "node's own machine)",
+      ),
+    )
+    .option("--json", json);
+}
+
 /**
  * Runs a control request (`join`, `leave`, `set`) and prints the node's answer: its one line, or
  * with `json` an object with `ok` and `message` and, when it was done, where the node stands now:
  * its own entry (`self`, with its new id after a join), `dropRate` and `suspicion`. A refusal is
  * a runtime failure.
  */
-export async function runControl(
-  node: Address,
-  message: ControlRequest,
-  timeoutSeconds: number,
-  json: boolean,
-): Promise<void> {
-  const reply = await control(node, message, timeoutSeconds);
+export async function runControl(flags: ControlFlags, message: ControlRequest): Promise<void> {
+  const { node, timeout: timeoutSeconds } = flags;
+  const json = flags.json === true;
+  const keyring = await loadKeyring(flags.keyFile);
+  const reply = await control(node, message, timeoutSeconds, keyring);
   if (json) {
     let now = {};
     if (reply.ok) {
       // What was done is done: a node that does not answer the question after it leaves the
       // answer without these fields, not the command failed.
       try {
-        const stats = await ask(node, { kind: "stats-request" }, Math.min(timeoutSeconds, 5));
+        const stats = await ask(
+          node,
+          { kind: "stats-request" },
+          Math.min(timeoutSeconds, 5),
+          keyring,
+        );
         if (stats.kind === "stats-response") {
           const parsed = JSON.parse(stats.json) as NodeStats;
           now = {

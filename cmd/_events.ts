@@ -19,8 +19,9 @@ async function fetchOne(
   member: string,
   timeoutMs: number,
   keyring: Keyring | undefined,
+  connectTimeoutMs = timeoutMs,
 ): Promise<FetchedLog> {
-  const conn = await connect(member, timeoutMs);
+  const conn = await connect(member, connectTimeoutMs);
   try {
     await writeFrame(
       conn,
@@ -57,9 +58,15 @@ async function fetchOne(
   }
 }
 
+/** How long a member listed as failed or left is given to accept a connection. */
+const endedConnectTimeoutMs = 2000;
+
 /**
- * The event logs of the node and of every member it lists as alive, fetched in parallel. Members
- * that cannot be reached are reported on stderr, left out, and named in `unreached`.
+ * The event logs of the node and of every member it lists as alive or suspect, fetched in
+ * parallel. Members that cannot be reached are reported on stderr, left out, and named in
+ * `unreached`. Members listed as failed or left are asked too, as their logs say what they saw
+ * before they went (one that left keeps running until it is stopped): one not reached is
+ * expected, and said in one line on stderr, not named in `unreached`.
  */
 export async function fetchLogs(
   node: string,
@@ -67,23 +74,42 @@ export async function fetchLogs(
   keyring?: Keyring,
 ): Promise<{ logs: FetchedLog[]; unreached: string[] }> {
   const stats = await fetchStats(node, timeoutMs / 1000, keyring);
-  const members = [
+  const live = [
     stats.self.address,
-    ...stats.members.filter((m) => m.status === "alive").map((m) => m.address),
+    ...stats.members.filter((m) => m.status === "alive" || m.status === "suspect")
+      .map((m) => m.address),
   ];
-  const results = await Promise.allSettled(members.map((m) => fetchOne(m, timeoutMs, keyring)));
+  const ended = stats.members.filter((m) =>
+    (m.status === "failed" || m.status === "left") && !live.includes(m.address)
+  ).map((m) => m.address);
+  const results = await Promise.allSettled([
+    ...live.map((m) => fetchOne(m, timeoutMs, keyring)),
+    ...ended.map((m) =>
+      fetchOne(m, timeoutMs, keyring, Math.min(timeoutMs, endedConnectTimeoutMs))
+    ),
+  ]);
   const logs: FetchedLog[] = [];
   const unreached: string[] = [];
+  const endedUnreached: string[] = [];
   results.forEach((result, i) => {
+    const member = i < live.length ? live[i] : ended[i - live.length];
     if (result.status === "fulfilled") logs.push(result.value);
+    else if (i >= live.length) endedUnreached.push(member);
     else {
-      unreached.push(`${members[i]} member.log`);
+      unreached.push(`${member} member.log`);
       const error = result.reason;
       const reason = error instanceof RequestError || error instanceof FrameError
         ? error.message
         : describe(error);
-      err(`${members[i]}: cannot fetch its event log: ${reason}\n`);
+      err(`${member}: cannot fetch its event log: ${reason}\n`);
     }
   });
+  if (endedUnreached.length > 0) {
+    err(
+      `not reached, as expected of members listed as failed or left: ${
+        endedUnreached.join(", ")
+      } (their logs are not in the page)\n`,
+    );
+  }
   return { logs, unreached };
 }

@@ -8,7 +8,7 @@ import { type GrepQuery, queryProblem } from "../mod/grep/query.ts";
 import { fanOut, type MemberOutcome } from "../mod/grep/fanout.ts";
 import { GroupedOutput } from "../mod/grep/format.ts";
 import { grepBytesMax } from "../mod/node/node.ts";
-import { counted, err } from "./_cli.ts";
+import { counted, err, UsageError } from "./_cli.ts";
 import { keyFileOption, loadKeyring, nodeOption, timeoutOption } from "./_client.ts";
 import { fetchStats } from "./stats.ts";
 
@@ -89,6 +89,8 @@ export function grepCommand(setExit: (code: number) => void): Command {
         "prefixed with the member (HOST:PORT:FILE:...); a summary goes to stderr.",
     )
     .argument("[PATTERN]", "the pattern, unless given with -e")
+    // Files are each member's own choice; one named here is refused in words, below.
+    .allowExcessArguments(true)
     .option(
       "-e, --regexp <PATTERN>",
       "a pattern; repeatable",
@@ -149,7 +151,15 @@ export function grepCommand(setExit: (code: number) => void): Command {
     .on("option:with-filename", () => (last.names = "-H"))
     .on("option:files-with-matches", () => (last.files = "-l"))
     .on("option:files-without-match", () => (last.files = "-L"))
-    .action(async (pattern: string | undefined, flags: GrepFlags) => {
+    .action(async (pattern: string | undefined, flags: GrepFlags, command: Command) => {
+      // As with grep, what follows the pattern (all of it, with -e) names files.
+      const files = command.args.slice(flags.regexp === undefined ? 1 : 0);
+      if (files.length > 0) {
+        throw new UsageError(
+          `member grep takes no FILE ('${files[0]}'): each member searches the files it ` +
+            "serves (member serve --grep)",
+        );
+      }
       setExit(
         await grep(pattern, {
           ...flags,
@@ -298,12 +308,7 @@ export function normalizedArgs(
 }
 
 function queryOf(pattern: string | undefined, flags: GrepFlags): GrepQuery | string {
-  const patterns = flags.regexp !== undefined
-    ? (pattern === undefined ? flags.regexp : undefined)
-    : pattern === undefined
-    ? []
-    : [pattern];
-  if (patterns === undefined) return "give the pattern either as PATTERN or with -e, not both";
+  const patterns = flags.regexp ?? (pattern === undefined ? [] : [pattern]);
   if (patterns.length === 0) return "no pattern: give PATTERN or -e PATTERN";
   const syntaxes = [flags.extendedRegexp, flags.fixedStrings, flags.basicRegexp].filter(Boolean);
   if (syntaxes.length > 1) return "conflicting matchers: give at most one of -E, -F, -G";

@@ -4,19 +4,16 @@
  */
 import { Command, InvalidArgumentError, Option } from "commander";
 import { numberIn, UsageError } from "./_cli.ts";
-import { nodeOption, runControl, timeoutOption } from "./_client.ts";
+import { type ControlFlags, controlOptions, runControl } from "./_client.ts";
 
-interface SetFlags {
-  node: string;
-  timeout: number;
+interface SetFlags extends ControlFlags {
   dropRate?: number;
   suspicion?: "on" | "off";
-  json?: boolean;
 }
 
 /** The `set` subcommand. */
 export function setCommand(setExit: (code: number) => void): Command {
-  return new Command("set")
+  const command = new Command("set")
     .description(
       "Change a running node's settings: its receive-side drop rate (this node only) and the " +
         "suspicion switch (spreads to the whole cluster).",
@@ -33,25 +30,18 @@ export function setCommand(setExit: (code: number) => void): Command {
           return value;
         }),
     )
-    .addOption(nodeOption())
-    .addOption(timeoutOption())
-    .option("--json", "print the answer, and the node's settings after it, as JSON")
-    .addHelpText("after", "\nExample:\n  member set --drop-rate 0.1 --suspicion off\n")
+    .addHelpText("after", "\nExample:\n  member set --drop-rate 0.1 --suspicion off\n");
+  return controlOptions(command, 10, "print the answer, and the node's settings after it, as JSON")
     .action(async (flags: SetFlags) => {
       if (flags.dropRate === undefined && flags.suspicion === undefined) {
         throw new UsageError("nothing to set: give --drop-rate and/or --suspicion");
       }
-      await runControl(
-        flags.node,
-        {
-          kind: "control-request",
-          action: "set",
-          ...(flags.dropRate === undefined ? {} : { dropRate: flags.dropRate }),
-          ...(flags.suspicion === undefined ? {} : { suspicion: flags.suspicion === "on" }),
-        },
-        flags.timeout,
-        flags.json === true,
-      );
+      await runControl(flags, {
+        kind: "control-request",
+        action: "set",
+        ...(flags.dropRate === undefined ? {} : { dropRate: flags.dropRate }),
+        ...(flags.suspicion === undefined ? {} : { suspicion: flags.suspicion === "on" }),
+      });
       setExit(0);
     });
 }

@@ -39,7 +39,12 @@ export function vizCommand(setExit: (code: number) => void): Command {
         "  member viz node1/member.log node2/member.log\n" +
         "  member sim --nodes 100 --fail 3 --events run.log && member viz run.log\n",
     )
-    .action(async (files: string[], flags: VizFlags) => {
+    .action(async (files: string[], flags: VizFlags, command: Command) => {
+      if (files.length > 0 && command.getOptionValueSource("node") === "cli") {
+        throw new UsageError(
+          "--node fetches the logs of a live cluster: give it or FILES, not both",
+        );
+      }
       setExit(await viz(files, flags));
     });
 }

@@ -195,6 +195,16 @@ Deno.test("member grep over a real cluster: the same lines and counts as GNU gre
         assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
         assert.match(result.stderr, /not allowed/);
       }
+      // A file named as grep takes one: each member's files are its own choice.
+      for (const args of [["x", "app.log"], ["-e", "x", "app.log"]]) {
+        const result = await member(["grep", "--node", node, ...args]);
+        assert.equal(result.code, 2, args.join(" "));
+        assert.equal(
+          result.stderr,
+          "error: member grep takes no FILE ('app.log'): each member searches the files it " +
+            "serves (member serve --grep)\n",
+        );
+      }
     });
 
     await t.step("an invalid regular expression: one clear line, exit 2", async () => {

@@ -13,7 +13,7 @@ import { buildModel } from "../mod/viz/model.ts";
 import { Replay } from "../mod/viz/replay.ts";
 import { statusColors } from "../mod/viz/page.ts";
 import { launchBrowser } from "./_browser.ts";
-import { Cluster, member } from "./_cluster.ts";
+import { Cluster, member, waitFor } from "./_cluster.ts";
 
 const a = "10.0.0.1:3000#1000";
 const b = "10.0.0.2:3000#2000";
@@ -588,7 +588,19 @@ Deno.test("the page in a real browser: plays, scrubs, and shows a failure only o
 Deno.test("member viz with no files fetches every live member's event log", async () => {
   const cluster = new Cluster("addresses");
   try {
-    await cluster.start(3);
+    await cluster.start(5);
+    // One leaves and keeps running, one crashes: the first's log is fetched, the second's is out
+    // of reach as expected, and neither is an error.
+    const [, asked, , leaver, victim] = cluster.members;
+    assert.equal((await member(["leave", "--node", leaver.address])).code, 0);
+    victim.signal("SIGKILL");
+    await victim.status;
+    await waitFor("the crash and the leave listed", async () => {
+      const stats = await asked.stats();
+      const status = (m: typeof victim) =>
+        stats.members.find((e) => e.address === m.address)?.status;
+      return status(victim) === "failed" && status(leaver) === "left";
+    }, 10_000);
     const output = `${cluster.dir}/replay.html`;
     const result = await member([
       "viz",
@@ -599,14 +611,20 @@ Deno.test("member viz with no files fetches every live member's event log", asyn
       "--json",
     ]);
     assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, new RegExp(`not reached, as expected .*: ${victim.address} `));
     const summary = JSON.parse(result.stdout);
-    assert.equal(summary.members, 3);
-    assert(summary.events >= 9, `${summary.events} events`);
+    assert.equal(summary.members, 5);
+    assert(summary.events >= 25, `${summary.events} events`);
     // One machine, one clock: each joiner's own JOIN is stamped when it happened, before its
     // contact accepted it, so no clock looks ahead.
     assert.deepEqual(summary.corrections, []);
     const html = await Deno.readTextFile(output);
-    for (const m of cluster.members) assert(html.includes(`${m.address} member.log`));
+    for (const m of cluster.members) {
+      assert.equal(html.includes(`${m.address} member.log`), m !== victim, m.address);
+    }
+    const both = await member(["viz", "--node", asked.address, `${cluster.dir}/x.txt`]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /give it or FILES, not both/);
     // Bad input is one clear line and exit 1.
     await Deno.writeTextFile(`${cluster.dir}/x.txt`, "not a log\n");
     const bad = await member(["viz", `${cluster.dir}/x.txt`, "-o", `${cluster.dir}/y.html`]);
