@@ -71,7 +71,7 @@ export function replayPage(model: VizModel, title = "member replay"): string {
       </select></label>
       <div id="timeline">
         <input id="scrub" type="range" min="0" value="0" step="1" aria-label="time">
-        <canvas id="marks" width="900" height="14" title="red: failures, orange: suspicions"></canvas>
+        <canvas id="marks" width="900" height="14" title="red: failures, orange: suspicions, blue: refutations, black: false positives"></canvas>
       </div>
       <span id="clock"></span>
     </div>
@@ -195,6 +195,10 @@ function pageScript(R: any, colors: readonly string[]): void {
   const scrub = $("scrub");
   scrub.max = String(replay.durationMs);
 
+  // In a crowd, what matters (suspected, failed) is drawn last, larger and outlined, so that
+  // neither the lines nor its neighbours hide it.
+  const crowdStandsOut = (s: number) => n > 60 && (s === 2 || s === 3);
+
   function draw(): void {
     ctx.clearRect(0, 0, W, W);
     // Events of the last moment as lines from who saw it to whom it is about.
@@ -217,41 +221,50 @@ function pageScript(R: any, colors: readonly string[]): void {
     }
     ctx.globalAlpha = 1;
     for (let m = 0; m < n; m++) {
-      const s = replay.statusOf(m);
-      drawnStatus[m] = s;
-      const [x, y] = positions[m];
-      ctx.beginPath();
-      // In a crowd, what matters (suspected, failed) is drawn larger.
-      ctx.arc(x, y, n > 60 && (s === 2 || s === 3) ? radius * 1.8 : radius, 0, 2 * Math.PI);
-      if (s === 0) {
-        // Not yet joined: an outline, unlike every status it may have later.
-        ctx.strokeStyle = colors[0];
-        ctx.lineWidth = 1;
-        ctx.stroke();
-      } else {
-        ctx.fillStyle = colors[s];
-        ctx.fill();
-      }
-      if (s === 3 && replay.countByOthers(m, 1) + replay.countByOthers(m, 2) > 0) {
-        // Failed by some, still listed by others: a ring says detection is under way.
-        ctx.strokeStyle = "#2e9d5b";
-        ctx.lineWidth = 2;
-        ctx.stroke();
-      }
-      if (m === selected) {
-        ctx.strokeStyle = "#1d2127";
-        ctx.lineWidth = 3;
-        ctx.beginPath();
-        ctx.arc(x, y, radius + 4, 0, 2 * Math.PI);
-        ctx.stroke();
-      }
-      if (n <= 60) drawLabel(m, x, y);
+      drawnStatus[m] = replay.statusOf(m);
+      if (!crowdStandsOut(drawnStatus[m])) drawMember(m, drawnStatus[m]);
     }
+    for (let m = 0; m < n; m++) if (crowdStandsOut(drawnStatus[m])) drawMember(m, drawnStatus[m]);
     const now = replay.nowMs;
     $("clock").textContent = `${fmt(Math.max(0, now))}  ${wall(Math.max(0, now))}`;
     scrub.value = String(Math.max(0, now));
     drawEvents(recent);
     drawSelected();
+  }
+
+  function drawMember(m: number, s: number): void {
+    const [x, y] = positions[m];
+    const big = crowdStandsOut(s);
+    ctx.beginPath();
+    ctx.arc(x, y, big ? radius * 1.8 : radius, 0, 2 * Math.PI);
+    if (s === 0) {
+      // Not yet joined: an outline, unlike every status it may have later.
+      ctx.strokeStyle = colors[0];
+      ctx.lineWidth = 1;
+      ctx.stroke();
+    } else {
+      ctx.fillStyle = colors[s];
+      ctx.fill();
+      if (big) {
+        ctx.strokeStyle = "#1d2127";
+        ctx.lineWidth = 1;
+        ctx.stroke();
+      }
+    }
+    if (s === 3 && replay.countByOthers(m, 1) + replay.countByOthers(m, 2) > 0) {
+      // Failed by some, still listed by others: a ring says detection is under way.
+      ctx.strokeStyle = "#2e9d5b";
+      ctx.lineWidth = 2;
+      ctx.stroke();
+    }
+    if (m === selected) {
+      ctx.strokeStyle = "#1d2127";
+      ctx.lineWidth = 3;
+      ctx.beginPath();
+      ctx.arc(x, y, radius + 4, 0, 2 * Math.PI);
+      ctx.stroke();
+    }
+    if (n <= 60) drawLabel(m, x, y);
   }
 
   // A few labels sit level beside their dots; more would collide near the top and bottom of the
@@ -397,7 +410,8 @@ function pageScript(R: any, colors: readonly string[]): void {
       playing ? pause() : play();
     }
   });
-  view.addEventListener("click", (e: any) => {
+  /** The member drawn under a pointer event, or -1. */
+  function memberAt(e: any): number {
     const box = view.getBoundingClientRect();
     const x = (e.clientX - box.left) * (W / box.width);
     const y = (e.clientY - box.top) * (W / box.height);
@@ -407,7 +421,13 @@ function pageScript(R: any, colors: readonly string[]): void {
       const d = (px - x) ** 2 + (py - y) ** 2;
       if (d < bestDistance) [best, bestDistance] = [i, d];
     });
-    select(bestDistance <= (radius + 8) ** 2 ? best : -1);
+    return bestDistance <= (radius + 8) ** 2 ? best : -1;
+  }
+  view.addEventListener("click", (e: any) => select(memberAt(e)));
+  // Unlabelled in a crowd, a member is named where the pointer rests on it.
+  view.addEventListener("mousemove", (e: any) => {
+    const m = memberAt(e);
+    view.title = m < 0 ? "" : `${data.members[m]}: ${statuses[replay.statusOf(m)]}`;
   });
 
   // The legend, the marks under the timeline, the failures, the clocks and the input.
@@ -419,12 +439,17 @@ function pageScript(R: any, colors: readonly string[]): void {
   const marks = $("marks").getContext("2d");
   const markWidth = $("marks").width;
   const span = Math.max(1, replay.durationMs);
+  const markAt = (ms: number) => Math.round((ms / span) * (markWidth - 2));
   for (let i = 0; i < replay.events; i++) {
     const kind = kinds[data.kind[i]];
-    if (kind !== "FAIL" && kind !== "SUSPECT") continue;
+    if (kind !== "FAIL" && kind !== "SUSPECT" && kind !== "REFUTE") continue;
     marks.fillStyle = kindColors[kind];
-    marks.fillRect(Math.round((data.t[i] / span) * (markWidth - 2)), 0, 2, 14);
+    marks.fillRect(markAt(data.t[i]), 0, 2, 14);
   }
+  // A false positive's first detection, over its marks: the one thing on the timeline that
+  // should not have happened.
+  marks.fillStyle = "#1d2127";
+  for (const f of model.failures) if (f.falsePositive) marks.fillRect(markAt(f.firstMs), 0, 3, 14);
   const counts = Object.entries(model.counts).map(([k, v]) => `${v} ${k}`).join(", ");
   $("summary").textContent = `${n} members, ${replay.events} events (${counts}) over ${
     fmt(replay.durationMs)
