@@ -52,8 +52,10 @@ async function bytesSent(members: MemberProcess[]): Promise<number> {
 
 /**
  * Bytes the other members send because of an action: what each sends from just before it until
- * `ms` after it, less what it sends at rest (its rate over `ms` measured just before) in as long.
- * The actor's own bytes are left out (a joiner's, a leaver's; a victim sends none).
+ * `ms` after it, less what it sends at rest in as long. The rate at rest is the one after the
+ * action, over the next `ms`: a join or a failure changes the cluster for good (one member more
+ * to gossip about, or a failed one listed until cleanup), and that is not the action's cost but
+ * the new rest. The actor's own bytes are left out (a joiner's, a leaver's; a victim sends none).
  */
 async function costOf(
   cluster: Cluster,
@@ -61,19 +63,20 @@ async function costOf(
   ms: number,
 ): Promise<number> {
   const members = cluster.running();
-  const restStart = await bytesByMember(members);
-  const restStartedAt = performance.now();
-  await sleep(ms);
   const start = await bytesByMember(members);
   const startedAt = performance.now();
-  const rest = (m: MemberProcess) =>
-    (start.get(m)! - restStart.get(m)!) / (startedAt - restStartedAt);
   const actor = await action();
   await sleep(ms);
   const others = members.filter((m) => m !== actor && !m.exited);
+  const middle = await bytesByMember(others);
+  const middleAt = performance.now();
+  await sleep(ms);
   const end = await bytesByMember(others);
-  const elapsed = performance.now() - startedAt;
-  return others.reduce((sum, m) => sum + end.get(m)! - start.get(m)! - rest(m) * elapsed, 0);
+  const endedAt = performance.now();
+  return others.reduce((sum, m) => {
+    const rest = (end.get(m)! - middle.get(m)!) / (endedAt - middleAt);
+    return sum + middle.get(m)! - start.get(m)! - rest * (middleAt - startedAt);
+  }, 0);
 }
 
 /**
@@ -186,7 +189,9 @@ export async function realBench(options: RealBenchOptions): Promise<string> {
         } / ${Math.max(...rss).toFixed(0)} |`,
       );
 
-      // What a join, a leave and a failure cost the whole cluster, in bytes.
+      // What a join, a leave and a failure cost the whole cluster, in bytes, once the restarts
+      // above have settled: their failed versions cleaned up, their news spent.
+      await sleep(35_000);
       const extra = cluster.members.length;
       const joinCost = await costOf(cluster, async () => {
         const joiner = cluster.add(["--join", cluster.members[0].address], extra);
