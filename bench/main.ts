@@ -14,7 +14,7 @@ const parts = ["sim", "real", "grep"] as const;
 const usage = `usage: deno task bench [sim|real|grep]... [--quick]
 
 Prints the figures the README records. With no part named, runs all three: sim (10 to 10,000
-simulated nodes, about 30 minutes and 10 GB), real (10 and 50 real processes, about 27 minutes),
+simulated nodes, about 30 minutes and 10 GB), real (10 and 50 real processes, about 28 minutes),
 grep (4 and 10 nodes with 60 MB of log each). --quick keeps to the smaller sizes and shorter runs.`;
 
 async function main(args: string[]): Promise<number> {
