@@ -1800,8 +1800,8 @@ export class Core {
   /**
    * Notes that a member's heartbeat grew: `direct`ly from the member, or by word as good (a
    * refutation, a fellow watcher's relay), or as another member passed it on. A neighbour probed
-   * in its last silence gets a new probe
-   * deadline, `probeAfterMs` from now at the earliest: the wake-up bound must not be later.
+   * in its last silence gets a new probe deadline, `probeAfterMs` from now at the earliest: the
+   * wake-up bound must not be later.
    */
   #heard(slot: number, nowMs: number, direct: boolean): void {
     this.#rows[slot * rowSize + fHeard] = nowMs;
