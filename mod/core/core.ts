@@ -51,7 +51,7 @@ import {
   type SyncResponse,
   type Via,
 } from "./types.ts";
-import { entryBytes, gossipFrameBytes, uint32Max, versionMax } from "../wire/size.ts";
+import { entryBytes, gossipFrameBytes, uint32Max, versionMax } from "./wire_size.ts";
 
 /** What a core is created with. */
 export interface CoreOptions {

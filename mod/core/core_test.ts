@@ -4,7 +4,7 @@ import { Core, epochNewer } from "./core.ts";
 import { ringHash } from "./ring.ts";
 import { Random } from "./random.ts";
 import { type Entry, type Gossip, type MemberEvent, type Probe, Status } from "./types.ts";
-import { uint32Max, versionMax } from "../wire/size.ts";
+import { uint32Max, versionMax } from "./wire_size.ts";
 import { decodeDatagram, encodeMessage } from "../wire/codec.ts";
 
 const v0 = 1767225600000;

@@ -39,7 +39,7 @@ import { describe, describeFileError } from "../errors.ts";
 import { clock } from "./clock.ts";
 import { ByteBudget, frame, FrameError, frameLimits, FrameReader, writeAll } from "./frames.ts";
 import { type Keyring, sealOverheadBytes } from "../wire/seal.ts";
-import { gossipEntriesMax, versionMax } from "../wire/size.ts";
+import { gossipEntriesMax, versionMax } from "../core/wire_size.ts";
 import { Traffic } from "./traffic.ts";
 import { version as toolVersion } from "../version.ts";
 

@@ -19,7 +19,7 @@ import type {
   SyncRequest,
   SyncResponse,
 } from "../core/types.ts";
-import { gossipEntriesMax, protocolVersion, uint32Max, versionMax } from "./size.ts";
+import { gossipEntriesMax, protocolVersion, uint32Max, versionMax } from "../core/wire_size.ts";
 import { type GrepQuery, type OutputMode, queryProblem } from "../grep/query.ts";
 
 /** Wire tags. Append only; never reuse a number. */

@@ -10,7 +10,7 @@ import {
   encodeMessage,
   type FrameMessage,
 } from "./codec.ts";
-import { entryBytes, gossipFrameBytes, protocolVersion } from "./size.ts";
+import { entryBytes, gossipFrameBytes, protocolVersion } from "../core/wire_size.ts";
 
 const limits: DecodeLimits = { bytesMax: 1400, entriesMax: 200 };
 const frameLimits: DecodeLimits = { bytesMax: 16 << 20, entriesMax: 100_000 };

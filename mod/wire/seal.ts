@@ -11,7 +11,7 @@
  * rejects a nonce it has already accepted (a replay) and messages stamped too far from its own
  * clock.
  */
-import { protocolVersion } from "./size.ts";
+import { protocolVersion } from "../core/wire_size.ts";
 import { describeFileError } from "../errors.ts";
 
 /** The first byte of a sealed message. */

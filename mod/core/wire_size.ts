@@ -1,8 +1,10 @@
 /**
  * Exact encoded sizes of the messages the core builds, so that it can fill a datagram to its limit
- * without encoding it. `codec_test.ts` checks these against the encoder on random messages.
+ * without encoding it. `codec_test.ts` checks these against the encoder on random messages. They
+ * live in the core, which needs them to fill datagrams, and the codec takes them from here: the
+ * core imports nothing from outside its folder.
  */
-import type { Settings } from "../core/types.ts";
+import type { Settings } from "./types.ts";
 
 /** The protocol-version byte that opens every datagram and every TCP frame's payload. */
 export const protocolVersion = 1;
