@@ -32,6 +32,7 @@ import type { Random } from "./random.ts";
 import { Ring, ringHash } from "./ring.ts";
 import { SlotSet } from "./slot_set.ts";
 import { EndedVersions } from "./ended_versions.ts";
+import { probesInFlightMax } from "./driver_rules.ts";
 import {
   type Address,
   type Entry,
@@ -43,6 +44,7 @@ import {
   type JoinResponse,
   type MemberEvent,
   type Outgoing,
+  type OutgoingProbe,
   type Probe,
   type ProbeAck,
   type Settings,
@@ -112,17 +114,6 @@ export interface CoreCounters {
   behindTold: number;
 }
 
-/** A probe to send over TCP, and to whom. */
-export interface OutgoingProbe {
-  readonly to: Address;
-  readonly message: Probe;
-  /**
-   * True for a probe asking a member to confirm itself after this node stalled, rather than of a
-   * silent neighbour: it is sent whatever else is in flight, and its answer says nothing of UDP.
-   */
-  readonly confirm?: boolean;
-}
-
 type Phase = "active" | "leaving" | "left";
 
 /** A member awaiting its own word after a stall, and its heartbeat when it was asked. */
@@ -177,10 +168,10 @@ class DeadlineQueue {
 
 const noEntryStatus = 0;
 /**
- * Members probed at most after a stall, when a whole list lacks them; any more are ended at once
- * (a list lacking that many is of a cluster that has moved on). The shell's probes in flight.
+ * Members asked at once to confirm themselves after a stall, when a whole list lacks them; the
+ * rest wait for the next batch. As many as a driver lets probes be in flight.
  */
-const unconfirmedProbesMax = 8;
+const unconfirmedProbesMax = probesInFlightMax;
 // The member table's row layout: one Float64Array, `rowSize` fields per slot.
 const rowSize = 8;
 const fVersion = 0;

@@ -164,3 +164,14 @@ export interface Outgoing {
   readonly message: Gossip;
   readonly bytes: number;
 }
+
+/** A probe to send over TCP, and to whom. */
+export interface OutgoingProbe {
+  readonly to: Address;
+  readonly message: Probe;
+  /**
+   * True for a probe asking a member to confirm itself after this node stalled, rather than of a
+   * silent neighbour: it is sent whatever else is in flight, and its answer says nothing of UDP.
+   */
+  readonly confirm?: boolean;
+}

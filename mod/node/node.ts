@@ -12,7 +12,8 @@ import { concat } from "../bytes.ts";
 import { isAddress, parseAddress } from "../core/address.ts";
 import type { Config } from "../core/config.ts";
 import { defaultConfig, probeTimeoutMs, requestTimeoutMs } from "../core/config.ts";
-import { Core, type CoreCounters, type MemberView, type OutgoingProbe } from "../core/core.ts";
+import { Core, type CoreCounters, type MemberView } from "../core/core.ts";
+import type { OutgoingProbe } from "../core/types.ts";
 import { Random } from "../core/random.ts";
 import {
   type Address,

@@ -1,0 +1,72 @@
+/**
+ * The rules every driver of a {@linkcode Core} follows, written once for the daemon's shell and
+ * the simulator alike, so that the simulator runs the daemon minus its sockets and its clock:
+ *
+ * - No gossip is taken before the node's join is answered: until then it is not a member, and
+ *   gossip (heartbeats meant for an earlier version at its address, say) would list it
+ *   everywhere before it joined, or though its join then fails.
+ * - At most `probesInFlightMax` probes of silent neighbours wait for their answers at once; the
+ *   rest of a burst is skipped (and counted), since each holds a TCP connection for up to the
+ *   probe timeout. A probe asking a member to confirm itself after a stall is sent whatever else
+ *   is in flight: the core asks at most `probesInFlightMax` at a time, and one not asked would be
+ *   ended.
+ * - One list exchange at a time: a node that asks for a whole list while one is on its way would
+ *   only merge the same list twice.
+ *
+ * A driver keeps one instance per process (a restart starts afresh) and reports each request's
+ * end, answered or timed out, exactly once.
+ */
+import type { OutgoingProbe } from "./types.ts";
+
+/** Probes of silent neighbours waiting for an answer at once, at most. */
+export const probesInFlightMax = 8;
+
+/** What one process may hand its core, and what it may send, at a given moment. */
+export class DriverRules {
+  #joined = false;
+  #probesInFlight = 0;
+  #syncing = false;
+  /** Probes of silent neighbours not sent because `probesInFlightMax` were in flight. */
+  probesSkipped = 0;
+
+  /** Notes that the join was answered (or that this node started the cluster). */
+  joined(): void {
+    this.#joined = true;
+  }
+
+  /** True once gossip may be handed to the core. */
+  get takesGossip(): boolean {
+    return this.#joined;
+  }
+
+  /** True, and counted as in flight, when `probe` may be sent now; the driver then sends it. */
+  beginProbe(probe: OutgoingProbe): boolean {
+    if (!this.#joined) return false;
+    if (probe.confirm !== true && this.#probesInFlight >= probesInFlightMax) {
+      this.probesSkipped++;
+      return false;
+    }
+    this.#probesInFlight++;
+    return true;
+  }
+
+  /** Notes that a probe `beginProbe` let through was answered or timed out. */
+  endProbe(): void {
+    this.#probesInFlight--;
+  }
+
+  /** True, and noted, when a list exchange may start now. */
+  beginSync(): boolean {
+    if (!this.#joined || this.#syncing) return false;
+    this.#syncing = true;
+    return true;
+  }
+
+  /**
+   * Notes that the list exchange `beginSync` let through ended. A driver calls it before it hands
+   * the answer to the core: a stall the answer reveals asks for a list again at once.
+   */
+  endSync(): void {
+    this.#syncing = false;
+  }
+}
