@@ -63,11 +63,23 @@ export interface SimulationOptions {
   readonly epochMs?: number;
   /** Called for every event every node reports. */
   readonly onEvent?: (node: SimNode, event: MemberEvent) => void;
+  /**
+   * Called for every output of every core, in the order the cores give them: what golden traces
+   * hash, so that a change of the core's behaviour, however small, shows.
+   */
+  readonly onOutput?: (node: SimNode, output: SimOutput) => void;
   /** Datagrams a paused node's socket buffers before dropping more. */
   readonly pausedInboxMax?: number;
   /** How long a joiner waits before trying again when its contact does not answer. */
   readonly joinRetryMs?: number;
 }
+
+/** One output of a core, as {@linkcode SimulationOptions.onOutput} sees it. */
+export type SimOutput =
+  | { readonly kind: "datagram"; readonly datagram: Outgoing }
+  | { readonly kind: "request"; readonly to: Address; readonly request: SyncRequest | Probe }
+  | { readonly kind: "answer"; readonly to: Address; readonly response: SyncResponse | ProbeAck }
+  | { readonly kind: "event"; readonly event: MemberEvent };
 
 /** Requests over TCP a paused process's accept queue holds; more are refused. */
 const pausedRequestsMax = 128;
@@ -630,18 +642,26 @@ export class Simulation {
   }
 
   #drain(node: SimNode, core: Core): void {
+    const trace = this.#options.onOutput;
     const datagrams = core.takeDatagrams();
-    for (const datagram of datagrams) this.#route(node, datagram);
+    for (const datagram of datagrams) {
+      trace?.(node, { kind: "datagram", datagram });
+      this.#route(node, datagram);
+    }
     for (const address of core.takeSyncs()) this.#request(node, address, core.syncRequest());
     for (const probe of core.takeProbes()) {
       this.stats.probes++;
       this.#request(node, probe.to, probe.message);
     }
     const events = core.takeEvents();
-    for (const event of events) this.#observe(node, event);
+    for (const event of events) {
+      trace?.(node, { kind: "event", event });
+      this.#observe(node, event);
+    }
   }
 
   #request(node: SimNode, address: Address, request: SyncRequest | Probe): void {
+    this.#options.onOutput?.(node, { kind: "request", to: address, request });
     const to = this.#byAddress.get(address);
     if (to === undefined) return;
     this.#agenda.push(this.nowMs + this.#delay(), {
@@ -670,6 +690,9 @@ export class Simulation {
     } else {
       response = peer.core!.acceptSync(this.nowMs, request, item.node.address);
       this.stats.syncs++;
+    }
+    if (response !== undefined) {
+      this.#options.onOutput?.(peer, { kind: "answer", to: item.node.address, response });
     }
     this.#flush(peer);
     const atMs = this.nowMs + this.#delay();
