@@ -8,7 +8,7 @@
 import { Cluster, waitFor } from "../tests/_cluster.ts";
 import { known, writeLog } from "../tests/_logs.ts";
 import { fanOut } from "../mod/grep/fanout.ts";
-import { type GrepQuery, plainQuery } from "../mod/grep/query.ts";
+import { type GrepQuery, plainQuery } from "../mod/wire/grep_query.ts";
 
 /** What the grep part is run with. */
 export interface GrepBenchOptions {

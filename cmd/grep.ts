@@ -4,7 +4,7 @@
  * summary goes to stderr. Exit status as grep's: 0 something matched, 1 nothing, 2 an error.
  */
 import { Command, InvalidArgumentError } from "commander";
-import { type GrepQuery, queryProblem } from "../mod/grep/query.ts";
+import { type GrepQuery, queryProblem } from "../mod/wire/grep_query.ts";
 import { fanOut, type MemberOutcome } from "../mod/grep/fanout.ts";
 import { GroupedOutput } from "../mod/grep/format.ts";
 import { grepBytesMax } from "../mod/node/node.ts";

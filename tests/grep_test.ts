@@ -10,7 +10,7 @@ import { binaryFlags } from "../tasks/flags.ts";
 import { bundle, Cluster, member, type MemberProcess, waitFor } from "./_cluster.ts";
 import { known, writeLog } from "./_logs.ts";
 import { fanOut } from "../mod/grep/fanout.ts";
-import { plainQuery } from "../mod/grep/query.ts";
+import { plainQuery } from "../mod/wire/grep_query.ts";
 
 const nodes = 4;
 

@@ -11,7 +11,8 @@ import { answerSecurity, FrameError, FrameReader, writeFrame } from "../node/fra
 import type { GrepDone, GrepMode } from "../wire/codec.ts";
 import type { Keyring } from "../wire/seal.ts";
 import { type GrepRecord, parseRecords, prefixLines } from "./format.ts";
-import { type GrepQuery, namesOnly } from "./query.ts";
+import type { GrepQuery } from "../wire/grep_query.ts";
+import { namesOnly } from "./argv.ts";
 
 /** How one member's part of a query ended. */
 export interface MemberOutcome {

@@ -3,7 +3,8 @@
  * records for `--json`, parsed from GNU grep's `-H -n -Z` output.
  */
 import { concat } from "../bytes.ts";
-import { type GrepQuery, namesOnly } from "./query.ts";
+import type { GrepQuery } from "../wire/grep_query.ts";
+import { namesOnly } from "./argv.ts";
 
 /** One unit of `--json` output (the member is added by the client). */
 export type GrepRecord =

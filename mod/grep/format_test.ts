@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { GroupedOutput, GroupSeparators, prefixLines } from "./format.ts";
-import { type GrepQuery, plainQuery } from "./query.ts";
+import { type GrepQuery, plainQuery } from "../wire/grep_query.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

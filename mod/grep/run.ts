@@ -4,7 +4,8 @@
  * but the bytes it shuttles; output is bounded and so is the time it may take.
  */
 import { concat } from "../bytes.ts";
-import { grepArgv, type GrepQuery, type OutputMode, outputTerminator } from "./query.ts";
+import type { GrepQuery, OutputMode } from "../wire/grep_query.ts";
+import { grepArgv, outputTerminator } from "./argv.ts";
 
 /** How a run is bounded. */
 export interface RunOptions {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { plainQuery } from "./query.ts";
+import { plainQuery } from "../wire/grep_query.ts";
 import { lineBytesMax, runGrep } from "./run.ts";
 
 const options = { bytesMax: 64 << 20, timeoutMs: 60_000 };

@@ -1025,7 +1025,7 @@ export class Node {
 
   /**
    * Runs GNU grep on this node's own files and streams its output back. The query is structured
-   * and allowlisted (see mod/grep/query.ts); the files are this node's choice, never the client's.
+   * and allowlisted (see mod/grep/argv.ts); the files are this node's choice, never the client's.
    */
   async #grep(conn: Deno.TcpConn, request: GrepRequest, keyring?: Keyring): Promise<void> {
     // Frames go out one at a time, in order. While the query waits its turn, and while a search

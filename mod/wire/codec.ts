@@ -20,7 +20,7 @@ import type {
   SyncResponse,
 } from "../core/types.ts";
 import { gossipEntriesMax, protocolVersion, uint32Max, versionMax } from "../core/wire_size.ts";
-import { type GrepQuery, type OutputMode, queryProblem } from "../grep/query.ts";
+import { type GrepQuery, type OutputMode, queryProblem } from "./grep_query.ts";
 
 /** Wire tags. Append only; never reuse a number. */
 export const Tag = {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { plainQuery, queryProblem, repetitionAdded, repetitionMax } from "./query.ts";
+import { plainQuery, queryProblem, repetitionAdded, repetitionMax } from "./grep_query.ts";
 
 Deno.test("repetition counts are written out as GNU grep compiles them", () => {
   const cases: [string, boolean, number][] = [
