@@ -18,6 +18,7 @@ interface VizFlags {
   timeout: number;
   keyFile?: string;
   json?: boolean;
+  force?: boolean;
 }
 
 /** The `viz` subcommand. */
@@ -32,6 +33,7 @@ export function vizCommand(setExit: (code: number) => void): Command {
     .addOption(nodeOption())
     .addOption(timeoutOption(10))
     .addOption(keyFileOption())
+    .option("--force", "overwrite the output file if it exists")
     .option("--json", "also print the failures found (who detected what, when) as JSON")
     .addHelpText(
       "after",
@@ -77,6 +79,10 @@ async function viz(files: string[], flags: VizFlags): Promise<number> {
   if (toStdout && flags.json) {
     throw new UsageError("-o - writes the page to stdout, where --json would go: choose one");
   }
+  // An earlier page may be the only copy of a run whose logs are gone: refused before any work.
+  if (!toStdout && !flags.force && exists(flags.output)) {
+    throw new RuntimeFailure(existsMessage(flags.output));
+  }
   let logs: LogSource[];
   let unread: string[] = [];
   if (files.length > 0) {
@@ -108,8 +114,12 @@ async function viz(files: string[], flags: VizFlags): Promise<number> {
   const page = replayPage(model);
   try {
     if (toStdout) out(page);
-    else await Deno.writeTextFile(flags.output, page);
+    else await Deno.writeTextFile(flags.output, page, { createNew: !flags.force });
   } catch (error) {
+    // Made meanwhile by someone else: theirs is kept too.
+    if (error instanceof Deno.errors.AlreadyExists) {
+      throw new RuntimeFailure(existsMessage(flags.output));
+    }
     throw new RuntimeFailure(`cannot write ${flags.output}: ${describeFileError(error)}`);
   }
   const fp = model.failures.filter((f) => f.falsePositive).length;
@@ -137,4 +147,17 @@ async function viz(files: string[], flags: VizFlags): Promise<number> {
   }
   // As cat does: what could be read is written, and a file that could not be is a failure.
   return unread.length > 0 ? 1 : 0;
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function existsMessage(path: string): string {
+  return `${showControls(path)} exists: give -o another file, or --force to overwrite it`;
 }

@@ -18,6 +18,54 @@ async function run(args: string[]): Promise<boolean> {
   return status.success;
 }
 
+const encoder = new TextEncoder();
+// deno colours its messages even when piped; the patterns below read the text.
+// deno-lint-ignore no-control-regex
+const colour = /\x1b\[[0-9;]*m/g;
+
+/**
+ * Runs `deno compile`, its messages shown as they come, until an error begins: that is held back.
+ * A runtime that could not be fetched (no network, a proxy, a mirror down) is said in one line
+ * with the ways on, instead of deno's chain of causes and a backtrace; any other error is shown
+ * as deno wrote it.
+ */
+async function compile(args: string[], output: string): Promise<boolean> {
+  console.error(`$ deno ${args.join(" ")}`);
+  const child = new Deno.Command(Deno.execPath(), { args, cwd: root, stderr: "piped" }).spawn();
+  let held = "";
+  let pending = "";
+  for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+    pending += chunk;
+    const lines = pending.split("\n");
+    pending = lines.pop()!;
+    for (const line of lines) {
+      if (held === "" && !/^error/.test(line.replace(colour, ""))) {
+        Deno.stderr.writeSync(encoder.encode(line + "\n"));
+      } else {
+        held += line + "\n";
+      }
+    }
+  }
+  held += pending;
+  const status = await child.status;
+  if (status.success) return true;
+  const text = held.replace(colour, "");
+  if (/Setting up base binary/.test(text)) {
+    const url = text.match(/url \((\S+?)\)/)?.[1] ?? "the Deno runtime (denort)";
+    const causes = text.split("Stack backtrace")[0].split("\n")
+      .filter((line) => /^\s*\d+: /.test(line));
+    const cause = causes.at(-1)?.replace(/^\s*\d+: /, "").trim() ?? "no reason given";
+    console.error(
+      `error: cannot build ${output}: deno compile could not fetch its runtime from ${url} ` +
+        `(${cause}); run \`deno task bundle\` for dist/member.js, which runs wherever Deno 2.9 ` +
+        "does, or compile on a machine that can reach that address",
+    );
+  } else {
+    Deno.stderr.writeSync(encoder.encode(held));
+  }
+  return false;
+}
+
 const usage =
   "usage: deno task compile [--target TARGET] [--data-dir DIR]... [--grep PATH_OR_GLOB]... " +
   "[--key-file FILE]...\n       deno task bundle";
@@ -66,16 +114,17 @@ if (what === "compile") {
     grepPaths: values.get("--grep")!,
     keyFiles: values.get("--key-file")!,
   };
-  const ok = await run([
+  const output = target === undefined ? "dist/member" : `dist/member-${target}`;
+  const ok = await compile([
     "compile",
     // The lock also holds what only the tests use (a browser driver, 13 MB): left out.
     "--exclude-unused-npm",
     ...binaryFlags(paths),
     ...(target === undefined ? [] : ["--target", target]),
     "--output",
-    target === undefined ? "dist/member" : `dist/member-${target}`,
+    output,
     "main.ts",
-  ]);
+  ], output);
   Deno.exit(ok ? 0 : 1);
 } else if (what === "bundle" && rest.length === 0) {
   Deno.exit((await run(["bundle", "--quiet", "main.ts", "--output", "dist/member.js"])) ? 0 : 1);
