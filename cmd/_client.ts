@@ -4,7 +4,7 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { parseAddress } from "../mod/core/address.ts";
 import type { Address } from "../mod/core/types.ts";
-import { request, RequestError } from "../mod/node/client.ts";
+import { request, RequestError } from "../mod/net/client.ts";
 import type { ControlRequest, ControlResponse, FrameMessage } from "../mod/wire/codec.ts";
 import { out, RuntimeFailure } from "./_cli.ts";
 import { nodeDefaults, type NodeStats } from "../mod/node/node.ts";

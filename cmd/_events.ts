@@ -1,9 +1,9 @@
 /**
  * Fetching the event logs of every live member through one node, for `member viz` with no files.
  */
-import { connect, RequestError } from "../mod/node/client.ts";
+import { connect, RequestError } from "../mod/net/client.ts";
 import { describe } from "../mod/errors.ts";
-import { answerSecurity, FrameError, FrameReader, writeFrame } from "../mod/node/frames.ts";
+import { answerSecurity, FrameError, FrameReader, writeFrame } from "../mod/net/frames.ts";
 import { eventsBytesMax } from "../mod/node/node.ts";
 import type { Keyring } from "../mod/wire/seal.ts";
 import { err } from "./_cli.ts";

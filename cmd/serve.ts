@@ -11,7 +11,7 @@ import {
 } from "@logtape/logtape";
 import { isAddress } from "../mod/core/address.ts";
 import { Node, StartError } from "../mod/node/node.ts";
-import { isLoopback } from "../mod/node/node.ts";
+import { isLoopback } from "../mod/net/host.ts";
 import { integerIn, numberIn, RuntimeFailure, UsageError } from "./_cli.ts";
 import { KeyError, Keyring } from "../mod/wire/seal.ts";
 import { nodeAddress } from "./_client.ts";

@@ -6,7 +6,7 @@
 import { binaryFlags } from "./flags.ts";
 import { freePort } from "./free_port.ts";
 import { parseEventLine } from "../mod/log/event_line.ts";
-import { request } from "../mod/node/client.ts";
+import { request } from "../mod/net/client.ts";
 import type { NodeStats } from "../mod/node/node.ts";
 import { render } from "../cmd/stats.ts";
 

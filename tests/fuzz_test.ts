@@ -12,7 +12,7 @@ import {
   encodeMessage,
   type FrameMessage,
 } from "../mod/wire/codec.ts";
-import { frameLimits } from "../mod/node/frames.ts";
+import { frameLimits } from "../mod/net/frames.ts";
 
 const datagramLimits = { bytesMax: 65_535, entriesMax: 2000 };
 

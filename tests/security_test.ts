@@ -10,9 +10,9 @@ import { Status } from "../mod/core/types.ts";
 import { datagramLimits } from "../mod/node/node.ts";
 import { decodeDatagram, encodeMessage, type FrameMessage } from "../mod/wire/codec.ts";
 import { generateKey, Keyring } from "../mod/wire/seal.ts";
-import { FrameReader, writeFrame } from "../mod/node/frames.ts";
+import { FrameReader, writeFrame } from "../mod/net/frames.ts";
 import { Cluster, member, type MemberProcess, waitFor } from "./_cluster.ts";
-import { request } from "../mod/node/client.ts";
+import { request } from "../mod/net/client.ts";
 
 type Dropped = Record<string, number>;
 
@@ -350,7 +350,7 @@ Deno.test("a join flood is refused past the limit; idle connections are closed; 
     // Joins from made-up members as fast as they go, 30 at a time, until some are refused (at
     // most 3,000): the first burst is taken, the rest told to come back later; the node answers
     // stats all along. On a slow machine the first 600 may come no faster than the bucket fills.
-    const { request } = await import("../mod/node/client.ts");
+    const { request } = await import("../mod/net/client.ts");
     let accepted = 0;
     let busy = 0;
     const started = Date.now();

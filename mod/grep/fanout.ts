@@ -5,9 +5,9 @@
  * searching sends an empty chunk every few seconds, so a slow search is not taken for a stall.
  */
 import type { Address } from "../core/types.ts";
-import { connect, RequestError } from "../node/client.ts";
+import { connect, RequestError } from "../net/client.ts";
 import { describe } from "../errors.ts";
-import { answerSecurity, FrameError, FrameReader, writeFrame } from "../node/frames.ts";
+import { answerSecurity, FrameError, FrameReader, writeFrame } from "../net/frames.ts";
 import type { GrepDone, GrepMode } from "../wire/codec.ts";
 import type { Keyring } from "../wire/seal.ts";
 import { type GrepRecord, parseRecords, prefixLines } from "./format.ts";

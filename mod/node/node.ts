@@ -9,7 +9,8 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { concat } from "../bytes.ts";
-import { isAddress, parseAddress } from "../core/address.ts";
+import { formatAddress, isAddress, parseAddress } from "../core/address.ts";
+import { bareHost, isLocal, isLoopback } from "../net/host.ts";
 import type { Config } from "../core/config.ts";
 import { defaultConfig, probeTimeoutMs, requestTimeoutMs } from "../core/config.ts";
 import { Core, type CoreCounters, type MemberView } from "../core/core.ts";
@@ -35,10 +36,17 @@ import {
 import { expandPaths } from "../grep/glob.ts";
 import { runGrep } from "../grep/run.ts";
 import { EventLog } from "../log/event_log.ts";
-import { request, RequestError } from "./client.ts";
+import { request, RequestError } from "../net/client.ts";
 import { describe, describeFileError } from "../errors.ts";
 import { clock } from "./clock.ts";
-import { ByteBudget, frame, FrameError, frameLimits, FrameReader, writeAll } from "./frames.ts";
+import {
+  ByteBudget,
+  frame,
+  FrameError,
+  frameLimits,
+  FrameReader,
+  writeAll,
+} from "../net/frames.ts";
 import { type Keyring, sealOverheadBytes } from "../wire/seal.ts";
 import { gossipEntriesMax, versionMax } from "../core/wire_size.ts";
 import { Traffic } from "./traffic.ts";
@@ -257,7 +265,7 @@ export class Node {
    * retries and backoff) or starts a cluster. Resolves once the node is a member.
    */
   static async start(options: NodeOptions): Promise<Node> {
-    const address = formatHostPort(options.host, options.port);
+    const address = formatAddress(options.host, options.port);
     if (!isAddress(address)) throw new StartError(`bad address ${address}`);
     const hostname = bareHost(options.host);
     const lock = lockDataDir(options.dataDir);
@@ -354,7 +362,7 @@ export class Node {
         {
           port: options.port,
           error: describe(error),
-          address: formatHostPort(options.host, options.port),
+          address: formatAddress(options.host, options.port),
         },
       );
       return [];
@@ -1410,28 +1418,6 @@ function kindOf(message: FrameMessage): string {
     case "events-done":
       return "events";
   }
-}
-
-/**
- * A connection is from this machine when it comes from a loopback address or from the very
- * address it reached (a local client connecting to the machine's own IP).
- */
-export function isLocal(conn: Deno.TcpConn): boolean {
-  const remote = conn.remoteAddr.hostname;
-  return isLoopback(remote) || remote === conn.localAddr.hostname;
-}
-
-/** True for 127.0.0.0/8, ::1 and IPv4-mapped loopback. */
-export function isLoopback(host: string): boolean {
-  return /^127\./.test(host) || host === "::1" || /^::ffff:127\./i.test(host);
-}
-
-function bareHost(host: string): string {
-  return host.startsWith("[") ? host.slice(1, -1) : host;
-}
-
-function formatHostPort(host: string, port: number): Address {
-  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { FrameMessage } from "../wire/codec.ts";
 import { answerSecurity, FrameError, FrameReader, writeFrame } from "./frames.ts";
 import type { Keyring } from "../wire/seal.ts";
 import { describe } from "../errors.ts";
+import { bareHost } from "./host.ts";
 
 /** Raised when a node cannot be reached or does not answer properly. */
 export class RequestError extends Error {
@@ -33,7 +34,7 @@ export class RequestError extends Error {
 export async function connect(address: Address, timeoutMs: number): Promise<Deno.TcpConn> {
   const parsed = parseAddress(address);
   if ("error" in parsed) throw new RequestError(parsed.error);
-  const hostname = parsed.host.startsWith("[") ? parsed.host.slice(1, -1) : parsed.host;
+  const hostname = bareHost(parsed.host);
   const signal = AbortSignal.timeout(timeoutMs);
   try {
     return await Deno.connect({ hostname, port: parsed.port, signal });
