@@ -4,7 +4,7 @@
 import { connect, RequestError } from "../mod/net/client.ts";
 import { describe } from "../mod/errors.ts";
 import { answerSecurity, FrameError, FrameReader, writeFrame } from "../mod/net/frames.ts";
-import { eventsBytesMax } from "../mod/node/node.ts";
+import { eventsBytesMax } from "../mod/limits.ts";
 import type { Keyring } from "../mod/wire/seal.ts";
 import { err } from "./_cli.ts";
 import { fetchStats } from "./stats.ts";

@@ -7,7 +7,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { type GrepQuery, queryProblem } from "../mod/wire/grep_query.ts";
 import { fanOut, type MemberOutcome } from "../mod/grep/fanout.ts";
 import { GroupedOutput } from "../mod/grep/format.ts";
-import { grepBytesMax } from "../mod/node/node.ts";
+import { grepBytesMax } from "../mod/limits.ts";
 import { counted, err, UsageError } from "./_cli.ts";
 import { keyFileOption, loadKeyring, nodeOption, timeoutOption } from "./_client.ts";
 import { fetchStats } from "./stats.ts";

@@ -12,7 +12,8 @@ import { concat } from "../bytes.ts";
 import { formatAddress, isAddress, parseAddress } from "../core/address.ts";
 import { bareHost, isLocal, isLoopback } from "../net/host.ts";
 import type { Config } from "../core/config.ts";
-import { defaultConfig, probeTimeoutMs, requestTimeoutMs } from "../core/config.ts";
+import { probeTimeoutMs, requestTimeoutMs } from "../core/config.ts";
+import { eventsBytesMax, grepBytesMax, grepTimeoutMaxMs } from "../limits.ts";
 import { Core, type CoreCounters, type MemberView } from "../core/core.ts";
 import type { OutgoingProbe } from "../core/types.ts";
 import { Random } from "../core/random.ts";
@@ -155,18 +156,12 @@ const grepQueueMax = 4;
 const grepQueueMs = 5000;
 /** A query silent this long sends an empty chunk, so that the client knows it is still at work. */
 const grepKeepAliveMs = 1000;
-/** The most output one grep query may send from one node, whatever the client asks. */
-export const grepBytesMax = 256 << 20;
-/** The longest one grep query may run on one node, whatever the client asks. */
-export const grepTimeoutMaxMs = 10 * 60_000;
 /** Files one query may search. */
 const grepFilesMax = 10_000;
 const filesCutNote = `the --grep paths name more than ${grepFilesMax} files: only the first ` +
   `${grepFilesMax} (in name order) are searched`;
 /** A client that reads nothing for this long is given up on. */
 const grepWriteTimeoutMs = 30_000;
-/** The most of its event log a node sends to `member viz`. */
-export const eventsBytesMax = 256 << 20;
 
 export const datagramLimits: DecodeLimits = { bytesMax: 65_535, entriesMax: gossipEntriesMax };
 
@@ -1509,9 +1504,6 @@ function addCounters(past: Partial<CoreCounters>, now: CoreCounters): CoreCounte
   for (const key of Object.keys(now) as (keyof CoreCounters)[]) sum[key] += past[key] ?? 0;
   return sum;
 }
-
-/** The defaults, for `--help` texts. */
-export const nodeDefaults = { config: defaultConfig, port: 3000 };
 
 /** A token bucket: `rate` tokens a second, at most `burst` saved up. */
 export class TokenBucket {
