@@ -16,6 +16,7 @@ import { probeTimeoutMs, requestTimeoutMs } from "../core/config.ts";
 import { eventsBytesMax, grepBytesMax, grepTimeoutMaxMs } from "../limits.ts";
 import { Core, type CoreCounters, type MemberView } from "../core/core.ts";
 import type { OutgoingProbe } from "../core/types.ts";
+import { DriverRules } from "../core/driver_rules.ts";
 import { Random } from "../core/random.ts";
 import {
   type Address,
@@ -113,8 +114,6 @@ const connectionsMax = 64;
  * takes well under a tenth of it.
  */
 const requestBudgetBytes = 48 << 20;
-/** Probes on their way at once: a node that hears nothing probes each neighbour in turn. */
-const probesInFlightMax = 8;
 /** How often, at most, the log says that a member was heard only over TCP. */
 const tcpOnlyLogIntervalMs = 60_000;
 /** A node joining again after a leave tries at most this many members it knew, ... */
@@ -215,12 +214,12 @@ export class Node {
   #sampler: ReturnType<typeof setInterval> | undefined;
   #malformedLogged = 0;
   #malformedWindowMs = 0;
-  #syncing = false;
-  #probesInFlight = 0;
-  /** Probes the core asked for but not sent, at the in-flight limit: `probesSent` leaves them out. */
-  #probesSkipped = 0;
+  /** What the current core may be handed and may send; a new core comes with new rules. */
+  #rules = new DriverRules();
   /** The counters of this process's earlier versions (a leave and a join start a new core). */
   #pastCounters: Partial<CoreCounters> = {};
+  /** Probes earlier versions asked for but did not send, at the in-flight limit. */
+  #pastProbesSkipped = 0;
   #tcpOnlyLoggedMs = -Infinity;
   /** Held for the process's life: one member process per data dir (`lockDataDir`). */
   readonly #dataDirLock: Deno.FsFile;
@@ -318,8 +317,7 @@ export class Node {
       await node.close();
       throw error;
     }
-    node.#state = "member";
-    node.#flush();
+    node.#becomeMember();
     node.#log.info("member {id}, {listed}", {
       id: memberId(address, node.#core.version),
       listed: listed(node.#core.liveCount),
@@ -377,6 +375,13 @@ export class Node {
       },
       suspicion: options.join === undefined ? options.suspicion : undefined,
     });
+  }
+
+  /** Its join answered, or its cluster started: from now on the core takes gossip. */
+  #becomeMember(): void {
+    this.#state = "member";
+    this.#rules.joined();
+    this.#flush();
   }
 
   /** Where the node stands. */
@@ -458,10 +463,8 @@ export class Node {
         this.#countMalformed(decoded.reason, "datagram");
         continue;
       }
-      // Until its join is answered a node is not a member: gossip (heartbeats meant for an
-      // earlier version at this address, say) would list it everywhere before it joined, or
-      // though its join then fails.
-      if (this.#state !== "member" && this.#state !== "leaving") continue;
+      // A node that left keeps its list for a join again, unchanged by what it hears since.
+      if (!this.#rules.takesGossip || this.#state === "left" || this.#state === "closed") continue;
       this.#core.receive(this.#now(), decoded.message);
       this.#flush();
     }
@@ -732,17 +735,20 @@ export class Node {
       ...known.filter((a) => a !== this.options.join),
     ].slice(0, rejoinContactsMax);
     const left = this.#core;
+    const leftRules = this.#rules;
     const pastCounters = this.#pastCounters;
+    const pastProbesSkipped = this.#pastProbesSkipped;
     const version = nextVersion(this.options.dataDir);
     this.#savedVersion = version;
     this.#pastCounters = addCounters(this.#pastCounters, this.#core.counters);
+    this.#pastProbesSkipped += this.#rules.probesSkipped;
     this.#core = Node.#newCore(this.options, this.address, version);
+    this.#rules = new DriverRules();
     this.#state = "joining";
     this.#flush();
     if (contacts.length === 0) {
       // It knew nobody: it starts a cluster of its own again.
-      this.#state = "member";
-      this.#flush();
+      this.#becomeMember();
       return;
     }
     const deadlineMs = performance.now() + rejoinDeadlineMs;
@@ -753,8 +759,7 @@ export class Node {
         if (this.#closed || performance.now() >= deadlineMs) break;
         try {
           await this.#join(contact, 1);
-          this.#state = "member";
-          this.#flush();
+          this.#becomeMember();
           this.#log.info("joined the group again as {id} via {contact}, {listed}", {
             id: this.id,
             contact,
@@ -768,7 +773,9 @@ export class Node {
     }
     // Nothing joined: the node is left as before, with its old entry and list, not half-joined.
     this.#core = left;
+    this.#rules = leftRules;
     this.#pastCounters = pastCounters;
+    this.#pastProbesSkipped = pastProbesSkipped;
     this.#state = "left";
     this.#joiningEvents = [];
     throw new Error(rejoinFailure(failures));
@@ -1205,28 +1212,30 @@ export class Node {
   }
 
   async #sync(peer: Address): Promise<void> {
-    if (this.#syncing || this.#state !== "member") return;
-    this.#syncing = true;
+    const rules = this.#rules;
+    if (this.#state !== "member" || !rules.beginSync()) return;
     const core = this.#core;
     const askedMs = this.#now();
     try {
-      const reply = await request(
-        peer,
-        core.syncRequest(),
-        requestTimeoutMs,
-        this.#keyring,
-        (bytes) => this.#traffic.countOut("sync", bytes),
-      );
-      // Free before the answer is applied: a stall it reveals asks for a list again at once.
-      this.#syncing = false;
+      let reply;
+      try {
+        reply = await request(
+          peer,
+          core.syncRequest(),
+          requestTimeoutMs,
+          this.#keyring,
+          (bytes) => this.#traffic.countOut("sync", bytes),
+        );
+      } finally {
+        // Over before the answer is applied: a stall it reveals asks for a list again at once.
+        rules.endSync();
+      }
       if (reply.kind === "sync-response" && this.#state === "member" && this.#core === core) {
         core.applySync(this.#now(), reply, peer, askedMs);
         this.#flush();
       }
     } catch (error) {
       this.#log.debug("list exchange with {peer} failed: {error}", { peer, error: String(error) });
-    } finally {
-      this.#syncing = false;
     }
   }
 
@@ -1235,15 +1244,10 @@ export class Node {
    * member is alive but its datagrams do not reach this node (or this node's do not reach it): a
    * firewall dropping UDP, heavy loss, or `--drop-rate`. The log says so, at most once a minute.
    */
-  async #probe({ to, message, confirm }: OutgoingProbe): Promise<void> {
-    if (this.#state !== "member") return;
-    // A member asked to confirm itself after a stall is asked whatever else is in flight (the
-    // core asks a few at most): unasked, it would be ended.
-    if (this.#probesInFlight >= probesInFlightMax && !confirm) {
-      this.#probesSkipped++;
-      return;
-    }
-    this.#probesInFlight++;
+  async #probe(probe: OutgoingProbe): Promise<void> {
+    const { to, message, confirm } = probe;
+    const rules = this.#rules;
+    if (this.#state !== "member" || !rules.beginProbe(probe)) return;
     const core = this.#core;
     try {
       const reply = await request(
@@ -1269,7 +1273,7 @@ export class Node {
     } catch (error) {
       this.#log.debug("probe of {peer} failed: {error}", { peer: to, error: String(error) });
     } finally {
-      this.#probesInFlight--;
+      rules.endProbe();
     }
   }
 
@@ -1282,7 +1286,8 @@ export class Node {
     const self = core.lookup(this.address)!;
     // Counters cover the whole process, as uptime and traffic do, across versions.
     const counters = addCounters(this.#pastCounters, core.counters);
-    counters.probesSent -= this.#probesSkipped;
+    const probesSkipped = this.#pastProbesSkipped + this.#rules.probesSkipped;
+    counters.probesSent -= probesSkipped;
     return {
       self: entryJson(self, now),
       members: core.members().map((m) => entryJson(m, now)).sort((a, b) =>
@@ -1313,7 +1318,7 @@ export class Node {
         rejoins: counters.rejoins,
         stalls: counters.stalls,
         probesSent: counters.probesSent,
-        probesSkipped: this.#probesSkipped,
+        probesSkipped,
         probesAnswered: counters.probesAnswered,
       },
       counters: { ...counters },
