@@ -89,10 +89,10 @@ export async function grepBench(options: GrepBenchOptions): Promise<string> {
     for (const size of options.sizes) {
       const cluster = new Cluster("addresses");
       try {
-        const introducer = cluster.add(["--introducer", "--grep", files[0]]);
+        const introducer = cluster.add(["--introducer", "--grep", files[0], "--no-grep-log"]);
         await waitFor("the introducer", () => introducer.stats(), 15_000);
         for (let i = 1; i < size; i++) {
-          cluster.add(["--join", introducer.address, "--grep", files[i]]);
+          cluster.add(["--join", introducer.address, "--grep", files[i], "--no-grep-log"]);
         }
         await cluster.waitForAgreement(60_000);
         const members = cluster.members.map((m) => m.address);

@@ -1,7 +1,7 @@
 /**
  * `member serve`: run this machine's member of the cluster until SIGINT or SIGTERM.
  */
-import { Command, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import {
   configureSync,
   getLogger,
@@ -9,12 +9,12 @@ import {
   type Logger,
   type LogLevel,
 } from "@logtape/logtape";
-import { isAddress } from "../mod/core/address.ts";
-import { Node, StartError } from "../mod/node/node.ts";
+import { isAddress, parseAddress } from "../mod/core/address.ts";
+import { Node } from "../mod/node/node.ts";
+import { StartError } from "../mod/node/options.ts";
 import { isLoopback } from "../mod/net/host.ts";
 import { integerIn, numberIn, RuntimeFailure, UsageError } from "./_cli.ts";
 import { KeyError, Keyring } from "../mod/wire/seal.ts";
-import { nodeAddress } from "./_client.ts";
 
 interface ServeFlags {
   introducer?: boolean;
@@ -26,7 +26,27 @@ interface ServeFlags {
   suspicion: boolean;
   logLevel: LogLevel;
   grep?: string[];
+  grepLog: boolean;
   keyFile?: string;
+}
+
+/**
+ * Parses `--join`: `HOST:PORT`, or a host alone, whose port is settled once `--port` is known
+ * (a cluster on port 4000 is joined with `--port 4000 --join vm1`, not at vm1's port 3000).
+ */
+function joinAddress(text: string): string {
+  if (hostAlone(text)) {
+    const parsed = parseAddress(`${text}:1`);
+    if ("error" in parsed) throw new InvalidArgumentError(`bad host in '${text}'`);
+    return text;
+  }
+  const parsed = parseAddress(text);
+  if ("error" in parsed) throw new InvalidArgumentError(parsed.error);
+  return text;
+}
+
+function hostAlone(text: string): boolean {
+  return /^[^:[\]]+$/.test(text);
 }
 
 /** The `serve` subcommand. */
@@ -37,7 +57,11 @@ export function serveCommand(setExit: (code: number) => void): Command {
         "data dir. SIGINT or SIGTERM leaves the group and exits.",
     )
     .option("--introducer", "start a new cluster: the well-known contact others join through")
-    .option("--join <HOST:PORT>", "join the cluster through this member", nodeAddress)
+    .option(
+      "--join <HOST:PORT>",
+      "join the cluster through this member (a HOST alone: at this node's --port)",
+      joinAddress,
+    )
     .option(
       "--host <HOST>",
       "the address others reach this node at (default: 127.0.0.1 when joining a loopback " +
@@ -54,8 +78,13 @@ export function serveCommand(setExit: (code: number) => void): Command {
     .option("--no-suspicion", "start the cluster with suspicion off (a joiner takes the cluster's)")
     .option(
       "--grep <PATH_OR_GLOB>",
-      "a file `member grep` may search here; repeatable (default: DATA_DIR/*.log)",
+      "a file `member grep` may search here, besides the event log; repeatable " +
+        "(default: DATA_DIR/*.log alone)",
       (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option(
+      "--no-grep-log",
+      "serve only the --grep files to `member grep`, not this node's event log (DATA_DIR/*.log)",
     )
     .option(
       "--key-file <FILE>",
@@ -84,8 +113,18 @@ async function serve(flags: ServeFlags): Promise<number> {
   if (!flags.introducer && flags.join === undefined) {
     throw new UsageError("give --introducer to start a cluster or --join HOST:PORT to join one");
   }
+  // A contact named without a port is taken to listen where this node will: one --port for the
+  // whole cluster is the common case, and port 3000 there would be a surprise.
+  const join = flags.join === undefined || !hostAlone(flags.join)
+    ? flags.join
+    : `${flags.join}:${flags.port}`;
+  if (!flags.grepLog && flags.grep === undefined) {
+    throw new UsageError(
+      "--no-grep-log leaves `member grep` nothing to search here: give --grep PATH_OR_GLOB too",
+    );
+  }
   // "localhost" names this machine to itself but another to every other one: loopback it is.
-  const host = flags.host === "localhost" ? "127.0.0.1" : flags.host ?? defaultHost(flags.join);
+  const host = flags.host === "localhost" ? "127.0.0.1" : flags.host ?? defaultHost(join);
   if (!isAddress(`${host.includes(":") ? `[${host}]` : host}:${flags.port}`)) {
     throw new UsageError(`bad --host '${host}'`);
   }
@@ -96,9 +135,9 @@ async function serve(flags: ServeFlags): Promise<number> {
     );
   }
   const self = `${host.includes(":") ? `[${host}]` : host}:${flags.port}`;
-  if (flags.join === self) {
+  if (join === self) {
     throw new UsageError(
-      `--join ${flags.join} names this node itself: give another member, or --introducer to ` +
+      `--join ${join} names this node itself: give another member, or --introducer to ` +
         "start a cluster",
     );
   }
@@ -126,6 +165,14 @@ async function serve(flags: ServeFlags): Promise<number> {
     warnIfShared(flags.keyFile, logger);
   }
   const dataDir = flags.dataDir ?? `member-data/${host.replaceAll(":", "_")}_${flags.port}`;
+  // The event log stays searchable when the operator names files of their own: a `member grep`
+  // for JOIN or FAIL that finds nothing on the nodes that serve an application's logs would read
+  // as "nothing happened". --no-grep-log is how to serve the named files alone.
+  const grepPaths = flags.grep === undefined
+    ? undefined
+    : flags.grepLog
+    ? [...flags.grep, `${dataDir}/*.log`]
+    : flags.grep;
   // Listening from the start: a signal while the join is still being retried ends it too.
   const stop = Promise.withResolvers<string>();
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
@@ -140,11 +187,11 @@ async function serve(flags: ServeFlags): Promise<number> {
       host,
       port: flags.port,
       dataDir,
-      join: flags.join,
+      join,
       dropRate: flags.dropRate,
       suspicion: flags.suspicion,
       logger,
-      grepPaths: flags.grep,
+      grepPaths,
       keyring,
     });
     const first = await Promise.race([starting, stop.promise]);
@@ -163,7 +210,7 @@ async function serve(flags: ServeFlags): Promise<number> {
     dataDir,
     sealed: keyring === undefined ? "" : `; sealed with ${keyring.size} key(s)`,
   });
-  if (flags.join !== undefined && flags.suspicion === false) {
+  if (join !== undefined && flags.suspicion === false) {
     logger.warn("--no-suspicion applies when starting a cluster; this node follows the cluster's");
   }
   const reload = async () => {

@@ -581,6 +581,7 @@ Deno.test("serve warns of a --grep path that names no file, or of a file it cann
     `${dir}/typo/*.log`,
     "--grep",
     `${dir}/logs/*.log`,
+    "--no-grep-log",
   ]);
   try {
     await waitFor("the warnings", () => node.stderr().includes("names not UTF-8"), 15_000);
