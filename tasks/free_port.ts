@@ -19,6 +19,15 @@ export function freePort(hosts: readonly string[] = ["127.0.0.1"], count = 1): n
   throw new Error(`no port free for TCP and UDP on ${hosts.join(", ")} in ${drawsMax} draws`);
 }
 
+/** True if `port` is free for TCP and UDP on every host given (false if one cannot be bound). */
+export function portIsFree(hosts: readonly string[], port: number): boolean {
+  try {
+    return hosts.every((hostname) => isFree(hostname, port, 1));
+  } catch {
+    return false;
+  }
+}
+
 function isFree(hostname: string, port: number, count: number): boolean {
   for (let p = port; p < port + count; p++) {
     try {
