@@ -796,8 +796,13 @@ export class Core {
   /**
    * Stops passing on every row of a live member until a whole list confirms it. Gossip cannot:
    * the datagrams a stalled process reads first are the oldest, queued when it stopped.
+   *
+   * The list is asked of `from`, the member that just spoke to this node, or else of the next
+   * member that does: a member picked from the doubted list may be one that died meanwhile, and a
+   * driver runs one list exchange at a time, so asking it would hold up every other until it
+   * timed out, past the end of the doubts.
    */
-  #doubtAll(nowMs: number): void {
+  #doubtAll(nowMs: number, from?: Address): void {
     const live = this.#live;
     for (let i = 0; i < live.size; i++) {
       this.#present.delete(live.at(i));
@@ -808,7 +813,11 @@ export class Core {
     this.#doubtSinceMs = nowMs;
     this.#doubting = live.size > 0;
     if (!this.#doubting) return;
-    this.#syncs.push(this.#book.address(live.at(this.#random.below(live.size))));
+    if (from === undefined) {
+      this.#doubtSyncMs = nowMs;
+      return;
+    }
+    this.#syncs.push(from);
     this.#doubtSyncMs = nowMs + this.config.syncIntervalMs;
   }
 
@@ -1549,7 +1558,7 @@ export class Core {
       // same way. Told it merely failed (a partition that healed), its list is recent; doubting
       // it would end members the first list it is sent lacks only because they came back a
       // moment ago, and they would come back again, and so on through the cluster.
-      if (isEndedEntry(entry) && !this.#doubting) this.#doubtAll(nowMs);
+      if (isEndedEntry(entry) && !this.#doubting) this.#doubtAll(nowMs, from);
       return false;
     }
     // An entry of this version ahead of what this node ever sent (a higher incarnation, or a
