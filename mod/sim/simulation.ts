@@ -11,6 +11,7 @@ import { AddressBook } from "../core/address_book.ts";
 import type { Config } from "../core/config.ts";
 import { defaultConfig, probeTimeoutMs, requestTimeoutMs } from "../core/config.ts";
 import { Core } from "../core/core.ts";
+import { DriverRules } from "../core/driver_rules.ts";
 import { Random } from "../core/random.ts";
 import type {
   Address,
@@ -113,7 +114,10 @@ export class SimNode {
   requests: (RequestArrive | JoinArrive)[] = [];
   lastVersion = 0;
   contact: number | undefined;
-  joined = false;
+  /** The rules the daemon's shell follows too; a new set with every start of the process. */
+  rules = new DriverRules();
+  /** Requests over TCP waiting for their answer or their timeout, by id. */
+  readonly pending = new Map<number, "probe" | "sync">();
   /** Set when the process left voluntarily. */
   leftAtMs: number | undefined;
   /** The process's last pause: when it began and ended. */
@@ -127,6 +131,11 @@ export class SimNode {
   dropRate = 0;
   /** The share of this node's datagrams lost on the way out (a firewall dropping its UDP). */
   sendDropRate = 0;
+
+  /** True once the process started a cluster or its join was answered. */
+  get joined(): boolean {
+    return this.rules.takesGossip;
+  }
 
   constructor(index: number, address: Address) {
     this.index = index;
@@ -156,6 +165,7 @@ type Item =
     readonly response: JoinResponse;
   }
   | RequestArrive
+  | RequestTimeout
   | RequestReply
   | { readonly kind: "action"; readonly run: () => void };
 
@@ -167,6 +177,8 @@ interface RequestArrive {
   readonly to: SimNode;
   readonly request: SyncRequest | Probe;
   readonly askedMs: number;
+  /** Which of the asker's pending requests this is. */
+  readonly id: number;
 }
 
 /** A join request read by a contact that was paused when it came; its answer is lost. */
@@ -183,6 +195,15 @@ interface RequestReply {
   readonly from: Address;
   readonly response: SyncResponse | ProbeAck;
   readonly askedMs: number;
+  readonly id: number;
+}
+
+/** The moment the asker stops waiting for the answer to a request. */
+interface RequestTimeout {
+  readonly kind: "request-timeout";
+  readonly node: SimNode;
+  readonly generation: number;
+  readonly id: number;
 }
 
 /** Counters of a run. */
@@ -191,6 +212,8 @@ export interface SimulationStats {
   datagramsLost: number;
   datagramsDuplicated: number;
   datagramsUndeliverable: number;
+  /** Datagrams that reached a process before its join was answered, dropped as the daemon does. */
+  datagramsBeforeJoin: number;
   /** Datagrams a node's own drop rates (in or out) threw away. */
   datagramsDroppedOnPurpose: number;
   /** List exchanges (push-pull over TCP) completed. */
@@ -231,6 +254,7 @@ export class Simulation {
     datagramsLost: 0,
     datagramsDuplicated: 0,
     datagramsUndeliverable: 0,
+    datagramsBeforeJoin: 0,
     datagramsDroppedOnPurpose: 0,
     syncs: 0,
     probes: 0,
@@ -258,6 +282,7 @@ export class Simulation {
   /** Member id -> when its process stopped being that member: crashed, left, or a new version. */
   readonly #endedAtMs = new Map<string, number>();
   #suspicion: boolean;
+  #nextRequestId = 0;
 
   constructor(options: SimulationOptions) {
     this.seed = options.seed;
@@ -322,7 +347,9 @@ export class Simulation {
     node.wakeAtMs = Infinity;
     node.leftAtMs = undefined;
     node.contact = contact;
-    node.joined = contact === undefined;
+    node.rules = new DriverRules();
+    node.pending.clear();
+    if (contact === undefined) node.rules.joined();
     this.#checker.forget(index);
     node.core = new Core({
       address: node.address,
@@ -376,6 +403,10 @@ export class Simulation {
     node.inbox = [];
     for (const message of inbox) {
       if (node.state !== "up") break;
+      if (!node.rules.takesGossip) {
+        this.stats.datagramsBeforeJoin++;
+        continue;
+      }
       node.core!.receive(this.nowMs, message);
       this.#flush(node);
     }
@@ -514,6 +545,10 @@ export class Simulation {
           this.stats.datagramsDroppedOnPurpose++;
           return;
         }
+        if (!node.rules.takesGossip) {
+          this.stats.datagramsBeforeJoin++;
+          return;
+        }
         node.core!.receive(now, item.message);
         this.#flush(node);
         return;
@@ -570,7 +605,7 @@ export class Simulation {
           this.#fail(`join of ${joiner.address} refused: ${item.response.reason}`);
         }
         joiner.core!.applyJoinResponse(now, item.response, item.contact);
-        joiner.joined = true;
+        joiner.rules.joined();
         this.#flush(joiner);
         return;
       }
@@ -580,6 +615,11 @@ export class Simulation {
         if (!this.#connected(item.node, peer)) return;
         this.#queueIfPaused(peer, item);
         if (peer.state === "up") this.#answer(peer, item);
+        return;
+      }
+      case "request-timeout": {
+        const node = item.node;
+        if (node.generation === item.generation) this.#endRequest(node, item.id);
         return;
       }
       case "request-reply": {
@@ -648,8 +688,11 @@ export class Simulation {
       trace?.(node, { kind: "datagram", datagram });
       this.#route(node, datagram);
     }
-    for (const address of core.takeSyncs()) this.#request(node, address, core.syncRequest());
+    for (const address of core.takeSyncs()) {
+      if (node.rules.beginSync()) this.#request(node, address, core.syncRequest());
+    }
     for (const probe of core.takeProbes()) {
+      if (!node.rules.beginProbe(probe)) continue;
       this.stats.probes++;
       this.#request(node, probe.to, probe.message);
     }
@@ -660,18 +703,38 @@ export class Simulation {
     }
   }
 
+  /** Sends a request the driver rules let through; it ends at its answer or its timeout. */
   #request(node: SimNode, address: Address, request: SyncRequest | Probe): void {
     this.#options.onOutput?.(node, { kind: "request", to: address, request });
+    const id = this.#nextRequestId++;
+    node.pending.set(id, request.kind === "probe" ? "probe" : "sync");
     const to = this.#byAddress.get(address);
-    if (to === undefined) return;
+    if (to === undefined) {
+      // No such host: the connection fails at once.
+      this.#endRequest(node, id);
+      return;
+    }
+    const waitMs = request.kind === "probe" ? probeTimeoutMs : requestTimeoutMs;
+    const generation = node.generation;
+    this.#agenda.push(this.nowMs + waitMs, { kind: "request-timeout", node, generation, id });
     this.#agenda.push(this.nowMs + this.#delay(), {
       kind: "request-arrive",
       node,
-      generation: node.generation,
+      generation,
       to,
       request,
       askedMs: this.nowMs,
+      id,
     });
+  }
+
+  /** Ends a pending request, answered or timed out, once: the driver rules count it no more. */
+  #endRequest(node: SimNode, id: number): void {
+    const kind = node.pending.get(id);
+    if (kind === undefined) return;
+    node.pending.delete(id);
+    if (kind === "probe") node.rules.endProbe();
+    else node.rules.endSync();
   }
 
   /** A request to a paused node waits in its accept queue, while there is room. */
@@ -705,10 +768,13 @@ export class Simulation {
       from: peer.address,
       response,
       askedMs: item.askedMs,
+      id: item.id,
     });
   }
 
   #reply(node: SimNode, reply: RequestReply): void {
+    // Ended before the answer is merged: a stall the answer reveals asks for a list at once.
+    this.#endRequest(node, reply.id);
     const response = reply.response;
     if (response.kind === "probe-ack") {
       node.core!.applyProbeAck(this.nowMs, response);
