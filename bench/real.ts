@@ -6,7 +6,7 @@
  * CPU and memory per node. Prints markdown tables.
  */
 import { Cluster, member, type MemberProcess, waitFor } from "../tests/_cluster.ts";
-import type { NodeStats } from "../mod/node/node.ts";
+import type { NodeStats } from "../mod/node/stats.ts";
 
 /** What the real-process part is run with. */
 export interface RealBenchOptions {

@@ -7,7 +7,7 @@ import type { Address } from "../mod/core/types.ts";
 import { request, RequestError } from "../mod/net/client.ts";
 import type { ControlRequest, ControlResponse, FrameMessage } from "../mod/wire/codec.ts";
 import { out, RuntimeFailure } from "./_cli.ts";
-import type { NodeStats } from "../mod/node/node.ts";
+import type { NodeStats } from "../mod/node/stats.ts";
 import { nodeDefaults } from "../mod/limits.ts";
 import { KeyError, Keyring } from "../mod/wire/seal.ts";
 

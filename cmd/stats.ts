@@ -3,7 +3,7 @@
  * counters: traffic by message kind, datagrams dropped, detections, uptime.
  */
 import { Command } from "commander";
-import type { EntryJson, NodeStats } from "../mod/node/node.ts";
+import type { EntryJson, NodeStats } from "../mod/node/stats.ts";
 import { counted, err, numberIn, out, RuntimeFailure } from "./_cli.ts";
 import { ask, keyFileOption, loadKeyring, nodeOption, timeoutOption } from "./_client.ts";
 import type { Keyring } from "../mod/wire/seal.ts";

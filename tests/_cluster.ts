@@ -7,7 +7,7 @@ import { binaryFlags, type FilePaths } from "../tasks/flags.ts";
 import { freePort } from "../tasks/free_port.ts";
 import { type EventRecord, parseEventLine } from "../mod/log/event_line.ts";
 import { request } from "../mod/net/client.ts";
-import type { NodeStats } from "../mod/node/node.ts";
+import type { NodeStats } from "../mod/node/stats.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 export { freePort };

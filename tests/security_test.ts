@@ -7,8 +7,12 @@
 import assert from "node:assert/strict";
 import { Random } from "../mod/core/random.ts";
 import { Status } from "../mod/core/types.ts";
-import { datagramLimits } from "../mod/node/node.ts";
-import { decodeDatagram, encodeMessage, type FrameMessage } from "../mod/wire/codec.ts";
+import {
+  datagramLimits,
+  decodeDatagram,
+  encodeMessage,
+  type FrameMessage,
+} from "../mod/wire/codec.ts";
 import { generateKey, Keyring } from "../mod/wire/seal.ts";
 import { FrameReader, writeFrame } from "../mod/net/frames.ts";
 import { Cluster, member, type MemberProcess, waitFor } from "./_cluster.ts";

@@ -10,6 +10,9 @@ import { type Keyring, sealedMarker } from "../wire/seal.ts";
 /** The largest frame accepted: room for a join response of 100,000 members. */
 export const frameBytesMax = 16 << 20;
 
+/** A client that reads nothing of an answer streamed to it for this long is given up on. */
+export const streamWriteTimeoutMs = 30_000;
+
 /** Limits for decoding frames. */
 export const frameLimits: DecodeLimits = { bytesMax: frameBytesMax, entriesMax: 200_000 };
 

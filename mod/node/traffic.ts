@@ -1,6 +1,48 @@
 /**
  * Traffic counters by message kind, in and out, with per-second rates over the last few seconds.
  */
+import type { FrameMessage } from "../wire/codec.ts";
+
+/** The kinds traffic is counted by, in the order `member stats` shows them. */
+export const trafficKinds = [
+  "gossip",
+  "join",
+  "sync",
+  "probe",
+  "grep",
+  "events",
+  "stats",
+  "control",
+];
+
+/** The kind a frame is counted under: a request and its answer count alike. */
+export function kindOf(message: FrameMessage): string {
+  switch (message.kind) {
+    case "join-request":
+    case "join-response":
+      return "join";
+    case "sync-request":
+    case "sync-response":
+      return "sync";
+    case "probe":
+    case "probe-ack":
+      return "probe";
+    case "stats-request":
+    case "stats-response":
+      return "stats";
+    case "control-request":
+    case "control-response":
+      return "control";
+    case "grep-request":
+    case "grep-chunk":
+    case "grep-done":
+      return "grep";
+    case "events-request":
+    case "events-chunk":
+    case "events-done":
+      return "events";
+  }
+}
 
 /** Totals for one message kind. */
 export interface KindTotals {

@@ -178,6 +178,9 @@ export interface DecodeLimits {
   readonly entriesMax: number;
 }
 
+/** Limits for decoding datagrams: any UDP payload, and as many entries as a gossip carries. */
+export const datagramLimits: DecodeLimits = { bytesMax: 65_535, entriesMax: gossipEntriesMax };
+
 const encoder = new Encoder({ ignoreUndefined: true });
 
 function decoderFor(limits: DecodeLimits): Decoder {

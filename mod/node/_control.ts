@@ -1,0 +1,53 @@
+/**
+ * Control requests from this node's own machine: `member leave`, `member join` and `member set`
+ * (the receive-side drop rate here, the suspicion switch for the whole cluster).
+ */
+import type { ControlRequest, ControlResponse } from "../wire/codec.ts";
+import type { Driver } from "./_driver.ts";
+import { leave, listed, rejoin } from "./_join.ts";
+import { stateWords } from "./options.ts";
+
+/** Carries out one control request and says how it went. */
+export async function control(driver: Driver, message: ControlRequest): Promise<ControlResponse> {
+  const ok = (text: string): ControlResponse => ({
+    kind: "control-response",
+    ok: true,
+    message: text,
+  });
+  const no = (text: string): ControlResponse => ({
+    kind: "control-response",
+    ok: false,
+    message: text,
+  });
+  switch (message.action) {
+    case "leave":
+      if (driver.state !== "member") return no(`this node is ${stateWords[driver.state]}`);
+      await leave(driver);
+      return ok(`${driver.id} left the group`);
+    case "join":
+      if (driver.state !== "left") {
+        return no(`this node is ${stateWords[driver.state]}: only a node that left can join`);
+      }
+      try {
+        await rejoin(driver);
+        return ok(`joined as ${driver.id}, ${listed(driver.core.liveCount)}`);
+      } catch (error) {
+        return no((error as Error).message);
+      }
+    case "set": {
+      const changes: string[] = [];
+      if (message.dropRate !== undefined) {
+        driver.dropRate = message.dropRate;
+        changes.push(`drop rate ${message.dropRate}`);
+        driver.log.info("receive-side drop rate set to {rate}", { rate: message.dropRate });
+      }
+      if (message.suspicion !== undefined) {
+        if (driver.state !== "member") return no(`this node is ${stateWords[driver.state]}`);
+        driver.core.setSuspicion(driver.now(), message.suspicion);
+        driver.flush();
+        changes.push(`suspicion ${message.suspicion ? "on" : "off"} for the whole cluster`);
+      }
+      return ok(changes.length > 0 ? `set ${changes.join(", ")}` : "nothing to set");
+    }
+  }
+}

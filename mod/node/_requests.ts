@@ -1,0 +1,110 @@
+/**
+ * The TCP requests a core asks its node to make: list exchanges with a peer and probes of silent
+ * neighbours, each within the driver rules and each answer handed back to the core that asked.
+ */
+import type { Logger } from "@logtape/logtape";
+import { probeTimeoutMs, requestTimeoutMs } from "../core/config.ts";
+import type { Core } from "../core/core.ts";
+import type { DriverRules } from "../core/driver_rules.ts";
+import type { Address, OutgoingProbe } from "../core/types.ts";
+import { request } from "../net/client.ts";
+import type { Keyring } from "../wire/seal.ts";
+import type { NodeState } from "./options.ts";
+import type { Traffic } from "./traffic.ts";
+
+/** How often, at most, the log says that a member was heard only over TCP. */
+const tcpOnlyLogIntervalMs = 60_000;
+
+/** What the requests need of the driver that starts them. */
+export interface RequestDriver {
+  readonly core: Core;
+  readonly rules: DriverRules;
+  readonly state: NodeState;
+  readonly keyring: Keyring | undefined;
+  readonly traffic: Traffic;
+  readonly log: Logger;
+  now(): number;
+  flush(): void;
+}
+
+/** Makes the requests of one node's cores. */
+export class CoreRequests {
+  readonly #driver: RequestDriver;
+  #tcpOnlyLoggedMs = -Infinity;
+
+  constructor(driver: RequestDriver) {
+    this.#driver = driver;
+  }
+
+  /** Asks `peer` for its whole list, and merges the answer. */
+  async sync(peer: Address): Promise<void> {
+    const driver = this.#driver;
+    const rules = driver.rules;
+    if (driver.state !== "member" || !rules.beginSync()) return;
+    const core = driver.core;
+    const askedMs = driver.now();
+    try {
+      let reply;
+      try {
+        reply = await request(
+          peer,
+          core.syncRequest(),
+          requestTimeoutMs,
+          driver.keyring,
+          (bytes) => driver.traffic.countOut("sync", bytes),
+        );
+      } finally {
+        // Over before the answer is applied: a stall it reveals asks for a list again at once.
+        rules.endSync();
+      }
+      if (reply.kind === "sync-response" && driver.state === "member" && driver.core === core) {
+        core.applySync(driver.now(), reply, peer, askedMs);
+        driver.flush();
+      }
+    } catch (error) {
+      driver.log.debug("list exchange with {peer} failed: {error}", {
+        peer,
+        error: String(error),
+      });
+    }
+  }
+
+  /**
+   * Sends a silent neighbour its heartbeat over TCP and merges the answer. An answer means the
+   * member is alive but its datagrams do not reach this node (or this node's do not reach it): a
+   * firewall dropping UDP, heavy loss, or `--drop-rate`. The log says so, at most once a minute.
+   */
+  async probe(probe: OutgoingProbe): Promise<void> {
+    const driver = this.#driver;
+    const { to, message, confirm } = probe;
+    const rules = driver.rules;
+    if (driver.state !== "member" || !rules.beginProbe(probe)) return;
+    const core = driver.core;
+    try {
+      const reply = await request(
+        to,
+        message,
+        probeTimeoutMs,
+        driver.keyring,
+        (bytes) => driver.traffic.countOut("probe", bytes),
+      );
+      // An answer for a core that has since been replaced (a leave and a join) is not its own.
+      if (reply.kind !== "probe-ack" || driver.state !== "member" || driver.core !== core) return;
+      const now = driver.now();
+      core.applyProbeAck(now, reply);
+      driver.flush();
+      if (!confirm && now - this.#tcpOnlyLoggedMs >= tcpOnlyLogIntervalMs) {
+        this.#tcpOnlyLoggedMs = now;
+        driver.log.warn(
+          "{peer} answered over TCP, yet none of its datagrams came for {silentMs} ms: UDP " +
+            "between the two is being lost (a firewall dropping UDP, or --drop-rate)",
+          { peer: to, silentMs: driver.core.config.probeAfterMs },
+        );
+      }
+    } catch (error) {
+      driver.log.debug("probe of {peer} failed: {error}", { peer: to, error: String(error) });
+    } finally {
+      rules.endProbe();
+    }
+  }
+}

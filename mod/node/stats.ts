@@ -1,0 +1,98 @@
+/** What `member stats --json` prints: this node's entry, its list, and its counters. */
+import type { MemberView } from "../core/core.ts";
+import { type Address, type Entry, memberId, statusNames } from "../core/types.ts";
+import { version as toolVersion } from "../version.ts";
+import type { Driver } from "./_driver.ts";
+
+/** One member, as `member stats --json` prints it. */
+export interface EntryJson {
+  readonly id: string;
+  readonly address: Address;
+  readonly version: number;
+  readonly status: string;
+  readonly heartbeat: number;
+  readonly incarnation: number;
+  /** Seconds since the status last changed. */
+  readonly statusForSeconds: number;
+  /** Seconds since its heartbeat last grew, as this node heard it. */
+  readonly heardSecondsAgo: number;
+}
+
+/** What `member stats --json` prints. */
+export interface NodeStats {
+  readonly self: EntryJson;
+  readonly members: EntryJson[];
+  readonly node: Record<string, unknown>;
+  readonly traffic: Record<string, unknown>;
+  readonly dropped: Record<string, unknown>;
+  readonly detections: Record<string, number>;
+  readonly counters: Record<string, number>;
+}
+
+/** The statistics of the node `driver` drives, started at `startedMs`, serving `grepPaths`. */
+export function nodeStats(
+  driver: Driver,
+  startedMs: number,
+  grepPaths: readonly string[],
+): NodeStats {
+  const now = driver.now();
+  const core = driver.core;
+  const self = core.lookup(driver.address)!;
+  // Counters cover the whole process, as uptime and traffic do, across versions.
+  const counters = driver.counters();
+  const probesSkipped = driver.probesSkipped;
+  counters.probesSent -= probesSkipped;
+  return {
+    self: entryJson(self, now),
+    members: core.members().map((m) => entryJson(m, now)).sort((a, b) =>
+      a.address.localeCompare(b.address)
+    ),
+    node: {
+      tool: toolVersion,
+      state: driver.state,
+      uptimeSeconds: Math.round((now - startedMs) / 1000),
+      dataDir: driver.options.dataDir,
+      grepPaths,
+      dropRate: driver.dropRate,
+      suspicion: core.settings.suspicion,
+      settingsEpoch: core.settings.epoch,
+      neighbors: core.neighbors(),
+      liveMembers: core.liveCount,
+    },
+    traffic: { perSecond: driver.traffic.rates(), totals: driver.traffic.totals() },
+    dropped: {
+      onPurpose: driver.droppedOnPurpose,
+      malformed: { ...driver.malformed },
+      sendErrors: driver.sendErrors,
+    },
+    detections: {
+      suspicionsRaised: counters.suspicionsRaised,
+      failuresDetected: counters.failuresDetected,
+      refutations: counters.refutations,
+      rejoins: counters.rejoins,
+      stalls: counters.stalls,
+      probesSent: counters.probesSent,
+      probesSkipped,
+      probesAnswered: counters.probesAnswered,
+    },
+    counters: { ...counters },
+  };
+}
+
+function entryJson(
+  view: MemberView | Entry & { sinceMs?: number; heardMs?: number },
+  nowMs: number,
+): EntryJson {
+  const round = (ms: number | undefined) =>
+    ms === undefined ? 0 : Math.max(0, Math.round((nowMs - ms) / 100) / 10);
+  return {
+    id: memberId(view.address, view.version),
+    address: view.address,
+    version: view.version,
+    status: statusNames[view.status],
+    heartbeat: view.heartbeat,
+    incarnation: view.incarnation,
+    statusForSeconds: round(view.sinceMs),
+    heardSecondsAgo: round(view.heardMs),
+  };
+}
