@@ -301,8 +301,6 @@ export class Core {
   #nextRoundMs: number;
   #nextReconnectMs: number;
   #trustSinceMs = -Infinity;
-  /** A lower bound of the earliest deadline other than the next round; undefined: recompute. */
-  #deadlineMs: number | undefined;
 
   #outbox: Outgoing[] = [];
   #events: MemberEvent[] = [];
@@ -535,16 +533,14 @@ export class Core {
   }
 
   /**
-   * The earliest time at which {@linkcode tick} has something to do. It may be early (a tick then
-   * does nothing), never late.
+   * The earliest time at which {@linkcode tick} has something to do: the least of the named
+   * deadlines, computed afresh at each call (a few neighbours and queue heads), so that no input
+   * can leave a stale, later value behind. An early tick does nothing.
    */
   nextWakeMs(): number {
     if (this.#phase === "left") return Infinity;
     if (this.#phase !== "active") return this.#nextRoundMs;
-    // Heartbeats push timeouts later, so a value computed earlier is a safe lower bound; whatever
-    // can bring a deadline forward lowers or clears it (`#heard` for a neighbour's next probe).
-    this.#deadlineMs ??= this.#earliestDeadline();
-    return Math.min(this.#nextRoundMs, this.#deadlineMs);
+    return Math.min(this.#nextRoundMs, this.#earliestDeadline());
   }
 
   #earliestDeadline(): number {
@@ -569,7 +565,6 @@ export class Core {
   /** Runs what is due: timeouts, cleanup, and the gossip round. An early tick does nothing. */
   tick(nowMs: number): void {
     this.#enter(nowMs);
-    this.#deadlineMs = undefined;
     if (this.#phase === "left") return;
     if (this.#phase === "active") {
       this.#checkNeighbors(nowMs);
@@ -863,7 +858,6 @@ export class Core {
     }
     // Given as long to answer as a silent neighbour is before it is suspected.
     if (this.#awaitingConfirms) this.#confirmByMs = this.#nowMs + this.config.suspectAfterMs;
-    this.#deadlineMs = undefined;
   }
 
   #doubtsEndMs(): number {
@@ -880,7 +874,6 @@ export class Core {
     if (!this.#doubting || nowMs < this.#doubtsEndMs()) return;
     this.#doubting = false;
     for (let i = 0; i < this.#live.size; i++) this.#present.add(this.#live.at(i));
-    this.#deadlineMs = undefined;
   }
 
   /**
@@ -946,7 +939,6 @@ export class Core {
       this.#rows[row + fIncarnation],
       "stale",
     );
-    this.#deadlineMs = undefined;
   }
 
   /**
@@ -1540,7 +1532,6 @@ export class Core {
   #adoptSettings(settings: Settings, via: Via, from?: Address): void {
     const flipped = settings.suspicion !== this.#settings.suspicion;
     this.#settings = { epoch: settings.epoch, suspicion: settings.suspicion };
-    this.#deadlineMs = undefined;
     if (flipped) this.#emitSettings(via, from);
   }
 
@@ -1662,7 +1653,6 @@ export class Core {
       this.#present.delete(slot);
       if (entry.status === Status.Failed) this.#failed.add(slot);
       this.#later(this.#tombstones, this.#deadline(slot, nowMs + this.config.tombstoneMs));
-      this.#deadlineMs = undefined;
       return;
     }
     this.#store(slot, entry, nowMs);
@@ -1728,7 +1718,6 @@ export class Core {
       } else if (status === Status.Suspect) {
         this.#rows[slot * rowSize + fStatus] = Status.Alive;
         this.#rows[slot * rowSize + fSince] = nowMs;
-        this.#deadlineMs = undefined;
         this.#emit("REFUTE", slot, entry.version, entry.incarnation, via, from);
       }
     } else if (
@@ -1751,7 +1740,6 @@ export class Core {
     from?: Address,
     news = true,
   ): void {
-    this.#deadlineMs = undefined;
     this.#rows[slot * rowSize + fStatus] = status;
     this.#rows[slot * rowSize + fSince] = nowMs;
     this.#present.add(slot);
@@ -1800,16 +1788,11 @@ export class Core {
   /**
    * Notes that a member's heartbeat grew: `direct`ly from the member, or by word as good (a
    * refutation, a fellow watcher's relay), or as another member passed it on. A neighbour probed
-   * in its last silence gets a new probe deadline, `probeAfterMs` from now at the earliest: the
-   * wake-up bound must not be later.
+   * in its last silence gets a new probe deadline from this new silence.
    */
   #heard(slot: number, nowMs: number, direct: boolean): void {
     this.#rows[slot * rowSize + fHeard] = nowMs;
     if (direct) this.#unheard.delete(slot);
-    else if (this.#unheard.has(slot)) return;
-    if (this.#deadlineMs !== undefined && this.#probedSilence.has(slot)) {
-      this.#deadlineMs = Math.min(this.#deadlineMs, nowMs + this.config.probeAfterMs);
-    }
   }
 
   /** True when an unheard neighbour's entry comes from a neighbour likely to watch it too. */
@@ -1880,7 +1863,6 @@ export class Core {
 
   /** Starts the silence clock of new neighbours now: they were not watched before. */
   #syncNeighbors(nowMs: number): void {
-    this.#deadlineMs = undefined;
     const neighbors = this.#ring.neighbors();
     for (const slot of this.#neighborSince.keys()) {
       if (!neighbors.has(slot)) {
