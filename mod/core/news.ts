@@ -120,3 +120,71 @@ export class NewsQueue {
     bucket.length = out;
   }
 }
+
+/** News items that justify one more random gossip in a round, up to `gossipFanoutMax`. */
+export const newsPerExtraGossip = 20;
+/** During a wave of joins, joins are retransmitted this many times less than other news. */
+const joinNewsDivisor = 4;
+/** Joins waiting to be sent beyond which a node takes it that a wave of joins is on. */
+const joinWaveNews = 2 * newsPerExtraGossip;
+
+/**
+ * This node's news, in two queues: changes of state (suspicions, refutations, failures, leaves)
+ * and joins, which are sent as often as other news except during a wave of joins.
+ */
+export class News {
+  /** News of suspicions, refutations, failures and leaves. */
+  readonly changes: NewsQueue;
+  /** News of joins. */
+  readonly joins: NewsQueue;
+  readonly #retransmitMult: number;
+
+  constructor(capacity: number, retransmitMult: number) {
+    this.changes = new NewsQueue(capacity);
+    this.joins = new NewsQueue(capacity);
+    this.#retransmitMult = retransmitMult;
+  }
+
+  /** Items waiting in both queues. */
+  get size(): number {
+    return this.changes.size + this.joins.size;
+  }
+
+  /** Makes room for slots below `capacity`. */
+  grow(capacity: number): void {
+    this.changes.grow(capacity);
+    this.joins.grow(capacity);
+  }
+
+  /** Queues a member's entry as news. */
+  announce(slot: number): void {
+    this.joins.delete(slot);
+    this.changes.add(slot);
+  }
+
+  /** Queues a new member's entry as news of a join. */
+  announceJoin(slot: number): void {
+    this.changes.delete(slot);
+    this.joins.add(slot);
+  }
+
+  /** Drops whatever news of the member waits. */
+  forget(slot: number): void {
+    this.changes.delete(slot);
+    this.joins.delete(slot);
+  }
+
+  /** The retransmit limit for news among `live` members (this node aside). */
+  limit(live: number): number {
+    return this.#retransmitMult * Math.ceil(Math.log10(live + 2));
+  }
+
+  /**
+   * The retransmit limit for joins: that of other news, so that a join reaches every member by
+   * gossip (a member that misses it asks for a whole list later, which costs far more); during a
+   * wave of joins, a fraction of it, so that the wave does not swamp the cluster with its news.
+   */
+  joinLimit(limit: number): number {
+    return this.joins.size > joinWaveNews ? Math.ceil(limit / joinNewsDivisor) : limit;
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * Building datagrams within the size limit: a heartbeat to a neighbour (this node's entry, the
+ * relays the neighbour watches too, a little news), a full gossip to a random member (news, then a
+ * rotating slice of the list until the datagram is full), and the short datagrams that tell a
+ * member what it must hear (that it failed, that it is behind), each at most once a round.
+ */
+import type { Config } from "./config.ts";
+import type { MemberTable } from "./member_table.ts";
+import { noEntryStatus } from "./member_table.ts";
+import type { News } from "./news.ts";
+import type { CoreCounters, Outputs } from "./outputs.ts";
+import type { Self } from "./self.ts";
+import type { SettingsSwitch } from "./settings.ts";
+import { type Address, type Entry, Status } from "./types.ts";
+import type { Watch } from "./watch.ts";
+import { assert } from "./assert.ts";
+import { entryBytes, gossipFrameBytes } from "./wire_size.ts";
+
+/** A member's entry as failed at `version`, for telling an address its old version ended. */
+export function endedEntry(address: Address, version: number): Entry {
+  return { address, version, incarnation: 0, heartbeat: 0, status: Status.Failed };
+}
+
+/**
+ * True for an entry as `endedEntry` makes it: a version failed before it sent a heartbeat looks
+ * the same, and is as new as its list.
+ */
+export function isEndedEntry(entry: Entry): boolean {
+  return entry.status === Status.Failed && entry.heartbeat === 0 && entry.incarnation === 0;
+}
+
+/** Addresses remembered as sent to within the round, before the memory is cleared. */
+const onceARoundMax = 4096;
+
+/** The parts a datagram is built from. */
+export interface DatagramParts {
+  readonly config: Config;
+  readonly table: MemberTable;
+  readonly self: Self;
+  readonly news: News;
+  readonly watch: Watch;
+  readonly settings: SettingsSwitch;
+  readonly outputs: Outputs;
+  readonly counters: CoreCounters;
+}
+
+/** Builds and queues this node's datagrams. */
+export class Datagrams {
+  readonly #p: DatagramParts;
+  #sliceCursor = 0;
+  /** Entries built in the current round, shared by its datagrams; undefined between rounds. */
+  #roundEntries: Map<number, Entry> | undefined;
+  /** When each member was last answered (`reply`). */
+  readonly #repliedMs = new Map<number, number>();
+  /** When each address last got a `tellEnded`, to send it at most one a round. */
+  readonly #toldEndedMs = new Map<Address, number>();
+  /** When each address was last told what it was behind on. */
+  readonly #toldBehindMs = new Map<Address, number>();
+
+  constructor(parts: DatagramParts) {
+    this.#p = parts;
+  }
+
+  /** Runs one round's sends, sharing one entry object per member among its datagrams. */
+  round(sends: () => void): void {
+    this.#roundEntries = new Map();
+    try {
+      sends();
+    } finally {
+      this.#roundEntries = undefined;
+    }
+  }
+
+  /** Sends a member a heartbeat (`full` false) or a full gossip. */
+  send(target: number, full: boolean): void {
+    const { entries, used } = this.build(target, full);
+    this.post(this.#p.table.address(target), entries, used);
+  }
+
+  /** Answers a member with a heartbeat, at most once a round. */
+  reply(nowMs: number, slot: number): void {
+    if (this.#onceARound(this.#repliedMs, slot, nowMs)) this.send(slot, false);
+  }
+
+  /** Forgets what was sent to a slot that is being given up. */
+  forget(slot: number): void {
+    this.#repliedMs.delete(slot);
+  }
+
+  /** Queues a probe of a member: the heartbeat datagram it would get, sent over TCP. */
+  probe(slot: number, confirm: boolean): void {
+    const { entries } = this.build(slot, false);
+    this.#p.outputs.probe({
+      to: this.#p.table.address(slot),
+      message: {
+        kind: "probe",
+        settings: this.#p.settings.current,
+        members: this.#p.self.liveCount,
+        entries,
+      },
+      ...(confirm ? { confirm } : {}),
+    });
+  }
+
+  /**
+   * The entries that answer a probe: the heartbeat datagram this node would send the prober, with
+   * the prober's own entry when this node holds it as suspect, failed or ended (`ended`: the
+   * version of the prober's address that ended and was forgotten here, if any), so that it
+   * refutes or comes back.
+   */
+  probeAnswer(prober: Entry, ended: number | undefined): Entry[] {
+    const table = this.#p.table;
+    const slot = table.book.find(prober.address);
+    if (table.hasRow(slot) && slot !== this.#p.self.slot) {
+      const entries = this.build(slot, false).entries;
+      // A prober speaking as an older version than the table holds: that version ended.
+      if (table.version(slot) > prober.version) {
+        entries.push(endedEntry(prober.address, prober.version));
+      }
+      return entries;
+    }
+    // Not in the table: a stranger, or a version that ended and was forgotten, said so.
+    const entries = [this.#p.self.entry];
+    if (ended !== undefined && ended >= prober.version) {
+      entries.push(endedEntry(prober.address, ended));
+    }
+    return entries;
+  }
+
+  /**
+   * Tells an address that its member's `version` failed: a datagram with this node's own entry
+   * and that version's, failed. Sent where the table no longer holds the member, so it is built
+   * here rather than from a row.
+   */
+  tellEnded(nowMs: number, address: Address, version: number): void {
+    if (!this.#onceARound(this.#toldEndedMs, address, nowMs)) return;
+    const entries: Entry[] = [this.entry(this.#p.self.slot), endedEntry(address, version)];
+    this.post(address, entries, this.#entryBytes(entries[0]) + this.#entryBytes(entries[1]));
+  }
+
+  /** Sends a member the failures and leaves it still lists as live, as many as fit. */
+  tellBehind(nowMs: number, address: Address, slots: readonly number[]): void {
+    if (!this.#onceARound(this.#toldBehindMs, address, nowMs)) return;
+    const budget = this.#entriesBytesMax();
+    const entries: Entry[] = [this.entry(this.#p.self.slot)];
+    let used = this.#entryBytes(entries[0]);
+    for (const slot of slots) {
+      const entry = this.entry(slot);
+      const size = this.#entryBytes(entry);
+      if (used + size > budget) break;
+      used += size;
+      entries.push(entry);
+    }
+    this.#p.counters.behindTold++;
+    this.post(address, entries, used);
+  }
+
+  /** Queues a gossip datagram of `entries` (`entriesBytes` encoded) to `to`, and counts it. */
+  post(to: Address, entries: Entry[], entriesBytes: number): void {
+    const { config, settings, counters } = this.#p;
+    const members = this.#p.self.liveCount;
+    const bytes = entriesBytes + gossipFrameBytes(settings.current, members, entries.length);
+    assert(bytes <= config.datagramBytesMax - config.datagramOverheadBytes, "datagram too large");
+    counters.datagramsSent++;
+    counters.bytesSent += bytes;
+    this.#p.outputs.datagram({
+      to,
+      message: { kind: "gossip", settings: settings.current, members, entries },
+      bytes,
+    });
+  }
+
+  /**
+   * Builds one datagram to a member: this node's entry, the member's own entry when this node
+   * holds it as suspect or failed (so it can refute or come back), news, and, for a full gossip,
+   * a rotating slice of the list until the datagram is full. Returns its entries and their size.
+   */
+  build(target: number, full: boolean): { entries: Entry[]; used: number } {
+    const { config, table, news, watch } = this.#p;
+    const budget = this.#entriesBytesMax();
+    const mark = table.nextStamp();
+    const self = this.#p.self.slot;
+    const entries: Entry[] = [this.entry(self)];
+    table.stamp(self, mark);
+    let used = this.#entryBytes(entries[0]);
+
+    const targetStatus = table.status(target);
+    if (targetStatus !== Status.Alive && targetStatus !== noEntryStatus) {
+      const entry = this.entry(target);
+      used += this.#entryBytes(entry);
+      entries.push(entry);
+      table.stamp(target, mark);
+    }
+
+    if (!full) {
+      // Neighbours relay each other's heartbeats: a watcher that lost X's own datagram still
+      // hears X's heartbeat grow through the members they both neighbour, so loss alone rarely
+      // makes it suspect X. Only the entries the target itself watches are worth its bytes.
+      table.stamp(target, mark);
+      for (const slot of watch.sharedWith(target)) {
+        if (table.stamped(slot, mark) || !table.present.has(slot)) continue;
+        // Only what this node heard itself: the target takes these relays as a watcher's word.
+        if (watch.unheard(slot)) continue;
+        const entry = this.entry(slot);
+        // Entries come from the network and may be long (an address of 255 characters, numbers
+        // at their widest): the budget holds for these too, or a crafted neighbour could make
+        // this datagram too large to send.
+        const size = this.#entryBytes(entry);
+        if (used + size > budget) continue;
+        used += size;
+        entries.push(entry);
+        table.stamp(slot, mark);
+      }
+    }
+
+    // News sent to neighbours does not count toward the retransmit limit: neighbours are the same
+    // few members every round, so only random targets spread news through the cluster. Joins go
+    // to random targets only: neighbours learn them from the joiner itself.
+    let taken = 0;
+    const newsMax = full ? Infinity : config.heartbeatNewsMax;
+    const take = (slot: number): boolean | null => {
+      if (table.stamped(slot, mark)) return true;
+      if (taken >= newsMax) return null;
+      const entry = this.entry(slot);
+      const size = this.#entryBytes(entry);
+      if (used + size > budget) return null;
+      used += size;
+      entries.push(entry);
+      table.stamp(slot, mark);
+      taken++;
+      return true;
+    };
+    const limit = news.limit(table.live.size);
+    news.changes.pick(limit, full, take);
+    if (full && used < budget) news.joins.pick(news.joinLimit(limit), true, take);
+
+    if (full) {
+      const present = table.present;
+      let slice = 0;
+      for (let visited = 0; visited < present.size && slice < config.sliceEntriesMax; visited++) {
+        if (this.#sliceCursor >= present.size) this.#sliceCursor = 0;
+        const slot = present.at(this.#sliceCursor);
+        if (table.stamped(slot, mark)) {
+          this.#sliceCursor++;
+          continue;
+        }
+        const entry = this.entry(slot);
+        const size = this.#entryBytes(entry);
+        if (used + size > budget) break;
+        used += size;
+        entries.push(entry);
+        table.stamp(slot, mark);
+        this.#sliceCursor++;
+        slice++;
+      }
+    }
+    return { entries, used };
+  }
+
+  /** A member's entry (this node's own too), shared within a round. */
+  entry(slot: number): Entry {
+    // Within one round nothing changes, so every datagram of the round shares one object per
+    // entry: fewer allocations for the heartbeats, relays and news it sends to several members.
+    const cache = this.#roundEntries;
+    if (cache !== undefined) {
+      let entry = cache.get(slot);
+      if (entry === undefined) {
+        entry = this.#freshEntry(slot);
+        cache.set(slot, entry);
+      }
+      return entry;
+    }
+    return this.#freshEntry(slot);
+  }
+
+  #freshEntry(slot: number): Entry {
+    if (slot === this.#p.self.slot) return this.#p.self.entry;
+    return this.#p.table.entry(slot);
+  }
+
+  #entryBytes(entry: Entry): number {
+    return entryBytes(entry.address.length, entry.version, entry.incarnation, entry.heartbeat);
+  }
+
+  /** The most bytes of entries one datagram carries, whatever its count fields hold. */
+  #entriesBytesMax(): number {
+    const config = this.#p.config;
+    return config.datagramBytesMax - config.datagramOverheadBytes -
+      gossipFrameBytes(this.#p.settings.current, 0xffff_ffff, 0x1_0000);
+  }
+
+  /** True, and noted, when `key` was not sent to within the last round (a bounded memory). */
+  #onceARound<K>(sentMs: Map<K, number>, key: K, nowMs: number): boolean {
+    const last = sentMs.get(key);
+    if (last !== undefined && nowMs - last < this.#p.config.gossipIntervalMs) return false;
+    if (sentMs.size > onceARoundMax) sentMs.clear();
+    sentMs.set(key, nowMs);
+    return true;
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * Merging what others say: one entry at a time into the member table (a new member, a newer
+ * version, a heartbeat, a change of status), what they say of this node itself, and a whole
+ * gossip with what it calls for in answer (telling the sender what it is behind on, or that it
+ * ended).
+ */
+import type { Datagrams } from "./datagram.ts";
+import { isEndedEntry } from "./datagram.ts";
+import type { Endings } from "./ending.ts";
+import { type MemberTable, noEntryStatus } from "./member_table.ts";
+import type { News } from "./news.ts";
+import type { CoreCounters, Outputs } from "./outputs.ts";
+import type { Recovery } from "./recovery.ts";
+import type { Self } from "./self.ts";
+import type { SettingsSwitch } from "./settings.ts";
+import type { Suspicion } from "./suspicion.ts";
+import {
+  type Address,
+  type Entry,
+  type GossipFields,
+  isTerminal,
+  Status,
+  type Via,
+} from "./types.ts";
+import type { Watch } from "./watch.ts";
+
+/** The parts a merge reads and changes. */
+export interface MergeParts {
+  readonly table: MemberTable;
+  readonly self: Self;
+  readonly watch: Watch;
+  readonly news: News;
+  readonly settings: SettingsSwitch;
+  readonly endings: Endings;
+  readonly suspicion: Suspicion;
+  readonly recovery: Recovery;
+  readonly datagrams: Datagrams;
+  readonly outputs: Outputs;
+  readonly counters: CoreCounters;
+}
+
+/** Merges entries and gossip into this node's state. */
+export class Merger {
+  readonly #p: MergeParts;
+  /**
+   * Members the gossip being merged lists as live that this node holds as failed or left: its
+   * sender is told, once a round, instead of waiting for the news to reach it by chance.
+   */
+  #behind: number[] | undefined;
+  /** The array `#behind` is while a gossip is merged, used again each time. */
+  readonly #behindSlots: number[] = [];
+  /** Members gossip brought in as news since the list exchange last looked (`list_exchange.ts`). */
+  learned = 0;
+
+  constructor(parts: MergeParts) {
+    this.#p = parts;
+  }
+
+  /**
+   * Merges a gossip (a datagram, a probe or its answer) and answers what it calls for. Returns
+   * false when the gossip was not taken in whole: from this node itself, empty, or while this
+   * node is not active (or ceased to be while merging it).
+   */
+  gossip(nowMs: number, message: GossipFields): boolean {
+    const { self, table, datagrams, recovery } = this.#p;
+    if (!self.active) return false;
+    const entries = message.entries;
+    if (entries.length === 0) return false;
+    const sender = entries[0];
+    if (sender.address === self.address) return false;
+    this.#p.counters.gossipReceived++;
+    this.#p.settings.merge(nowMs, message.settings, sender.address);
+    let reply = false;
+    const behind = this.#behind = this.#behindSlots;
+    behind.length = 0;
+    try {
+      for (const entry of entries) {
+        if (entry.address === self.address) {
+          if (this.aboutSelf(nowMs, entry, sender.address)) reply = true;
+        } else {
+          this.entry(nowMs, entry, "gossip", sender.address);
+        }
+        if (!self.active) return false;
+      }
+    } finally {
+      this.#behind = undefined;
+    }
+    if (behind.length > 0) datagrams.tellBehind(nowMs, sender.address, behind);
+    // A sender this node holds as failed, or as an older version, is told so: it then comes back
+    // as a new version instead of talking on as a ghost.
+    const slot = table.book.find(sender.address);
+    if (table.hasRow(slot)) {
+      const known = table.version(slot);
+      // An older version's row is gone, superseded: the sender is told its version ended.
+      if (known > sender.version) datagrams.tellEnded(nowMs, sender.address, sender.version);
+      if (known === sender.version && table.status(slot) === Status.Failed) reply = true;
+    }
+    if (reply && slot >= 0) datagrams.reply(nowMs, slot);
+    if (recovery.confirming) recovery.confirmSender(sender);
+    recovery.askOf(nowMs, sender.address);
+    return true;
+  }
+
+  /** Merges what another node says about this node; returns true when the sender should be told. */
+  aboutSelf(nowMs: number, entry: Entry, from: Address): boolean {
+    const self = this.#p.self;
+    if (entry.version < self.version) return false;
+    if (entry.version > self.version) {
+      self.rejoin(nowMs, entry.version + 1, "gossip", from);
+      return false;
+    }
+    if (entry.status === Status.Failed || entry.status === Status.Left) {
+      self.rejoin(nowMs, self.version + 1, "gossip", from);
+      // Told its version ended and was forgotten, without a stall of its own (a machine that
+      // slept, its clock standing still): its list may be as old as after one, and is doubted the
+      // same way. Told it merely failed (a partition that healed), its list is recent; doubting
+      // it would end members the first list it is sent lacks only because they came back a
+      // moment ago, and they would come back again, and so on through the cluster.
+      if (isEndedEntry(entry) && !this.#p.recovery.doubting) {
+        this.#p.recovery.doubtAll(nowMs, from);
+      }
+      return false;
+    }
+    return this.#p.suspicion.refute(nowMs, entry, from);
+  }
+
+  /**
+   * Merges one entry about another member. `news` is false for whole lists (a join response, a
+   * list exchange): what they bring is old to the cluster, so this node does not retransmit it.
+   */
+  entry(nowMs: number, entry: Entry, via: Via, from: Address, news = true): void {
+    const { table, counters } = this.#p;
+    const ended = this.#p.endings.endedVersionOf(entry.address);
+    if (ended !== undefined && entry.version <= ended) {
+      // Ended and forgotten here: a sender still speaking as that version is told it failed.
+      counters.entriesStale++;
+      if (entry.address === from && !isTerminal(entry.status)) {
+        this.#p.datagrams.tellEnded(nowMs, from, ended);
+      }
+      return;
+    }
+    if (this.#p.recovery.refuses(entry, via)) return;
+    const slot = table.book.intern(entry.address);
+    if (slot < 0) {
+      counters.entriesDroppedTableFull++;
+      return;
+    }
+    if (slot >= table.capacity) table.grow();
+    if (table.status(slot) !== noEntryStatus) {
+      const known = table.version(slot);
+      if (entry.version < known) {
+        counters.entriesStale++;
+        return;
+      }
+      if (entry.version === known) {
+        this.#sameVersion(nowMs, slot, entry, via, from, news);
+        return;
+      }
+      this.#supersede(nowMs, slot, from);
+    }
+    table.store(slot, entry, nowMs);
+    if (isTerminal(entry.status)) {
+      // A member this node never saw alive: remembered as a tombstone, so that stale gossip of
+      // that version cannot bring it in, but neither listed nor passed on. Were it passed on, a
+      // member whose own tombstone had just run out would hear it back and start it afresh, and
+      // the cluster would keep the dead member for ever.
+      this.#p.endings.tombstone(nowMs, slot, entry.status);
+      return;
+    }
+    table.present.add(slot);
+    table.live.add(slot);
+    this.#p.watch.offer(slot, entry.address, entry.version, nowMs);
+    if (from === entry.address) this.#p.watch.heardItself(slot);
+    if (news) {
+      this.#p.news.announceJoin(slot);
+      this.learned++;
+    }
+    const outputs = this.#p.outputs;
+    outputs.event(nowMs, "JOIN", entry.address, entry.version, entry.incarnation, via, from);
+    if (entry.status === Status.Suspect) {
+      outputs.event(nowMs, "SUSPECT", entry.address, entry.version, entry.incarnation, via, from);
+    }
+  }
+
+  /** Merges an entry of the version the table holds. */
+  #sameVersion(
+    nowMs: number,
+    slot: number,
+    entry: Entry,
+    via: Via,
+    from: Address,
+    news: boolean,
+  ): void {
+    const { table, watch } = this.#p;
+    const status = table.status(slot) as Status;
+    if (table.removed(slot)) return;
+    if (isTerminal(status)) {
+      // The member itself, gossiping on, is answered as a ghost instead (`gossip`).
+      if (!isTerminal(entry.status) && from !== entry.address) this.#behind?.push(slot);
+      return;
+    }
+    // Heartbeats count within an incarnation: a refutation starts a new count, so that a forged
+    // heartbeat, held everywhere, is undone by the one refutation it provokes.
+    const incarnation = table.incarnation(slot);
+    if (
+      entry.incarnation > incarnation ||
+      (entry.incarnation === incarnation && entry.heartbeat > table.heartbeat(slot))
+    ) {
+      table.setHeartbeat(slot, entry.heartbeat);
+      // A refutation is news the member made after it was suspected, whoever passes it on; so is
+      // a heartbeat relayed by a fellow watcher (it relays only what it heard itself), which keeps
+      // a member this node cannot reach directly (a link that drops everything) alive.
+      watch.heard(
+        slot,
+        nowMs,
+        from === entry.address || entry.incarnation > incarnation ||
+          (entry.status === Status.Alive && watch.relayedByWatcher(slot, from)),
+      );
+    }
+    if (entry.status === Status.Failed || entry.status === Status.Left) {
+      this.#p.endings.end(nowMs, slot, entry.status, via, from, news);
+      return;
+    }
+    this.#p.suspicion.merge(nowMs, slot, entry, incarnation, status, via, from, news);
+  }
+
+  /**
+   * Clears the way for a newer version of the same address. A row still listed (alive, suspect,
+   * or failed or left and not yet cleaned up) goes from the list now: its REMOVE is logged, so
+   * that every member listed is seen to go.
+   */
+  #supersede(nowMs: number, slot: number, from: Address): void {
+    const table = this.#p.table;
+    const status = table.status(slot) as Status;
+    if (!table.removed(slot)) {
+      this.#p.outputs.member(nowMs, "REMOVE", table, slot, "superseded", from);
+      if (!isTerminal(status)) this.#p.watch.lose(nowMs, slot);
+    }
+    table.failed.delete(slot);
+    this.#p.news.forget(slot);
+    table.clear(slot);
+  }
+}

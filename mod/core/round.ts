@@ -1,0 +1,77 @@
+/**
+ * The gossip round, every `gossipIntervalMs`: a node bumps its heartbeat and sends it straight to
+ * its ring neighbours, with a few items of news, and sends a full gossip to `gossipFanout` random
+ * members (more while news is backed up, up to `gossipFanoutMax`). While leaving, it announces
+ * the leave to its neighbours and a few random members for `leaveRounds` rounds, then goes quiet.
+ */
+import type { Config } from "./config.ts";
+import type { Datagrams } from "./datagram.ts";
+import type { MemberTable } from "./member_table.ts";
+import { type News, newsPerExtraGossip } from "./news.ts";
+import type { Random } from "./random.ts";
+import type { Self } from "./self.ts";
+import type { Watch } from "./watch.ts";
+
+/** The parts a round reads and sends through. */
+export interface RoundParts {
+  readonly config: Config;
+  readonly table: MemberTable;
+  readonly self: Self;
+  readonly watch: Watch;
+  readonly news: News;
+  readonly datagrams: Datagrams;
+  readonly random: Random;
+}
+
+/** When the next round is due, and what it sends. */
+export class Rounds {
+  readonly #p: RoundParts;
+  /** When the next round is due. */
+  nextMs: number;
+
+  constructor(parts: RoundParts, nowMs: number) {
+    this.#p = parts;
+    this.nextMs = nowMs;
+  }
+
+  /** Runs the round if it is due, and sets the next one an interval on. */
+  tick(nowMs: number): void {
+    if (nowMs < this.nextMs) return;
+    this.#p.datagrams.round(() => this.#sends());
+    const intervalMs = this.#p.config.gossipIntervalMs;
+    const next = this.nextMs + intervalMs;
+    this.nextMs = next > nowMs ? next : nowMs + intervalMs;
+  }
+
+  #sends(): void {
+    const { config, table, self, datagrams, random } = this.#p;
+    self.heartbeat++;
+    const neighbors = this.#p.watch.neighbors();
+    const live = table.live;
+    if (self.phase === "leaving") {
+      const targets = new Set(neighbors);
+      const extra = Math.min(live.size, config.gossipFanout * 2);
+      for (let i = 0; i < extra * 4 && targets.size < neighbors.size + extra; i++) {
+        targets.add(live.at(random.below(live.size)));
+      }
+      for (const slot of targets) datagrams.send(slot, false);
+      self.leaveRoundsLeft--;
+      if (self.leaveRoundsLeft <= 0) self.phase = "left";
+      return;
+    }
+    for (const slot of neighbors) datagrams.send(slot, false);
+    // A backlog of news (a wave of joins, say) is worked off with more random targets per round.
+    const extra = Math.min(
+      config.gossipFanoutMax - config.gossipFanout,
+      Math.floor(this.#p.news.size / newsPerExtraGossip),
+    );
+    const fanout = Math.min(config.gossipFanout + Math.max(0, extra), live.size);
+    if (fanout === live.size) {
+      for (let i = 0; i < live.size; i++) datagrams.send(live.at(i), true);
+    } else {
+      const picked = new Set<number>();
+      while (picked.size < fanout) picked.add(live.at(random.below(live.size)));
+      for (const slot of picked) datagrams.send(slot, true);
+    }
+  }
+}

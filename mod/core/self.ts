@@ -1,0 +1,106 @@
+/**
+ * This node as a member: its address, its version (fixed per join, fail-stop), its incarnation
+ * (raised to refute a suspicion), its heartbeat, and whether it is active, leaving or left; and
+ * coming back as a new version when the cluster has ended the current one.
+ */
+import type { MemberTable } from "./member_table.ts";
+import type { News } from "./news.ts";
+import type { CoreCounters, Outputs } from "./outputs.ts";
+import { type Address, type Entry, Status, type Via } from "./types.ts";
+import type { Watch } from "./watch.ts";
+import { versionMax } from "./wire_size.ts";
+
+/** Active until a leave, leaving while the leave is announced, then left and quiet. */
+export type Phase = "active" | "leaving" | "left";
+
+/** This node's own state. */
+export class Self {
+  readonly address: Address;
+  /** This node's slot in the address book. */
+  readonly slot: number;
+  readonly #versionOrigin: number;
+  readonly #originMs: number;
+  version: number;
+  incarnation = 0;
+  heartbeat = 0;
+  phase: Phase = "active";
+  /** When this node's own status last changed: its start, or its leave. */
+  sinceMs: number;
+  /** Rounds a leave is still announced for. */
+  leaveRoundsLeft = 0;
+
+  readonly #table: MemberTable;
+  readonly #watch: Watch;
+  readonly #news: News;
+  readonly #outputs: Outputs;
+  readonly #counters: CoreCounters;
+
+  constructor(
+    options: { address: Address; slot: number; version: number; nowMs: number },
+    parts: {
+      table: MemberTable;
+      watch: Watch;
+      news: News;
+      outputs: Outputs;
+      counters: CoreCounters;
+    },
+  ) {
+    this.address = options.address;
+    this.slot = options.slot;
+    this.version = options.version;
+    this.#versionOrigin = options.version;
+    this.#originMs = options.nowMs;
+    this.sinceMs = options.nowMs;
+    this.#table = parts.table;
+    this.#watch = parts.watch;
+    this.#news = parts.news;
+    this.#outputs = parts.outputs;
+    this.#counters = parts.counters;
+  }
+
+  /** True until a leave. */
+  get active(): boolean {
+    return this.phase === "active";
+  }
+
+  /** This node's own entry. */
+  get entry(): Entry {
+    return {
+      address: this.address,
+      version: this.version,
+      incarnation: this.incarnation,
+      heartbeat: this.heartbeat,
+      status: this.phase === "active" ? Status.Alive : Status.Left,
+    };
+  }
+
+  /** Members listed alive or suspect, this node included while it is active. */
+  get liveCount(): number {
+    return this.#table.live.size + (this.phase === "active" ? 1 : 0);
+  }
+
+  /**
+   * Comes back as a new version, at least `atLeast`, after the group declared this one failed
+   * (or saw a newer one): fail-stop, so the old version stays dead.
+   */
+  rejoin(nowMs: number, atLeast: number, via: Via, from?: Address): void {
+    const old = this.version;
+    // Versions are whole milliseconds; the shell hands in fractional times.
+    const next = Math.max(
+      atLeast,
+      old + 1,
+      Math.floor(this.#versionOrigin + (nowMs - this.#originMs)),
+    );
+    // Only a forged entry names a version this close to the wire's widest: ignored.
+    if (next > versionMax) return;
+    this.#outputs.event(nowMs, "REMOVE", this.address, old, this.incarnation, via, from);
+    this.version = next;
+    this.incarnation = 0;
+    this.heartbeat = 0;
+    this.#counters.rejoins++;
+    this.#watch.setCenter(this.address, next);
+    this.#watch.rebuild(nowMs);
+    this.#news.announce(this.slot);
+    this.#outputs.event(nowMs, "JOIN", this.address, next, 0, "self");
+  }
+}

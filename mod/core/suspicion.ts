@@ -1,0 +1,180 @@
+/**
+ * Suspicion, all of it: when a silent neighbour is probed, suspected and failed; a suspicion or
+ * refutation heard by gossip; and this node refuting a suspicion of itself.
+ *
+ * A neighbour silent for `probeAfterMs` is probed over TCP (its answer counts as hearing from
+ * it). One whose heartbeat has not grown for `suspectAfterMs` is suspected; the suspicion spreads
+ * as news and reaches the suspect (every datagram to a member held as suspect carries its entry,
+ * `datagram.ts`), which refutes it by raising its incarnation. A suspect still silent and
+ * unrefuted `suspectTimeoutMs` later is failed. With the cluster's switch off (`settings.ts`),
+ * silence for `failAfterMs` fails a neighbour at once.
+ */
+import type { Config } from "./config.ts";
+import type { Datagrams } from "./datagram.ts";
+import type { Endings } from "./ending.ts";
+import type { MemberTable } from "./member_table.ts";
+import type { News } from "./news.ts";
+import type { CoreCounters, Outputs } from "./outputs.ts";
+import type { Self } from "./self.ts";
+import type { SettingsSwitch } from "./settings.ts";
+import { type Address, type Entry, Status, type Via } from "./types.ts";
+import type { Watch } from "./watch.ts";
+import { uint32Max } from "./wire_size.ts";
+
+/** How long a member must be silent before it is failed, with suspicion on or off. */
+export function failedAfterMs(config: Config, suspicion: boolean): number {
+  return suspicion ? config.suspectAfterMs + config.suspectTimeoutMs : config.failAfterMs;
+}
+
+/** The parts suspicion reads and acts through. */
+export interface SuspicionParts {
+  readonly config: Config;
+  readonly table: MemberTable;
+  readonly watch: Watch;
+  readonly settings: SettingsSwitch;
+  readonly endings: Endings;
+  readonly datagrams: Datagrams;
+  readonly news: News;
+  readonly outputs: Outputs;
+  readonly self: Self;
+  readonly counters: CoreCounters;
+}
+
+/** Suspects, fails and refutes. */
+export class Suspicion {
+  readonly #p: SuspicionParts;
+
+  constructor(parts: SuspicionParts) {
+    this.#p = parts;
+  }
+
+  /** When a neighbour's silence (or suspicion) runs out. */
+  deadline(slot: number): number {
+    const { config, table, watch } = this.#p;
+    const heard = watch.silentSinceMs(slot);
+    if (!this.#p.settings.suspicion) return heard + config.failAfterMs;
+    if (table.status(slot) === Status.Alive) return heard + config.suspectAfterMs;
+    const since = Math.max(table.sinceMs(slot), watch.trustSinceMs);
+    return Math.max(
+      since + config.suspectTimeoutMs,
+      heard + config.suspectAfterMs + config.suspectTimeoutMs,
+    );
+  }
+
+  /** The earliest probe or suspicion deadline among the neighbours. */
+  nextDeadlineMs(): number {
+    const watch = this.#p.watch;
+    let wake = Infinity;
+    for (const slot of watch.neighbors()) {
+      const due = Math.min(this.deadline(slot), watch.probeDeadline(slot));
+      if (due < wake) wake = due;
+    }
+    return wake;
+  }
+
+  /** Probes the neighbours silent long enough, and suspects or fails those silent too long. */
+  check(nowMs: number): void {
+    const { table, watch, counters } = this.#p;
+    let due: number[] | undefined;
+    for (const slot of watch.neighbors()) {
+      if (watch.probeDeadline(slot) <= nowMs) this.#probe(slot);
+      if (this.deadline(slot) <= nowMs) (due ??= []).push(slot);
+    }
+    if (due === undefined) return;
+    for (const slot of due) {
+      if (!table.listedLive(slot)) continue;
+      if (this.#p.settings.suspicion && table.status(slot) === Status.Alive) {
+        table.setStatus(slot, Status.Suspect, nowMs);
+        counters.suspicionsRaised++;
+        this.#p.news.announce(slot);
+        this.#emit(nowMs, "SUSPECT", slot, "timeout");
+      } else {
+        counters.failuresDetected++;
+        this.#p.endings.end(nowMs, slot, Status.Failed, "timeout");
+      }
+    }
+  }
+
+  /**
+   * Merges the status of an entry of the version this node lists as alive or suspect, after its
+   * heartbeat (`incarnation` and `status` are the row's before the merge): a higher incarnation
+   * is news (a refutation, or a suspicion of it), and so is a suspicion at the same one.
+   */
+  merge(
+    nowMs: number,
+    slot: number,
+    entry: Entry,
+    incarnation: number,
+    status: Status,
+    via: Via,
+    from: Address,
+    news: boolean,
+  ): void {
+    const table = this.#p.table;
+    if (entry.incarnation > incarnation) {
+      table.setIncarnation(slot, entry.incarnation);
+      if (news) this.#p.news.announce(slot);
+      if (entry.status === Status.Suspect) {
+        table.setStatus(slot, Status.Suspect, nowMs);
+        this.#emit(nowMs, "SUSPECT", slot, via, from);
+      } else if (status === Status.Suspect) {
+        table.setStatus(slot, Status.Alive, nowMs);
+        this.#emit(nowMs, "REFUTE", slot, via, from);
+      }
+    } else if (
+      entry.incarnation === incarnation && entry.status === Status.Suspect &&
+      status === Status.Alive
+    ) {
+      table.setStatus(slot, Status.Suspect, nowMs);
+      if (news) this.#p.news.announce(slot);
+      this.#emit(nowMs, "SUSPECT", slot, via, from);
+    }
+  }
+
+  /**
+   * Merges what another node says of this node's current version while it lives: a suspicion is
+   * refuted by a higher incarnation, and so is an entry ahead of what this node ever sent (a
+   * higher incarnation, or a higher heartbeat at this one), forged or corrupt, which left
+   * standing would hide this node's own heartbeats from everyone holding it. Returns true when
+   * the sender should be answered at once.
+   */
+  refute(nowMs: number, entry: Entry, from: Address): boolean {
+    const self = this.#p.self;
+    const ahead = entry.incarnation > self.incarnation ||
+      (entry.incarnation === self.incarnation && entry.heartbeat > self.heartbeat);
+    const suspect = entry.status === Status.Suspect;
+    if (!ahead && !(suspect && entry.incarnation === self.incarnation)) return suspect;
+    if (entry.incarnation >= uint32Max) {
+      // No larger incarnation fits the wire: come back as a new version instead.
+      self.rejoin(nowMs, self.version + 1, "gossip", from);
+      return false;
+    }
+    self.incarnation = entry.incarnation + 1;
+    this.#p.counters.refutations++;
+    this.#p.news.announce(self.slot);
+    this.#p.outputs.event(
+      nowMs,
+      "REFUTE",
+      self.address,
+      self.version,
+      self.incarnation,
+      "self",
+      from,
+    );
+    return true;
+  }
+
+  /**
+   * Sends a silent neighbour, over TCP, the heartbeat it would get by UDP. Its answer, if it is
+   * alive and reachable over TCP, ends the silence before the neighbour is suspected or failed.
+   */
+  #probe(slot: number): void {
+    this.#p.watch.probed(slot);
+    this.#p.counters.probesSent++;
+    this.#p.datagrams.probe(slot, false);
+  }
+
+  #emit(nowMs: number, kind: "SUSPECT" | "REFUTE", slot: number, via: Via, from?: Address): void {
+    this.#p.outputs.member(nowMs, kind, this.#p.table, slot, via, from);
+  }
+}
