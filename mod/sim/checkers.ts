@@ -3,7 +3,17 @@
  */
 import type { MemberEvent } from "../core/types.ts";
 import { memberId, Status, statusNames } from "../core/types.ts";
-import type { Simulation } from "./simulation.ts";
+import type { Core } from "../core/core.ts";
+
+/** What the agreement checkers read of a run: its running nodes. */
+export interface RunningNodes {
+  upNodes(): readonly {
+    readonly address: string;
+    readonly id: string | undefined;
+    readonly core: Core | undefined;
+    readonly joined: boolean;
+  }[];
+}
 
 /**
  * Checks every event as it happens:
@@ -73,7 +83,7 @@ export class StepChecker {
  * Agreement: every running node lists every other running node's current version as alive (or
  * suspect), and lists no other version as alive. Returns the disagreements found, at most `max`.
  */
-export function disagreements(sim: Simulation, max = 10): string[] {
+export function disagreements(sim: RunningNodes, max = 10): string[] {
   const found: string[] = [];
   const up = sim.upNodes();
   const running = new Map(up.map((node) => [node.address, node.core!.version]));
@@ -109,7 +119,7 @@ export function disagreements(sim: Simulation, max = 10): string[] {
 }
 
 /** True when every running node lists exactly the running nodes as alive or suspect. */
-export function converged(sim: Simulation): boolean {
+export function converged(sim: RunningNodes): boolean {
   const up = sim.upNodes();
   for (const node of up) {
     if (!node.joined || node.core!.liveCount !== up.length) return false;
@@ -117,7 +127,7 @@ export function converged(sim: Simulation): boolean {
   return disagreementsQuick(sim, up.length);
 }
 
-function disagreementsQuick(sim: Simulation, count: number): boolean {
+function disagreementsQuick(sim: RunningNodes, count: number): boolean {
   // Counting is enough unless a ghost and a missing member cancel out; check fully when small.
   return count > 200 || disagreements(sim, 1).length === 0;
 }
