@@ -7,7 +7,7 @@
  */
 import type { AddressBook } from "./address_book.ts";
 import { SlotSet } from "./slot_set.ts";
-import { type Address, type Entry, Status } from "./types.ts";
+import { type Address, type Entry, isLive, Status } from "./types.ts";
 
 /** A member as this node lists it. */
 export interface MemberView {
@@ -112,8 +112,7 @@ export class MemberTable {
 
   /** True when the row is of a member listed alive or suspect. */
   listedLive(slot: number): boolean {
-    const status = this.#rows[slot * rowSize + fStatus];
-    return status === Status.Alive || status === Status.Suspect;
+    return isLive(this.#rows[slot * rowSize + fStatus] as Status);
   }
 
   /** Sets the status, and when it changed (unless `sinceMs` is left out). */

@@ -28,6 +28,11 @@ export const statusNames: Readonly<Record<Status, string>> = {
   [Status.Left]: "left",
 };
 
+/** True for a member listed as running: alive or suspect. */
+export function isLive(status: Status): boolean {
+  return status === Status.Alive || status === Status.Suspect;
+}
+
 /** True for the statuses a version never leaves: it failed or it left. */
 export function isTerminal(status: Status): boolean {
   return status === Status.Failed || status === Status.Left;

@@ -3,7 +3,7 @@
  * members a data dir remembers, a voluntary leave, and a join again after it as a new version.
  */
 import { requestTimeoutMs } from "../core/config.ts";
-import type { Address } from "../core/types.ts";
+import { type Address, isLive } from "../core/types.ts";
 import { describe } from "../errors.ts";
 import { request, RequestError } from "../net/client.ts";
 import { nextVersion } from "./_data_dir.ts";
@@ -130,7 +130,7 @@ export async function rejoin(driver: Driver): Promise<void> {
     throw new Error(`cannot join: this node is ${stateWords[driver.state]}`);
   }
   const contact = driver.options.join;
-  const known = driver.core.members().filter((m) => m.status <= 2).map((m) => m.address);
+  const known = driver.core.members().filter((m) => isLive(m.status)).map((m) => m.address);
   const contacts = [
     ...(contact === undefined ? [] : [contact]),
     ...known.filter((a) => a !== contact),

@@ -2,7 +2,7 @@
  * Invariants checked while a simulation runs (after every event) and when it ends.
  */
 import type { MemberEvent } from "../core/types.ts";
-import { memberId, Status, statusNames } from "../core/types.ts";
+import { isLive, memberId, Status, statusNames } from "../core/types.ts";
 import type { Core } from "../core/core.ts";
 
 /** What the agreement checkers read of a run: its running nodes. */
@@ -94,7 +94,7 @@ export function disagreements(sim: RunningNodes, max = 10): string[] {
       const seen = core.lookup(other.address);
       if (seen === undefined || seen.removed || seen.version !== other.core!.version) {
         found.push(`${observer.address} does not list ${other.id} as a member`);
-      } else if (seen.status !== Status.Alive && seen.status !== Status.Suspect) {
+      } else if (!isLive(seen.status)) {
         found.push(`${observer.address} lists ${other.id} as ${statusNames[seen.status]}`);
       }
       if (found.length >= max) return found;
@@ -102,7 +102,7 @@ export function disagreements(sim: RunningNodes, max = 10): string[] {
     if (core.liveCount !== up.length) {
       for (const view of core.members()) {
         if (
-          (view.status === Status.Alive || view.status === Status.Suspect) &&
+          isLive(view.status) &&
           running.get(view.address) !== view.version
         ) {
           found.push(
