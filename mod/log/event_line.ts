@@ -50,6 +50,58 @@ export interface EventRecord {
   readonly suspicion?: boolean;
 }
 
+/** The record of an event that `node` (its id) saw, at wall-clock time `timeMs`. */
+export function eventRecord(timeMs: number, node: string, event: MemberEvent): EventRecord {
+  return {
+    timeMs,
+    kind: event.kind,
+    member: memberId(event.address, event.version),
+    node,
+    via: event.via,
+    ...(event.from === undefined ? {} : { from: event.from }),
+    incarnation: event.incarnation,
+    ...(event.suspicion === undefined ? {} : { suspicion: event.suspicion }),
+  };
+}
+
+/**
+ * An event as programs get it: one object per event from `member watch --json`, on a handler's
+ * stdin, and from the library. The event log's fields, the time as ISO-8601, and the member's
+ * address and version apart.
+ */
+export interface EventJson {
+  readonly kind: EventKind;
+  /** `host:port#version` of the member the event is about. */
+  readonly member: string;
+  readonly address: string;
+  readonly version: number;
+  /** `host:port#version` of the node that logged it. */
+  readonly node: string;
+  readonly via: Via;
+  /** ISO-8601 UTC with milliseconds, on the logging node's clock. */
+  readonly time: string;
+  readonly incarnation: number;
+  readonly from?: string;
+  readonly suspicion?: boolean;
+}
+
+/** The JSON form of an event record. */
+export function eventJson(record: EventRecord): EventJson {
+  const hash = record.member.lastIndexOf("#");
+  return {
+    kind: record.kind,
+    member: record.member,
+    address: record.member.slice(0, hash),
+    version: Number(record.member.slice(hash + 1)),
+    node: record.node,
+    via: record.via,
+    time: new Date(record.timeMs).toISOString(),
+    incarnation: record.incarnation,
+    ...(record.from === undefined ? {} : { from: record.from }),
+    ...(record.suspicion === undefined ? {} : { suspicion: record.suspicion }),
+  };
+}
+
 /** Formats an event that `node` (its id) saw, at wall-clock time `timeMs`. */
 export function formatEventLine(timeMs: number, node: string, event: MemberEvent): string {
   let line = `${new Date(timeMs).toISOString()} ${event.kind} member=${

@@ -13,6 +13,7 @@ import { Random } from "../core/random.ts";
 import { type Address, type MemberEvent, memberId } from "../core/types.ts";
 import { describe } from "../errors.ts";
 import type { EventLog } from "../log/event_log.ts";
+import { type EventRecord, eventRecord } from "../log/event_line.ts";
 import { bareHost } from "../net/host.ts";
 import { datagramLimits, decodeDatagram, encodeMessage } from "../wire/codec.ts";
 import { type Keyring, sealOverheadBytes } from "../wire/seal.ts";
@@ -21,6 +22,9 @@ import { CoreRequests } from "./_requests.ts";
 import { clock } from "./clock.ts";
 import type { NodeOptions, NodeState } from "./options.ts";
 import { Traffic, trafficKinds } from "./traffic.ts";
+
+/** Hears each batch of events as the node logs them. */
+export type EventListener = (records: readonly EventRecord[]) => void;
 
 /** Malformed datagrams logged per minute, at most. */
 const malformedLogsPerMinute = 10;
@@ -90,6 +94,8 @@ export class Driver {
   #savedVersion: number;
   /** Events of a join under way, written once it is done (`flush`). */
   #joiningEvents: MemberEvent[] = [];
+  /** Who hears of every event as it is logged (`subscribe`). */
+  readonly #listeners = new Set<EventListener>();
   #leaveDone: (() => void) | undefined;
 
   constructor(options: NodeOptions, udp: Deno.DatagramConn, eventLog: EventLog, core: Core) {
@@ -245,6 +251,27 @@ export class Driver {
     }
   }
 
+  /**
+   * Calls `listener` with every batch of events as they are logged, until the function returned
+   * is called. A listener must not block: it is called inside the driver loop, so it queues what
+   * it needs and returns (a watch stream, a handler queue, metrics). One that throws is dropped.
+   */
+  subscribe(listener: EventListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #tell(listener: EventListener, records: readonly EventRecord[]): void {
+    try {
+      listener(records);
+    } catch (error) {
+      this.#listeners.delete(listener);
+      this.log.error("an event listener failed and no longer hears events: {error}", {
+        error: describe(error),
+      });
+    }
+  }
+
   /** Moves the core's outputs out and sets the timer for its next wake-up. */
   flush(): void {
     const core = this.#core;
@@ -276,7 +303,12 @@ export class Driver {
     if (core.version > this.#savedVersion) this.#saveVersion(core.version);
     if (events.length > 0) {
       const id = this.id;
-      this.eventLog.write(events, id, Date.now() - this.now(), this.log);
+      const wallOffsetMs = Date.now() - this.now();
+      this.eventLog.write(events, id, wallOffsetMs, this.log);
+      if (this.#listeners.size > 0) {
+        const records = events.map((event) => eventRecord(event.atMs + wallOffsetMs, id, event));
+        for (const listener of this.#listeners) this.#tell(listener, records);
+      }
       for (const event of events) {
         const member = memberId(event.address, event.version);
         if (

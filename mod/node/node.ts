@@ -17,11 +17,11 @@ import { sendEvents } from "../log/stream.ts";
 import { bareHost, isLoopback } from "../net/host.ts";
 import type { Keyring } from "../wire/seal.ts";
 import { lockDataDir, nextVersion, readMembers } from "./_data_dir.ts";
-import { Driver, newCore } from "./_driver.ts";
+import { Driver, type EventListener, newCore } from "./_driver.ts";
 import { join, JoinError, joinRemembered, leave, listed, rejoin } from "./_join.ts";
 import { Server } from "./_server.ts";
 import { type NodeOptions, type NodeState, StartError } from "./options.ts";
-import { type NodeStats, nodeStats } from "./stats.ts";
+import { type EntryJson, type NodeStats, nodeStats } from "./stats.ts";
 
 /** A running member: the shell around a core. */
 export class Node {
@@ -210,6 +210,18 @@ export class Node {
     this.#server.close();
     await this.#driver.drain();
     this.#dataDirLock.close();
+  }
+
+  /**
+   * The node's list as it stands, and from then on every event as it is logged, with no gap and
+   * no duplicate between the two: both are taken in one step of the driver loop. `listener` must
+   * not block (it runs inside the loop); the function returned stops it.
+   */
+  watch(
+    listener: EventListener,
+  ): { readonly self: EntryJson; readonly members: EntryJson[]; readonly stop: () => void } {
+    const { self, members } = this.stats();
+    return { self, members, stop: this.#driver.subscribe(listener) };
   }
 
   /** The statistics `member stats --json` prints. */
