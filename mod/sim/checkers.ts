@@ -2,7 +2,7 @@
  * Invariants checked while a simulation runs (after every event) and when it ends.
  */
 import type { MemberEvent } from "../core/types.ts";
-import { isLive, memberId, Status, statusNames } from "../core/types.ts";
+import { isLive, memberId, statusNames } from "../core/types.ts";
 import type { Core } from "../core/core.ts";
 
 /** What the agreement checkers read of a run: its running nodes. */
