@@ -7,7 +7,7 @@
  */
 import type { AddressBook } from "./address_book.ts";
 import { SlotSet } from "./slot_set.ts";
-import { type Address, type Entry, isLive, Status } from "./types.ts";
+import { type Address, type Entry, isLive, type Status } from "./types.ts";
 
 /** A member as this node lists it. */
 export interface MemberView {

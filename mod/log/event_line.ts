@@ -70,18 +70,25 @@ export function eventRecord(timeMs: number, node: string, event: MemberEvent): E
  * address and version apart.
  */
 export interface EventJson {
+  /** The event log's word: `JOIN`, `LEAVE`, `SUSPECT`, `REFUTE`, `FAIL`, `REMOVE`, `SETTINGS`. */
   readonly kind: EventKind;
   /** `host:port#version` of the member the event is about. */
   readonly member: string;
+  /** The member's `host:port`. */
   readonly address: string;
+  /** The member's version: fixed when it joined. */
   readonly version: number;
   /** `host:port#version` of the node that logged it. */
   readonly node: string;
+  /** How the node learned it: `timeout`, `gossip`, `self`, `join`, `list`, ... */
   readonly via: Via;
   /** ISO-8601 UTC with milliseconds, on the logging node's clock. */
   readonly time: string;
+  /** The member's incarnation: raised each time it refutes a suspicion. */
   readonly incarnation: number;
+  /** The member whose gossip brought the news, when it came second-hand. */
   readonly from?: string;
+  /** For `SETTINGS`: the cluster's suspicion switch after the change. */
   readonly suspicion?: boolean;
 }
 

@@ -29,6 +29,7 @@ export interface NodeOptions {
 
 /** Raised when a node cannot start: port in use, contact unreachable, unwritable data dir. */
 export class StartError extends Error {
+  /** The error's name. */
   override name = "StartError";
 }
 

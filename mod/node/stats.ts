@@ -6,11 +6,17 @@ import type { Driver } from "./_driver.ts";
 
 /** One member, as `member stats --json` prints it. */
 export interface EntryJson {
+  /** `host:port#version`. */
   readonly id: string;
+  /** `host:port`. */
   readonly address: Address;
+  /** Fixed when the member joined: a member that restarts or rejoins is a new version. */
   readonly version: number;
+  /** `alive`, `suspect`, `failed` or `left`. */
   readonly status: string;
+  /** Raised by the member every gossip round. */
   readonly heartbeat: number;
+  /** Raised by the member each time it refutes a suspicion. */
   readonly incarnation: number;
   /** Seconds since the status last changed. */
   readonly statusForSeconds: number;
