@@ -10,6 +10,7 @@ import {
   type LogLevel,
 } from "@logtape/logtape";
 import { isAddress, parseAddress } from "../mod/core/address.ts";
+import { MetricsError, MetricsServer } from "../mod/metrics/metrics.ts";
 import { Node } from "../mod/node/node.ts";
 import { StartError } from "../mod/node/options.ts";
 import { isLoopback } from "../mod/net/host.ts";
@@ -28,6 +29,7 @@ interface ServeFlags {
   grep?: string[];
   grepLog: boolean;
   keyFile?: string;
+  metrics?: { host: string; port: number };
 }
 
 /**
@@ -43,6 +45,13 @@ function joinAddress(text: string): string {
   const parsed = parseAddress(text);
   if ("error" in parsed) throw new InvalidArgumentError(parsed.error);
   return text;
+}
+
+/** Parses `--metrics HOST:PORT`: any address of this machine, `0.0.0.0` for all of them. */
+function metricsAddress(text: string): { host: string; port: number } {
+  const parsed = parseAddress(text);
+  if ("error" in parsed) throw new InvalidArgumentError(parsed.error);
+  return { host: parsed.host.replace(/^\[(.*)\]$/, "$1"), port: parsed.port };
 }
 
 function hostAlone(text: string): boolean {
@@ -90,6 +99,11 @@ export function serveCommand(setExit: (code: number) => void): Command {
       "--key-file <FILE>",
       "seal every datagram and TCP frame with the cluster key(s) in FILE (see member keygen); " +
         "SIGHUP reloads it",
+    )
+    .option(
+      "--metrics <HOST:PORT>",
+      "serve Prometheus metrics at http://HOST:PORT/metrics (127.0.0.1:9464 keeps them local)",
+      metricsAddress,
     )
     .addOption(
       new Option("--log-level <LEVEL>", "operational log level, on stderr")
@@ -210,6 +224,18 @@ async function serve(flags: ServeFlags): Promise<number> {
     dataDir,
     sealed: keyring === undefined ? "" : `; sealed with ${keyring.size} key(s)`,
   });
+  let metrics: MetricsServer | undefined;
+  if (flags.metrics !== undefined) {
+    try {
+      metrics = MetricsServer.start(node, { ...flags.metrics, logger });
+    } catch (error) {
+      if (!(error instanceof MetricsError)) throw error;
+      // Already a member: it leaves as on SIGTERM, so that the others log LEAVE, not FAIL.
+      await Promise.race([node.leave(), new Promise((resolve) => setTimeout(resolve, 3000))]);
+      await node.close();
+      throw new RuntimeFailure(error.message);
+    }
+  }
   if (join !== undefined && flags.suspicion === false) {
     logger.warn("--no-suspicion applies when starting a cluster; this node follows the cluster's");
   }
@@ -238,6 +264,7 @@ async function serve(flags: ServeFlags): Promise<number> {
   });
   const leaving = node.leave();
   await Promise.race([leaving, new Promise((resolve) => setTimeout(resolve, 3000))]);
+  await metrics?.close();
   await node.close();
   for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
   Deno.removeSignalListener("SIGHUP", onHangup);

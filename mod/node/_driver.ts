@@ -74,6 +74,8 @@ export class Driver {
   dropRate: number;
   droppedOnPurpose = 0;
   sendErrors = 0;
+  /** List exchanges asked for, across versions; those answered are sync requests received. */
+  listExchangesAsked = 0;
   /** The cluster keys, when the cluster has them; replaced whole on a reload. */
   keyring: Keyring | undefined;
   closed = false;

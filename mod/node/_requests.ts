@@ -23,6 +23,8 @@ export interface RequestDriver {
   readonly keyring: Keyring | undefined;
   readonly traffic: Traffic;
   readonly log: Logger;
+  /** List exchanges this node has asked for, over the whole process (metrics read it). */
+  listExchangesAsked: number;
   now(): number;
   flush(): void;
 }
@@ -41,6 +43,7 @@ export class CoreRequests {
     const driver = this.#driver;
     const rules = driver.rules;
     if (driver.state !== "member" || !rules.beginSync()) return;
+    driver.listExchangesAsked++;
     const core = driver.core;
     const askedMs = driver.now();
     try {

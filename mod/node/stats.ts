@@ -80,6 +80,7 @@ export function nodeStats(
       probesSent: counters.probesSent,
       probesSkipped,
       probesAnswered: counters.probesAnswered,
+      listExchangesAsked: driver.listExchangesAsked,
     },
     counters: { ...counters },
   };
