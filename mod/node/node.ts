@@ -31,6 +31,8 @@ export class Node {
   readonly #server: Server;
   readonly #grep: GrepServer;
   readonly #startedMs = performance.now();
+  /** Counters of parts built above the node, shown in its stats (`addStats`). */
+  readonly #statsSections = new Map<string, () => Record<string, number>>();
   /** Held for the process's life: one member process per data dir (`lockDataDir`). */
   readonly #dataDirLock: Deno.FsFile;
 
@@ -100,6 +102,9 @@ export class Node {
       throw abandon(`cannot use data dir ${options.dataDir}: ${describeFileError(error)}`);
     }
     const driver = new Driver(options, udp, eventLog, newCore(options, address, version));
+    // Before the join: a listener given here hears the join's own events, which come before
+    // Node.start returns and so before any Node.watch.
+    if (options.onEvents !== undefined) driver.subscribe(options.onEvents);
     const node = new Node(options, driver, listeners, lock);
     driver.run();
     node.#server.run();
@@ -224,8 +229,17 @@ export class Node {
     return { self, members, stop: this.#driver.subscribe(listener) };
   }
 
+  /**
+   * Adds a section to the stats under `name` (event handlers add `handlers`): parts built above
+   * the node show their counters beside the node's own. The function returned removes it.
+   */
+  addStats(name: string, section: () => Record<string, number>): () => void {
+    this.#statsSections.set(name, section);
+    return () => this.#statsSections.delete(name);
+  }
+
   /** The statistics `member stats --json` prints. */
   stats(): NodeStats {
-    return nodeStats(this.#driver, this.#startedMs, this.grepPaths());
+    return nodeStats(this.#driver, this.#startedMs, this.grepPaths(), this.#statsSections);
   }
 }

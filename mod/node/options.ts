@@ -3,6 +3,7 @@ import type { Logger } from "@logtape/logtape";
 import type { Config } from "../core/config.ts";
 import type { Address } from "../core/types.ts";
 import type { Keyring } from "../wire/seal.ts";
+import type { EventRecord } from "../log/event_line.ts";
 
 /** What a node is started with. */
 export interface NodeOptions {
@@ -25,6 +26,11 @@ export interface NodeOptions {
   readonly grepPaths?: readonly string[];
   /** The cluster keys: with them every datagram and every frame from elsewhere is sealed. */
   readonly keyring?: Keyring;
+  /**
+   * Hears every event the node logs from its first, the join's own included (`Node.watch` starts
+   * only after the join). It runs inside the driver loop: it must only queue.
+   */
+  readonly onEvents?: (records: readonly EventRecord[]) => void;
 }
 
 /** Raised when a node cannot start: port in use, contact unreachable, unwritable data dir. */

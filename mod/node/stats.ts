@@ -33,6 +33,8 @@ export interface NodeStats {
   readonly dropped: Record<string, unknown>;
   readonly detections: Record<string, number>;
   readonly counters: Record<string, number>;
+  /** Event handlers' runs, failures, timeouts and drops, when it has handlers (`Node.addStats`). */
+  readonly handlers?: Record<string, number>;
 }
 
 /** The statistics of the node `driver` drives, started at `startedMs`, serving `grepPaths`. */
@@ -40,6 +42,7 @@ export function nodeStats(
   driver: Driver,
   startedMs: number,
   grepPaths: readonly string[],
+  sections: ReadonlyMap<string, () => Record<string, number>> = new Map(),
 ): NodeStats {
   const now = driver.now();
   const core = driver.core;
@@ -83,6 +86,7 @@ export function nodeStats(
       listExchangesAsked: driver.listExchangesAsked,
     },
     counters: { ...counters },
+    ...Object.fromEntries([...sections].map(([name, section]) => [name, section()])),
   };
 }
 
