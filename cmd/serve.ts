@@ -11,6 +11,14 @@ import {
 } from "@logtape/logtape";
 import { isAddress, parseAddress } from "../mod/core/address.ts";
 import { MetricsError, MetricsServer } from "../mod/metrics/metrics.ts";
+import {
+  handlerQueueMax,
+  Handlers,
+  type HandlerSpec,
+  handlerTimeoutDefaultMs,
+  parseHandlerSpec,
+  programProblem,
+} from "../mod/handlers/handlers.ts";
 import { Node } from "../mod/node/node.ts";
 import { StartError } from "../mod/node/options.ts";
 import { isLoopback } from "../mod/net/host.ts";
@@ -29,6 +37,9 @@ interface ServeFlags {
   grep?: string[];
   grepLog: boolean;
   keyFile?: string;
+  on?: HandlerSpec[];
+  handlerTimeout: number;
+  handlerQueue: number;
   metrics?: { host: string; port: number };
 }
 
@@ -52,6 +63,13 @@ function metricsAddress(text: string): { host: string; port: number } {
   const parsed = parseAddress(text);
   if ("error" in parsed) throw new InvalidArgumentError(parsed.error);
   return { host: parsed.host.replace(/^\[(.*)\]$/, "$1"), port: parsed.port };
+}
+
+/** Parses one `--on KINDS=PROGRAM` and adds it to those before. */
+function handlerSpec(text: string, previous: HandlerSpec[] = []): HandlerSpec[] {
+  const parsed = parseHandlerSpec(text);
+  if ("error" in parsed) throw new InvalidArgumentError(parsed.error);
+  return [...previous, parsed];
 }
 
 function hostAlone(text: string): boolean {
@@ -104,6 +122,26 @@ export function serveCommand(setExit: (code: number) => void): Command {
       "--metrics <HOST:PORT>",
       "serve Prometheus metrics at http://HOST:PORT/metrics (127.0.0.1:9464 keeps them local)",
       metricsAddress,
+    )
+    .option(
+      "--on <KINDS=PROGRAM>",
+      "run PROGRAM (an absolute path; no shell, no arguments) for each event of KINDS (a comma " +
+        "list such as JOIN,FAIL, or *), the event as JSON on stdin and MEMBER_EVENT, MEMBER_ID, " +
+        "MEMBER_ADDRESS, MEMBER_VERSION, MEMBER_SELF, MEMBER_TAGS set; one at a time, in order; " +
+        "repeatable. The build must allow it: deno task compile --handler PROGRAM",
+      handlerSpec,
+    )
+    .option(
+      "--handler-timeout <SECONDS>",
+      "kill a handler still running after this long (SIGTERM, then SIGKILL)",
+      numberIn(0.001, 86_400),
+      handlerTimeoutDefaultMs / 1000,
+    )
+    .option(
+      "--handler-queue <RUNS>",
+      "handler runs waiting at most; past it, runs are dropped, counted and logged",
+      integerIn(1, 1_000_000),
+      handlerQueueMax,
     )
     .addOption(
       new Option("--log-level <LEVEL>", "operational log level, on stderr")
@@ -166,8 +204,18 @@ async function serve(flags: ServeFlags): Promise<number> {
       );
     }
   }
+  for (const spec of flags.on ?? []) {
+    const problem = programProblem(spec.program);
+    if (problem !== undefined) throw new UsageError(`--on: ${problem}`);
+  }
   configureLogging(flags.logLevel);
   const logger = getLogger(["member", "serve"]);
+  // Made before the node, so that the handlers hear the events of its join too.
+  const eventHandlers = flags.on === undefined ? undefined : new Handlers(flags.on, {
+    logger,
+    timeoutMs: flags.handlerTimeout * 1000,
+    queueMax: flags.handlerQueue,
+  });
   let keyring: Keyring | undefined;
   if (flags.keyFile !== undefined) {
     try {
@@ -207,18 +255,22 @@ async function serve(flags: ServeFlags): Promise<number> {
       logger,
       grepPaths,
       keyring,
+      onEvents: eventHandlers?.listener,
     });
     const first = await Promise.race([starting, stop.promise]);
     if (typeof first === "string") {
       // Not a member yet, so there is nothing to leave; what was opened goes with the process.
       logger.info("{signal} before the node joined: stopping", { signal: first });
+      await eventHandlers?.close(0);
       return 0;
     }
     node = first;
   } catch (error) {
+    await eventHandlers?.close(0);
     if (error instanceof StartError) throw new RuntimeFailure(error.message);
     throw error;
   }
+  eventHandlers?.showStats(node);
   logger.info("serving {address}; events in {dataDir}/member.log{sealed}", {
     address: node.address,
     dataDir,
@@ -266,6 +318,8 @@ async function serve(flags: ServeFlags): Promise<number> {
   await Promise.race([leaving, new Promise((resolve) => setTimeout(resolve, 3000))]);
   await metrics?.close();
   await node.close();
+  // After the node: the handlers of its own LEAVE get their chance to run, within a grace.
+  await eventHandlers?.close();
   for (const [name, handler] of handlers) Deno.removeSignalListener(name, handler);
   Deno.removeSignalListener("SIGHUP", onHangup);
   return 0;

@@ -4,9 +4,11 @@
  * anywhere Deno does with the same flags. `deno compile` downloads its runtime the first time.
  *
  *   deno task compile [--target TARGET] [--data-dir DIR]... [--grep PATH_OR_GLOB]... [--key-file FILE]...
+ *                     [--handler PROGRAM]...
  *
  * With --data-dir (and the others), the binary's file access is limited to those paths; without,
- * it may read and write anywhere its user may.
+ * it may read and write anywhere its user may. It may run grep, and the --handler programs
+ * (absolute paths) that `serve --on` names, nothing else.
  */
 import { binaryFlags, type FilePaths } from "./flags.ts";
 
@@ -68,7 +70,7 @@ async function compile(args: string[], output: string): Promise<boolean> {
 
 const usage =
   "usage: deno task compile [--target TARGET] [--data-dir DIR]... [--grep PATH_OR_GLOB]... " +
-  "[--key-file FILE]...\n       deno task bundle";
+  "[--key-file FILE]... [--handler PROGRAM]...\n       deno task bundle";
 
 /**
  * The values of each flag, `--flag VALUE` or `--flag=VALUE`; exits 2 on anything else, for a
@@ -97,7 +99,15 @@ function parse(args: string[], flags: readonly string[]): Map<string, string[]> 
 
 const [what, ...rest] = Deno.args;
 if (what === "compile") {
-  const values = parse(rest, ["--target", "--data-dir", "--grep", "--key-file"]);
+  const values = parse(rest, ["--target", "--data-dir", "--grep", "--key-file", "--handler"]);
+  const handlers = values.get("--handler")!;
+  for (const handler of handlers) {
+    // The permission names the program exactly as serve will run it; a list flag cannot hold ','.
+    if (!handler.startsWith("/") || handler.includes(",")) {
+      console.error(`error: --handler ${handler}: give an absolute path without ','\n${usage}`);
+      Deno.exit(2);
+    }
+  }
   const target = values.get("--target")![0];
   const dataDirs = values.get("--data-dir")!;
   if (
@@ -119,7 +129,7 @@ if (what === "compile") {
     "compile",
     // The lock also holds what only the tests use (a browser driver, 13 MB): left out.
     "--exclude-unused-npm",
-    ...binaryFlags(paths),
+    ...binaryFlags(paths, handlers),
     ...(target === undefined ? [] : ["--target", target]),
     "--output",
     output,

@@ -26,13 +26,18 @@ export function fixedPart(pathOrGlob: string): string {
   return fixed === "" ? "/" : fixed;
 }
 
-/** The flags of `deno compile` (and of `deno run` on the bundle) besides the output and entry. */
-export function binaryFlags(paths?: FilePaths): string[] {
+/**
+ * The flags of `deno compile` (and of `deno run` on the bundle) besides the output and entry.
+ * `handlers`: the absolute paths of the programs `serve --on` may run, besides grep.
+ */
+export function binaryFlags(paths?: FilePaths, handlers: readonly string[] = []): string[] {
   const read = paths === undefined ? "--allow-read" : `--allow-read=${
     [
       ...paths.dataDirs,
       ...(paths.grepPaths ?? []).map(fixedPart),
       ...(paths.keyFiles ?? []),
+      // So that serve can say at start that a handler is missing or not executable.
+      ...handlers,
     ].join(",")
   }`;
   const write = paths === undefined ? "--allow-write" : `--allow-write=${paths.dataDirs.join(",")}`;
@@ -43,8 +48,8 @@ export function binaryFlags(paths?: FilePaths): string[] {
     "--allow-net",
     read,
     write,
-    // `member grep` runs GNU grep, and nothing else.
-    "--allow-run=grep",
+    // `member grep` runs GNU grep; `serve --on` runs exactly the handlers named at build time.
+    `--allow-run=${["grep", ...new Set(handlers)].join(",")}`,
     // `serve` looks up this machine's address when no --host is given.
     "--allow-sys=networkInterfaces",
   ];

@@ -14,13 +14,16 @@ export { freePort };
 /** The bundle the tests run. */
 export const bundle = `${root}dist/member.js`;
 
-/** Runs the tool to completion, as a user would at a shell (`paths`: a narrowed build). */
+/**
+ * Runs the tool to completion, as a user would at a shell (`paths`: a narrowed build; `handlers`:
+ * the programs the build may run besides grep, as `deno task compile --handler` allows them).
+ */
 export async function member(
   args: string[],
-  options: { cwd?: string; paths?: FilePaths } = {},
+  options: { cwd?: string; paths?: FilePaths; handlers?: string[] } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...binaryFlags(options.paths), bundle, ...args],
+    args: ["run", ...binaryFlags(options.paths, options.handlers), bundle, ...args],
     cwd: options.cwd,
     stdout: "piped",
     stderr: "piped",
@@ -77,13 +80,13 @@ export class MemberProcess {
     Deno.mkdirSync(dataDir, { recursive: true });
     const stderr = Deno.openSync(`${dataDir}/stderr.log`, { append: true, create: true });
     // Least privilege, as an operator's narrow build has it: files only in the data dir, the
-    // grep paths and the key file.
+    // grep paths and the key file; programs only grep and the --on handlers.
     const option = (name: string) => args.flatMap((a, i) => a === name ? [args[i + 1]] : []);
     const flags = binaryFlags({
       dataDirs: [dataDir],
       grepPaths: option("--grep"),
       keyFiles: option("--key-file"),
-    });
+    }, option("--on").map((spec) => spec.slice(spec.indexOf("=") + 1)));
     this.#child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",

@@ -1,0 +1,412 @@
+/**
+ * Event handlers: programs run for the events a node logs (`member serve --on KINDS=PROGRAM`).
+ *
+ * The node's driver loop only queues (`listener`); one runner drains the queue, one program at a
+ * time, in event order, each with a timeout. A program never sits inside the loop that gossips: a
+ * handler that hangs delays only the handlers behind it, and once the queue is full further runs
+ * are dropped and counted, not waited for. Each run gets the event as one JSON line on stdin
+ * (`eventJson`) and in its environment `MEMBER_EVENT`, `MEMBER_ID`, `MEMBER_ADDRESS`,
+ * `MEMBER_VERSION`, `MEMBER_SELF` and `MEMBER_TAGS`; no shell is involved and no arguments are
+ * passed.
+ */
+import type { Logger } from "@logtape/logtape";
+import type { EventKind } from "../core/types.ts";
+import { describeFileError } from "../errors.ts";
+import { eventJson, eventKinds, type EventRecord } from "../log/event_line.ts";
+import type { EventListener } from "../node/_driver.ts";
+import type { Node } from "../node/node.ts";
+
+/** Handler runs waiting at most; past it, new runs are dropped (and counted). */
+export const handlerQueueMax = 1_000;
+/** How long one run may take by default before it is killed (`--handler-timeout`). */
+export const handlerTimeoutDefaultMs = 30_000;
+/** How long a program has between SIGTERM and SIGKILL. */
+export const handlerKillGraceMs = 2_000;
+/** How much of a run's stderr is kept for the log. */
+export const handlerStderrBytesMax = 4_096;
+/** How long a run's stderr is awaited after it exited (a child of it may hold the pipe open). */
+const stderrAfterExitMs = 500;
+/** How often an overflowing queue is reported, at most. */
+const droppedLogIntervalMs = 10_000;
+/** How long `close` lets queued runs finish before it kills the current one. */
+export const handlerCloseGraceMs = 2_000;
+
+/** One `--on KINDS=PROGRAM`: which event kinds run which program. */
+export interface HandlerSpec {
+  /** The kinds it runs for; `"*"` for every kind. */
+  readonly kinds: readonly EventKind[] | "*";
+  /** The program's absolute path: it is run as is, with no shell and no arguments. */
+  readonly program: string;
+}
+
+/** The counters `member stats --json` shows as `handlers`, and metrics read. */
+export interface HandlerStats {
+  /** Runs started (programs spawned, or that failed to spawn). */
+  readonly runs: number;
+  /** Runs that did not exit 0: non-zero status, killed, timed out, or not started. */
+  readonly failures: number;
+  /** Runs killed for running past the timeout (counted in `failures` too). */
+  readonly timeouts: number;
+  /** Runs dropped because the queue was full, or still queued at shutdown. */
+  readonly dropped: number;
+  /** Runs waiting now. */
+  readonly queued: number;
+}
+
+/** What a `Handlers` runs with. */
+export interface HandlerOptions {
+  /** Where runs are reported: warn for a failure, debug for a success. */
+  readonly logger: Logger;
+  /** How long one run may take before it is killed. */
+  readonly timeoutMs?: number;
+  /** Runs waiting at most. */
+  readonly queueMax?: number;
+}
+
+/**
+ * Parses `KINDS=PROGRAM` (KINDS a comma list of event kinds, or `*`); returns the reason when it
+ * is not one.
+ */
+export function parseHandlerSpec(text: string): HandlerSpec | { error: string } {
+  const eq = text.indexOf("=");
+  if (eq < 0) {
+    return { error: `'${text}' is not KINDS=PROGRAM (for example FAIL=/usr/local/bin/x)` };
+  }
+  const kindsText = text.slice(0, eq).trim();
+  const program = text.slice(eq + 1);
+  if (program === "") return { error: `'${text}' names no program after '='` };
+  if (!program.startsWith("/")) {
+    return {
+      error: `${program} is not an absolute path: give the program's full path, as the build's ` +
+        "--allow-run names it",
+    };
+  }
+  if (kindsText === "*") return { kinds: "*", program };
+  const kinds: EventKind[] = [];
+  for (const word of kindsText.split(",")) {
+    const kind = word.trim().toUpperCase();
+    if (!(eventKinds as readonly string[]).includes(kind)) {
+      return {
+        error: `unknown event kind '${word}' in '${text}': give ${eventKinds.join(", ")} or *`,
+      };
+    }
+    if (!kinds.includes(kind as EventKind)) kinds.push(kind as EventKind);
+  }
+  return { kinds, program };
+}
+
+/**
+ * Why `program` cannot be run as a handler here, or undefined when it can: missing, not an
+ * executable file, or outside what this build of member may run.
+ */
+export function programProblem(program: string): string | undefined {
+  let info: Deno.FileInfo | undefined;
+  try {
+    info = Deno.statSync(program);
+  } catch (error) {
+    // A build whose file access is narrowed may not look at it: the run permission below and the
+    // run itself still tell.
+    if (!(error instanceof Deno.errors.NotCapable)) {
+      return `cannot use ${program} as a handler: ${describeFileError(error)}`;
+    }
+  }
+  if (info !== undefined && !info.isFile) return `${program} is not a file`;
+  if (info?.mode != null && (info.mode & 0o111) === 0) {
+    return `${program} is not executable: chmod +x it`;
+  }
+  let state: Deno.PermissionState = "denied";
+  try {
+    state = Deno.permissions.querySync({ name: "run", command: program }).state;
+  } catch {
+    // An unknown answer is taken as a no.
+  }
+  if (state !== "granted") {
+    return `this build of member may not run ${program}: rebuild it with ` +
+      `\`deno task compile --handler ${program}\` (the bundle: deno run --allow-run=grep,${program} ...)`;
+  }
+  return undefined;
+}
+
+interface Job {
+  readonly spec: HandlerSpec;
+  readonly record: EventRecord;
+}
+
+/** The first bytes of a stream, read to its end so that the writer is never blocked. */
+function streamHead(stream: ReadableStream<Uint8Array>, bytesMax: number) {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let kept = 0;
+  let total = 0;
+  const ended = (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        total += value.length;
+        if (kept < bytesMax) {
+          const part = value.subarray(0, bytesMax - kept);
+          chunks.push(part.slice());
+          kept += part.length;
+        }
+      }
+    } catch {
+      // Cancelled, or the pipe broke: what was read is what there is.
+    }
+  })();
+  return {
+    ended,
+    text(): string {
+      const bytes = new Uint8Array(kept);
+      let offset = 0;
+      for (const chunk of chunks) {
+        bytes.set(chunk, offset);
+        offset += chunk.length;
+      }
+      return new TextDecoder().decode(bytes).trim() + (total > kept ? " ..." : "");
+    },
+    cancel(): void {
+      reader.cancel().catch(() => {});
+    },
+  };
+}
+
+function sleep(ms: number): { promise: Promise<void>; cancel: () => void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const promise = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
+  return { promise, cancel: () => clearTimeout(timer) };
+}
+
+/** Runs the programs of `--on KINDS=PROGRAM` for a node's events, one at a time, in order. */
+export class Handlers {
+  readonly specs: readonly HandlerSpec[];
+  readonly #log: Logger;
+  readonly #timeoutMs: number;
+  readonly #queueMax: number;
+  readonly #queue: Job[] = [];
+  #runs = 0;
+  #failures = 0;
+  #timeouts = 0;
+  #dropped = 0;
+  /** Dropped runs not yet reported, and when the last report was made. */
+  #droppedUnsaid = 0;
+  #droppedSaidMs = -Infinity;
+  #droppedTimer: ReturnType<typeof setTimeout> | undefined;
+  #pump: Promise<void> | undefined;
+  #closed = false;
+  /** Ends the current run early (at shutdown). */
+  #killCurrent: (() => void) | undefined;
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(specs: readonly HandlerSpec[], options: HandlerOptions) {
+    this.specs = specs;
+    this.#log = options.logger.getChild("handlers");
+    this.#timeoutMs = options.timeoutMs ?? handlerTimeoutDefaultMs;
+    this.#queueMax = options.queueMax ?? handlerQueueMax;
+  }
+
+  /**
+   * Queues the runs a batch of events calls for, and returns at once: it is called inside the
+   * node's driver loop. Hand it to `NodeOptions.onEvents` to hear the node's events from its
+   * first (the JOINs of its own join included), or use `watch` on a node already started.
+   */
+  readonly listener: EventListener = (records) => {
+    if (this.#closed) return;
+    for (const record of records) {
+      for (const spec of this.specs) {
+        if (spec.kinds !== "*" && !spec.kinds.includes(record.kind)) continue;
+        if (this.#queue.length >= this.#queueMax) {
+          this.#drop(1);
+          continue;
+        }
+        this.#queue.push({ spec, record });
+      }
+    }
+    if (this.#pump === undefined && this.#queue.length > 0) {
+      this.#pump = this.#drain().finally(() => this.#pump = undefined);
+    }
+  };
+
+  /**
+   * Hears the events `node` logs from now on (`Node.watch`) and shows the counters in its stats
+   * as `handlers`. A node started with `onEvents: handlers.listener` needs only `showStats`.
+   */
+  watch(node: Node): void {
+    this.#unsubscribe = node.watch(this.listener).stop;
+    this.showStats(node);
+  }
+
+  /** Shows the counters in `node`'s stats (`member stats --json`) as `handlers`. */
+  showStats(node: Node): void {
+    const remove = node.addStats("handlers", () => ({ ...this.stats() }));
+    const unsubscribe = this.#unsubscribe;
+    this.#unsubscribe = () => {
+      unsubscribe?.();
+      remove();
+    };
+  }
+
+  /** The counters: runs, failures, timeouts, dropped, and the runs queued now. */
+  stats(): HandlerStats {
+    return {
+      runs: this.#runs,
+      failures: this.#failures,
+      timeouts: this.#timeouts,
+      dropped: this.#dropped,
+      queued: this.#queue.length,
+    };
+  }
+
+  /**
+   * Stops taking events, lets the queued runs finish for up to `graceMs`, then kills the current
+   * one and drops the rest (counted as dropped).
+   */
+  async close(graceMs = handlerCloseGraceMs): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unsubscribe?.();
+    const pump = this.#pump;
+    if (pump !== undefined) {
+      const wait = sleep(graceMs);
+      await Promise.race([pump, wait.promise]);
+      wait.cancel();
+      const left = this.#queue.length;
+      this.#queue.length = 0;
+      if (left > 0) {
+        this.#dropped += left;
+        this.#log.warn("shutting down: dropped {count} queued handler run(s)", { count: left });
+      }
+      this.#killCurrent?.();
+      await pump;
+    }
+    clearTimeout(this.#droppedTimer);
+    this.#sayDropped();
+  }
+
+  #drop(count: number): void {
+    this.#dropped += count;
+    this.#droppedUnsaid += count;
+    const now = performance.now();
+    if (now - this.#droppedSaidMs >= droppedLogIntervalMs) {
+      this.#sayDropped();
+    } else if (this.#droppedTimer === undefined) {
+      // Said once the interval is over, so that the last drops of a burst are not left unsaid.
+      this.#droppedTimer = setTimeout(() => {
+        this.#droppedTimer = undefined;
+        this.#sayDropped();
+      }, droppedLogIntervalMs - (now - this.#droppedSaidMs));
+    }
+  }
+
+  #sayDropped(): void {
+    if (this.#droppedUnsaid === 0) return;
+    this.#log.warn(
+      "handler queue full ({max} runs waiting): dropped {count} run(s), {total} in all",
+      { max: this.#queueMax, count: this.#droppedUnsaid, total: this.#dropped },
+    );
+    this.#droppedUnsaid = 0;
+    this.#droppedSaidMs = performance.now();
+  }
+
+  async #drain(): Promise<void> {
+    for (let job = this.#queue.shift(); job !== undefined; job = this.#queue.shift()) {
+      await this.#run(job);
+    }
+  }
+
+  async #run({ spec, record }: Job): Promise<void> {
+    this.#runs++;
+    const event = eventJson(record);
+    const about = { program: spec.program, kind: event.kind, member: event.member };
+    const startedMs = performance.now();
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(spec.program, {
+        stdin: "piped",
+        stdout: "null",
+        stderr: "piped",
+        env: {
+          MEMBER_EVENT: event.kind,
+          MEMBER_ID: event.member,
+          MEMBER_ADDRESS: event.address,
+          MEMBER_VERSION: `${event.version}`,
+          MEMBER_SELF: record.node,
+          // Tags come with a later change; a JSON object from the start, so readers need not.
+          MEMBER_TAGS: "{}",
+        },
+      }).spawn();
+    } catch (error) {
+      this.#failures++;
+      this.#log.warn("handler {program} for {kind} {member} could not start: {error}", {
+        ...about,
+        error: describeFileError(error),
+      });
+      return;
+    }
+    const stderr = streamHead(child.stderr, handlerStderrBytesMax);
+    const writing = (async () => {
+      const writer = child.stdin.getWriter();
+      try {
+        await writer.write(new TextEncoder().encode(JSON.stringify(event) + "\n"));
+        await writer.close();
+      } catch {
+        // A program that exits without reading its input is none the worse for it.
+      }
+    })();
+    const signal = (name: Deno.Signal) => {
+      try {
+        child.kill(name);
+      } catch {
+        // It has exited already.
+      }
+    };
+    let killTimer: ReturnType<typeof setTimeout> | undefined;
+    let timedOut = false;
+    const terminate = () => {
+      if (killTimer !== undefined) return;
+      signal("SIGTERM");
+      killTimer = setTimeout(() => signal("SIGKILL"), handlerKillGraceMs);
+    };
+    const timeoutTimer = setTimeout(() => {
+      timedOut = true;
+      terminate();
+    }, this.#timeoutMs);
+    this.#killCurrent = terminate;
+    const status = await child.status;
+    this.#killCurrent = undefined;
+    clearTimeout(timeoutTimer);
+    clearTimeout(killTimer);
+    await writing;
+    // A program's own children may keep its stderr open after it exited: not waited for long.
+    const wait = sleep(stderrAfterExitMs);
+    await Promise.race([stderr.ended, wait.promise]);
+    wait.cancel();
+    stderr.cancel();
+    const tookMs = Math.round(performance.now() - startedMs);
+    const text = JSON.stringify(stderr.text());
+    if (timedOut) {
+      this.#timeouts++;
+      this.#failures++;
+      this.#log.warn(
+        "handler {program} for {kind} {member} ran past {seconds} s and was killed; stderr: {stderr}",
+        { ...about, seconds: this.#timeoutMs / 1000, stderr: text },
+      );
+    } else if (!status.success) {
+      this.#failures++;
+      this.#log.warn(
+        "handler {program} for {kind} {member} failed ({how}) after {tookMs} ms; stderr: {stderr}",
+        {
+          ...about,
+          how: status.signal === null ? `exit status ${status.code}` : `killed by ${status.signal}`,
+          tookMs,
+          stderr: text,
+        },
+      );
+    } else {
+      this.#log.debug("handler {program} for {kind} {member} done in {tookMs} ms", {
+        ...about,
+        tookMs,
+      });
+    }
+  }
+}
