@@ -139,7 +139,14 @@ Deno.test("metrics: a 3-member cluster, scraped by hand and by a real Prometheus
   let prometheus: { stop: () => Promise<void> } | undefined;
   const members: MemberProcess[] = [];
   try {
-    const introducer = cluster.add(["--introducer", "--metrics", metricsOf(0)]);
+    // A handler on the introducer, so that its figures show too.
+    const introducer = cluster.add([
+      "--introducer",
+      "--metrics",
+      metricsOf(0),
+      "--on",
+      "JOIN=/usr/bin/true",
+    ]);
     members.push(introducer);
     await waitFor("the introducer", () => introducer.stats(), 15_000);
     for (const i of [1, 2]) {
@@ -168,6 +175,13 @@ Deno.test("metrics: a 3-member cluster, scraped by hand and by a real Prometheus
       assert(valueOf(samples, "member_received_bytes_total", { kind: "gossip" }) > 0);
       assert(valueOf(samples, "member_sent_messages_total", { kind: "gossip" }) > 0);
       assert(valueOf(samples, "member_received_messages_total", { kind: "join" }) >= 2);
+      await waitFor("the handler's runs counted", async () => {
+        const { samples } = parseText(await scrape(metricsOf(0)));
+        return valueOf(samples, "member_handler_runs_total") >= 3 &&
+          valueOf(samples, "member_handler_failures_total") === 0;
+      }, 10_000);
+      const joiner = parseText(await scrape(metricsOf(1)));
+      assert(!joiner.types.has("member_handler_runs_total"), "no handler metrics without --on");
       const notFound = await fetch(`http://${metricsOf(0)}/`, {
         signal: AbortSignal.timeout(2000),
       });

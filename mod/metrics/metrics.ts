@@ -312,7 +312,7 @@ function register(
   );
   // Handlers show their figures in the node's stats (`member serve --on`); a program that runs
   // its own may hand them in. A node without handlers exports none, rather than zeros.
-  const section = () => (stats() as { handlers?: Partial<HandlerStats> }).handlers;
+  const section = () => stats().handlers as Partial<HandlerStats> | undefined;
   const readHandlers = handlerStats ??
     (section() === undefined ? undefined : () => ({ ...noHandlerRuns, ...section() }));
   if (readHandlers !== undefined) {
