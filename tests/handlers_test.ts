@@ -31,6 +31,21 @@ function recorder(dir: string, name: string, out: string): string {
   );
 }
 
+/**
+ * The pool handler docs/programs.md shows, as written there, keeping its files in `dir` instead of
+ * /var/lib/lb.
+ */
+function poolHandler(dir: string): string {
+  const page = Deno.readTextFileSync(`${root}docs/programs.md`);
+  const shown = page.split("### A load balancer's pool")[1].match(/```sh\n([\s\S]*?)```/)![1];
+  assert.match(shown, /^dir=\/var\/lib\/lb$/m);
+  return script(
+    dir,
+    "update-pool",
+    shown.replace(/^#!\/bin\/sh\n/, "").replace(/^dir=.*$/m, `dir='${dir}'`),
+  );
+}
+
 interface Run {
   event: string;
   id: string;
@@ -145,7 +160,16 @@ Deno.test("handlers: JOIN and FAIL run with the event, * runs for every event in
     const every = `${cluster.dir}/every.txt`;
     const h1 = recorder(cluster.dir, "join-fail.sh", joinFail);
     const h2 = recorder(cluster.dir, "every.sh", every);
-    const watcher = cluster.add(["--introducer", "--on", `JOIN,FAIL=${h1}`, "--on", `*=${h2}`]);
+    const pool = poolHandler(cluster.dir);
+    const watcher = cluster.add([
+      "--introducer",
+      "--on",
+      `JOIN,FAIL=${h1}`,
+      "--on",
+      `*=${h2}`,
+      "--on",
+      `JOIN,LEAVE,FAIL=${pool}`,
+    ]);
     await waitFor("the introducer", () => watcher.stats(), 15_000);
     for (let i = 1; i < 4; i++) cluster.add(["--join", watcher.address]);
     await cluster.waitForAgreement(30_000);
@@ -194,6 +218,13 @@ Deno.test("handlers: JOIN and FAIL run with the event, * runs for every event in
       15_000,
     );
     assert.deepEqual(ran, logged);
+    // The documented pool handler: the survivors' addresses, one a line.
+    const survivors = cluster.members.filter((m) => m !== victim).map((m) => m.address).toSorted();
+    await waitFor(
+      "the pool file to list the survivors",
+      () => Deno.readTextFileSync(`${cluster.dir}/pool.txt`) === survivors.join("\n") + "\n",
+      10_000,
+    );
     const stats = (await watcher.stats()).handlers!;
     assert(stats.runs >= runs(joinFail).length + ran.length, JSON.stringify(stats));
     assert.equal(stats.failures, 0);
