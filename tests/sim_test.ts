@@ -766,6 +766,7 @@ Deno.test("a machine that slept 12 minutes, its clock stopped, keeps no ghost on
     "receive",
     "acceptProbe",
     "applyProbeAck",
+    "applyProbeRefused",
     "acceptJoin",
     "applyJoinResponse",
     "leave",

@@ -163,7 +163,12 @@ Deno.test("the model: who was running at a detection, and false positives that r
  * (and failed, and comes back), one cannot send for 6 s (and fails the others), and the crashed
  * one restarts.
  */
-function scriptedRun(): { logs: Map<number, string[]>; crashed: string; paused: string } {
+function scriptedRun(): {
+  logs: Map<number, string[]>;
+  crashed: string;
+  paused: string;
+  cutOff: string;
+} {
   const logs = new Map<number, string[]>();
   const sim = new Simulation({
     seed: 42,
@@ -188,12 +193,13 @@ function scriptedRun(): { logs: Map<number, string[]>; crashed: string; paused: 
   sim.runFor(8000);
   sim.resume(7);
   sim.runFor(3000);
+  const cutOff = sim.node(9).id!;
   sim.partition([[9], [...Array(n).keys()].filter((i) => i !== 9)]);
   sim.runFor(6000);
   sim.heal();
   sim.start(5, 0);
   sim.runFor(20000);
-  return { logs, crashed, paused };
+  return { logs, crashed, paused, cutOff };
 }
 
 /** The run's logs with the clocks of some members off: `skews` maps a member to its skew. */
@@ -209,14 +215,16 @@ function skewed(logs: Map<number, string[]>, skews: Map<number, number>) {
 }
 
 Deno.test("the model on a scripted run: skewed clocks are the only ones moved, failures judged right", () => {
-  const { logs, crashed, paused } = scriptedRun();
+  const { logs, crashed, paused, cutOff } = scriptedRun();
   const truth = buildModel(readEventLogs(skewed(logs, new Map())).records);
   assert.deepEqual(truth.corrections, [], "one virtual clock: nothing to correct");
-  // Only the crash was real: the paused member and those failed by the one that could not send
-  // were running, though some came back as new versions within a second.
+  // Only the crash was real: the paused member and the one cut off were running, and came back
+  // as new versions once they could tell.
   assert.deepEqual(truth.failures.filter((f) => !f.falsePositive).map((f) => f.member), [crashed]);
   assert(truth.failures.some((f) => f.member === paused && f.falsePositive));
-  assert(truth.failures.length > 5);
+  assert(truth.failures.some((f) => f.member === cutOff && f.falsePositive));
+  // The one cut off concluded nothing while it heard from nobody: nobody else was failed.
+  assert.deepEqual(truth.failures.map((f) => f.member).sort(), [crashed, paused, cutOff].sort());
   for (const failure of truth.failures) {
     assert(failure.detectedBy <= failure.observers, JSON.stringify(failure));
     assert(failure.detectedBy > 0);

@@ -23,6 +23,14 @@ export interface Config {
    * member whose datagrams are lost on the way (a firewall dropping UDP) is never failed for it.
    */
   readonly probeAfterMs: number;
+  /**
+   * A node that has heard from no member at all for this long is isolated (its link is down, or
+   * everyone else is gone): it concludes nothing from silence until it hears from one again,
+   * unless a probe's connection was refused (`local_health.ts`). Shorter than the suspect and
+   * fail timeouts (by a gossip interval, so that a node cut off is isolated before it suspects
+   * a neighbour whose last heartbeat came a round before the cut).
+   */
+  readonly isolatedAfterMs: number;
   /** With suspicion on: a neighbour silent for this long is suspected. */
   readonly suspectAfterMs: number;
   /** With suspicion on: a suspect not refuted for this long (and still silent) is failed. */
@@ -91,6 +99,7 @@ export const defaultConfig: Config = {
   gossipFanoutMax: 8,
   ringNeighbors: 3,
   probeAfterMs: 800,
+  isolatedAfterMs: 800,
   suspectAfterMs: 1200,
   suspectTimeoutMs: 1000,
   failAfterMs: 2200,
@@ -118,6 +127,7 @@ export function configProblem(config: Config): string | undefined {
     "gossipFanoutMax",
     "ringNeighbors",
     "probeAfterMs",
+    "isolatedAfterMs",
     "suspectAfterMs",
     "suspectTimeoutMs",
     "failAfterMs",
@@ -155,6 +165,9 @@ export function configProblem(config: Config): string | undefined {
   }
   if (config.probeAfterMs >= Math.min(config.suspectAfterMs, config.failAfterMs)) {
     return "probeAfterMs must be shorter than suspectAfterMs and failAfterMs";
+  }
+  if (config.isolatedAfterMs >= Math.min(config.suspectAfterMs, config.failAfterMs)) {
+    return "isolatedAfterMs must be shorter than suspectAfterMs and failAfterMs";
   }
   return undefined;
 }

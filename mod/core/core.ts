@@ -35,6 +35,7 @@ import { type Config, configProblem, defaultConfig } from "./config.ts";
 import { Datagrams } from "./datagram.ts";
 import { Endings } from "./ending.ts";
 import { ListExchange } from "./list_exchange.ts";
+import { LocalHealth } from "./local_health.ts";
 import { MemberTable, type MemberView } from "./member_table.ts";
 import { Merger } from "./merge.ts";
 import { News } from "./news.ts";
@@ -99,6 +100,7 @@ export class Core {
   readonly #outputs = new Outputs();
   readonly #self: Self;
   readonly #watch: Watch;
+  readonly #health: LocalHealth;
   readonly #settings: SettingsSwitch;
   readonly #datagrams: Datagrams;
   readonly #endings: Endings;
@@ -140,7 +142,8 @@ export class Core {
     watch.setCenter(this.address, options.version);
     const settings = this.#settings = new SettingsSwitch(options.suspicion, self, outputs);
     // Each mechanism takes the parts below it; every part is built once and shared.
-    const base = { config, table, watch, self, news, settings, outputs, counters, random };
+    const health = this.#health = new LocalHealth(table, watch, config.isolatedAfterMs, nowMs);
+    const base = { config, table, watch, health, self, news, settings, outputs, counters, random };
     const datagrams = this.#datagrams = new Datagrams(base);
     const endings = this.#endings = new Endings({ ...base, datagrams }, nowMs);
     const suspicion = this.#suspicion = new Suspicion({ ...base, datagrams, endings });
@@ -328,6 +331,20 @@ export class Core {
     // The answer was made just now, whatever heartbeat it carries (others may have passed on as
     // new a one): the member is alive.
     if (known && this.#self.active && table.live.has(slot)) this.#watch.heard(slot, nowMs, true);
+  }
+
+  /**
+   * Notes that a probe of `address` was refused: the host answered and no process holds the
+   * port, so the member there is gone. It lets an isolated node fail it (`local_health.ts`).
+   */
+  applyProbeRefused(nowMs: number, address: Address): void {
+    this.#enter(nowMs);
+    const table = this.#table;
+    const slot = table.book.find(address);
+    if (!table.hasRow(slot) || !table.listedLive(slot) || !this.#watch.neighbors().has(slot)) {
+      return;
+    }
+    this.#health.refused(slot);
   }
 
   /** The request that opens a list exchange. */

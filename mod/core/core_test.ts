@@ -154,10 +154,13 @@ Deno.test("silence: suspect after suspectAfterMs, failed after suspectTimeoutMs 
   c.tick(0);
   c.takeDatagrams();
   const wake = () => Math.min(c.nextWakeMs(), suspectAfterMs + suspectTimeoutMs + 1);
-  // Ticks at every wake-up until the suspicion is due; nothing happens to `a` before it.
+  // Ticks at every wake-up until the suspicion is due; nothing happens to `a` before it. It
+  // crashed: its port refuses the probe, which a node hearing from nobody needs as proof.
   while (wake() < suspectAfterMs) {
-    c.tick(wake());
+    const at = wake();
+    c.tick(at);
     c.takeDatagrams();
+    for (const probe of c.takeProbes()) c.applyProbeRefused(at, probe.to);
   }
   assert.deepEqual(kinds(c.takeEvents(), a), []);
   assert.equal(c.nextWakeMs(), suspectAfterMs, "the core wakes exactly when the timeout runs out");
@@ -187,7 +190,10 @@ Deno.test("silence with suspicion off: failed after failAfterMs, never suspected
   const a = "10.0.0.2:3000";
   const c = withMembers([a]);
   c.setSuspicion(0, false);
-  for (let t = 0; t <= defaultConfig.failAfterMs; t += 100) c.tick(t);
+  for (let t = 0; t <= defaultConfig.failAfterMs; t += 100) {
+    c.tick(t);
+    for (const probe of c.takeProbes()) c.applyProbeRefused(t, probe.to);
+  }
   assert.equal(c.lookup(a)!.status, Status.Failed);
   assert.deepEqual(kinds(c.takeEvents(), a), ["FAIL"]);
 });
@@ -204,6 +210,7 @@ Deno.test("a silent neighbour is probed once per silence; no answer changes no t
       c.takeDatagrams();
       for (const p of c.takeProbes()) {
         probes.push({ at, to: p.to, from: p.message.entries[0].address });
+        c.applyProbeRefused(at, p.to);
       }
     }
   };
@@ -515,8 +522,12 @@ Deno.test("a node that was stalled does not fail everyone at once when it runs a
   // fault of the others.
   c.tick(1500);
   assert.deepEqual(kinds(c.takeEvents()), []);
+  // Having heard from nobody in that time, it restarts its clocks when it first hears again.
   c.receive(1510, gossip(entry(others[0], { heartbeat: 9 })));
-  for (let t = 1600; t <= 1500 + defaultConfig.suspectAfterMs; t += 100) c.tick(t);
+  for (let t = 1600; t <= 1600 + defaultConfig.suspectAfterMs; t += 100) {
+    c.receive(t, gossip(entry(others[0], { heartbeat: t })));
+    c.tick(t);
+  }
   const suspected = kinds(c.takeEvents()).filter((k) => k === "SUSPECT");
   assert.equal(suspected.length, 2, "only those still silent a full timeout after it resumed");
 });
@@ -987,4 +998,42 @@ Deno.test("after a stall, a member a list lacks is confirmed by its own later he
   assert.deepEqual(kinds(c.takeEvents(), joiner), [], "never ended");
   assert.equal(c.counters.confirmsEnded, 0);
   assert.equal(c.counters.probesSent, 0, "a confirming probe is not a silent neighbour's");
+});
+
+Deno.test("a node that hears from no member concludes nothing from silence, but a refused probe", () => {
+  // Cut off (its link down), a node's neighbours all fall silent at once: from where it stands
+  // that looks like everyone crashing. It waits; only a closed port proves a member gone.
+  const [a, b] = ["10.0.0.2:3000", "10.0.0.3:3000"];
+  const c = withMembers([a, b]);
+  const { isolatedAfterMs, suspectAfterMs, suspectTimeoutMs } = defaultConfig;
+  for (let t = 0; t <= 60_000; t += 100) c.tick(t);
+  assert.deepEqual(kinds(c.takeEvents()), [], "nobody suspected in a minute");
+  assert.equal(c.lookup(a)!.status, Status.Alive);
+  assert(c.nextWakeMs() > 60_000, "no deadline of silence is pending");
+  // `b` speaks: the silence clocks restart then, and `a` is failed a whole timeout later, as
+  // `b` goes on speaking.
+  const heardAt = 60_050;
+  let t = heardAt;
+  for (; t <= heardAt + suspectAfterMs + suspectTimeoutMs + 100; t += 100) {
+    c.receive(t, gossip(entry(b, { heartbeat: t })));
+    c.tick(t);
+  }
+  const events = c.takeEvents().filter((e) => e.address === a);
+  assert.deepEqual(events.map((e) => e.kind), ["SUSPECT", "FAIL"]);
+  assert(events[0].atMs >= heardAt + suspectAfterMs, `suspected at ${events[0].atMs}`);
+  assert.equal(c.lookup(b)!.status, Status.Alive);
+  // Isolated again, a refused probe is proof: `b` is failed on time.
+  const quiet = t;
+  let failedAt: number | undefined;
+  for (t = quiet; t <= quiet + 5000 && failedAt === undefined; t += 50) {
+    c.tick(t);
+    for (const probe of c.takeProbes()) c.applyProbeRefused(t, probe.to);
+    failedAt = c.takeEvents().find((e) => e.kind === "FAIL" && e.address === b)?.atMs;
+  }
+  assert(failedAt !== undefined, "failed on proof");
+  assert(
+    failedAt! - quiet <= suspectAfterMs + suspectTimeoutMs + 200,
+    `after ${failedAt! - quiet}`,
+  );
+  assert(isolatedAfterMs < suspectAfterMs);
 });

@@ -6,6 +6,7 @@
 import type { Config } from "./config.ts";
 import type { Datagrams } from "./datagram.ts";
 import type { Endings } from "./ending.ts";
+import type { LocalHealth } from "./local_health.ts";
 import { type MemberTable, noEntryStatus } from "./member_table.ts";
 import type { Merger } from "./merge.ts";
 import type { CoreCounters, Outputs } from "./outputs.ts";
@@ -30,6 +31,7 @@ export interface ListParts {
   readonly table: MemberTable;
   readonly self: Self;
   readonly watch: Watch;
+  readonly health: LocalHealth;
   readonly settings: SettingsSwitch;
   readonly endings: Endings;
   readonly recovery: Recovery;
@@ -144,6 +146,7 @@ export class ListExchange {
       return { kind: "join-response", accepted: false, reason };
     };
     if (!self.active) return refuse("this member is leaving the group");
+    this.#p.health.heard(nowMs);
     const joiner = request.entry;
     if (joiner.address === self.address) return refuse(`${joiner.address} is this member's own`);
     if (joiner.status !== Status.Alive) return refuse("a joiner must be alive");
@@ -184,6 +187,7 @@ export class ListExchange {
    */
   applyJoinResponse(nowMs: number, response: JoinResponse, from: Address): void {
     if (!response.accepted || !this.#p.self.active) return;
+    this.#p.health.heard(nowMs);
     this.#p.settings.mergeJoined(nowMs, response.settings, from);
     for (const entry of response.entries) {
       if (entry.address !== this.#p.self.address) {
@@ -213,6 +217,7 @@ export class ListExchange {
     const { table, self, merger } = this.#p;
     const mark = table.nextStamp();
     if (!self.active) return mark;
+    this.#p.health.heard(nowMs);
     this.#p.settings.merge(nowMs, settings, from);
     for (const entry of entries) {
       if (entry.address === self.address) {

@@ -7,6 +7,7 @@
 import type { Datagrams } from "./datagram.ts";
 import { isEndedEntry } from "./datagram.ts";
 import type { Endings } from "./ending.ts";
+import type { LocalHealth } from "./local_health.ts";
 import { type MemberTable, noEntryStatus } from "./member_table.ts";
 import type { News } from "./news.ts";
 import type { CoreCounters, Outputs } from "./outputs.ts";
@@ -29,6 +30,7 @@ export interface MergeParts {
   readonly table: MemberTable;
   readonly self: Self;
   readonly watch: Watch;
+  readonly health: LocalHealth;
   readonly news: News;
   readonly settings: SettingsSwitch;
   readonly endings: Endings;
@@ -68,6 +70,7 @@ export class Merger {
     if (entries.length === 0) return false;
     const sender = entries[0];
     if (sender.address === self.address) return false;
+    this.#p.health.heard(nowMs);
     this.#p.counters.gossipReceived++;
     this.#p.settings.merge(nowMs, message.settings, sender.address);
     let reply = false;

@@ -12,6 +12,7 @@
 import type { Config } from "./config.ts";
 import type { Datagrams } from "./datagram.ts";
 import type { Endings } from "./ending.ts";
+import type { LocalHealth } from "./local_health.ts";
 import type { MemberTable } from "./member_table.ts";
 import type { News } from "./news.ts";
 import type { CoreCounters, Outputs } from "./outputs.ts";
@@ -33,6 +34,7 @@ export interface SuspicionParts {
   readonly watch: Watch;
   readonly settings: SettingsSwitch;
   readonly endings: Endings;
+  readonly health: LocalHealth;
   readonly datagrams: Datagrams;
   readonly news: News;
   readonly outputs: Outputs;
@@ -51,10 +53,11 @@ export class Suspicion {
   /** When a neighbour's silence (or suspicion) runs out. */
   deadline(slot: number): number {
     const { config, table, watch } = this.#p;
-    const heard = watch.silentSinceMs(slot);
+    const proven = this.#p.health.provenGone(slot);
+    const heard = watch.silentSinceMs(slot, proven);
     if (!this.#p.settings.suspicion) return heard + config.failAfterMs;
     if (table.status(slot) === Status.Alive) return heard + config.suspectAfterMs;
-    const since = Math.max(table.sinceMs(slot), watch.trustSinceMs);
+    const since = proven ? table.sinceMs(slot) : Math.max(table.sinceMs(slot), watch.trustSinceMs);
     return Math.max(
       since + config.suspectTimeoutMs,
       heard + config.suspectAfterMs + config.suspectTimeoutMs,
@@ -63,22 +66,30 @@ export class Suspicion {
 
   /** The earliest probe or suspicion deadline among the neighbours. */
   nextDeadlineMs(): number {
-    const watch = this.#p.watch;
+    const { watch, health } = this.#p;
     let wake = Infinity;
     for (const slot of watch.neighbors()) {
-      const due = Math.min(this.deadline(slot), watch.probeDeadline(slot));
+      const deadline = this.deadline(slot);
+      const due = Math.min(
+        health.concludes(slot, deadline) ? deadline : Infinity,
+        watch.probeDeadline(slot),
+      );
       if (due < wake) wake = due;
     }
     return wake;
   }
 
-  /** Probes the neighbours silent long enough, and suspects or fails those silent too long. */
+  /**
+   * Probes the neighbours silent long enough, and suspects or fails those silent too long, unless
+   * this node was isolated by then (`local_health.ts`).
+   */
   check(nowMs: number): void {
-    const { table, watch, counters } = this.#p;
+    const { table, watch, counters, health } = this.#p;
     let due: number[] | undefined;
     for (const slot of watch.neighbors()) {
       if (watch.probeDeadline(slot) <= nowMs) this.#probe(slot);
-      if (this.deadline(slot) <= nowMs) (due ??= []).push(slot);
+      const deadline = this.deadline(slot);
+      if (deadline <= nowMs && health.concludes(slot, deadline)) (due ??= []).push(slot);
     }
     if (due === undefined) return;
     for (const slot of due) {

@@ -56,12 +56,16 @@ export class Watch {
     this.#ring.setCenter(ringHash(address, version));
   }
 
-  /** Since when a neighbour has been silent, as far as this node can tell. */
-  silentSinceMs(slot: number): number {
+  /**
+   * Since when a neighbour has been silent, as far as this node can tell: silence before
+   * `trustSinceMs` does not count, unless `trusted` (a member proven gone is silent however long
+   * this node itself heard nothing).
+   */
+  silentSinceMs(slot: number, trusted = false): number {
     return Math.max(
       this.#unheard.has(slot) ? -Infinity : this.#table.heardMs(slot),
       this.#neighborSince.get(slot)!,
-      this.trustSinceMs,
+      trusted ? -Infinity : this.trustSinceMs,
     );
   }
 

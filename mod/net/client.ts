@@ -20,13 +20,19 @@ export class RequestError extends Error {
   readonly sent: boolean;
   /** True when the connection stayed open and silent until the wait ran out. */
   readonly silent: boolean;
+  /**
+   * True when the host refused the connection: it answered, and no process listens on the port.
+   * A host cut off, or gone, does not answer at all.
+   */
+  readonly portClosed: boolean;
 
-  constructor(reason: string, refused = false, sent = false, silent = false) {
+  constructor(reason: string, refused = false, sent = false, silent = false, portClosed = false) {
     super(reason);
     this.reason = reason;
     this.refused = refused;
     this.sent = sent;
     this.silent = silent;
+    this.portClosed = portClosed;
   }
 }
 
@@ -40,7 +46,8 @@ export async function connect(address: Address, timeoutMs: number): Promise<Deno
     return await Deno.connect({ hostname, port: parsed.port, signal });
   } catch (error) {
     if (signal.aborted) throw new RequestError(`no answer within ${timeoutMs} ms`);
-    throw new RequestError(describe(error));
+    const closed = error instanceof Deno.errors.ConnectionRefused;
+    throw new RequestError(describe(error), false, false, false, closed);
   }
 }
 

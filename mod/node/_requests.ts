@@ -7,7 +7,7 @@ import { probeTimeoutMs, requestTimeoutMs } from "../core/config.ts";
 import type { Core } from "../core/core.ts";
 import type { DriverRules } from "../core/driver_rules.ts";
 import type { Address, OutgoingProbe } from "../core/types.ts";
-import { request } from "../net/client.ts";
+import { request, RequestError } from "../net/client.ts";
 import type { Keyring } from "../wire/seal.ts";
 import type { NodeState } from "./options.ts";
 import type { Traffic } from "./traffic.ts";
@@ -106,6 +106,15 @@ export class CoreRequests {
       }
     } catch (error) {
       driver.log.debug("probe of {peer} failed: {error}", { peer: to, error: String(error) });
+      // No process holds the port: proof that the member is gone, even to a node that hears
+      // from nobody else (mod/core/local_health.ts).
+      if (
+        error instanceof RequestError && error.portClosed && driver.state === "member" &&
+        driver.core === core
+      ) {
+        core.applyProbeRefused(driver.now(), to);
+        driver.flush();
+      }
     } finally {
       rules.endProbe();
     }

@@ -127,6 +127,9 @@ export class Driver {
       case "request-timeout":
         this.#tcp.requestTimeout(item);
         return;
+      case "request-refused":
+        this.#tcp.requestRefused(item);
+        return;
       case "request-reply":
         this.#tcp.requestReply(item);
         return;

@@ -83,6 +83,7 @@ export type Item =
   | JoinReply
   | RequestArrive
   | RequestTimeout
+  | RequestRefused
   | RequestReply
   | { readonly kind: "action"; readonly run: () => void };
 
@@ -137,4 +138,14 @@ export interface RequestTimeout {
   readonly node: SimNode;
   readonly generation: number;
   readonly id: number;
+}
+
+/** A request's connection refused: the peer's machine is up, and no process holds the port. */
+export interface RequestRefused {
+  readonly kind: "request-refused";
+  readonly node: SimNode;
+  readonly generation: number;
+  readonly id: number;
+  /** Whom it was sent to. */
+  readonly to: Address;
 }

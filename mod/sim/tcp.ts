@@ -20,6 +20,7 @@ import type {
   JoinAsk,
   JoinReply,
   RequestArrive,
+  RequestRefused,
   RequestReply,
   RequestTimeout,
   SimNode,
@@ -145,12 +146,36 @@ export class Tcp {
     }
   }
 
-  /** A request reaches its peer: a paused peer answers once it runs again, a cut off one never. */
+  /**
+   * A request reaches its peer: a paused peer answers once it runs again, a cut off one never,
+   * and the machine of a crashed one refuses the connection (no process holds the port).
+   */
   requestArrive(item: RequestArrive): void {
     const peer = item.to;
     if (!this.#network.connected(item.node, peer)) return;
+    if (peer.state === "down") {
+      this.#agenda.push(this.#agenda.nowMs + this.#network.delay(), {
+        kind: "request-refused",
+        node: item.node,
+        generation: item.generation,
+        id: item.id,
+        to: peer.address,
+      });
+      return;
+    }
     this.#queueIfPaused(peer, item);
     if (peer.state === "up") this.#answer(peer, item);
+  }
+
+  /** The asker learns that its request's connection was refused. */
+  requestRefused(item: RequestRefused): void {
+    const node = item.node;
+    if (node.generation !== item.generation) return;
+    const kind = node.pending.get(item.id);
+    this.#endRequest(node, item.id);
+    if (kind !== "probe" || node.state !== "up") return;
+    node.core!.applyProbeRefused(this.#agenda.nowMs, item.to);
+    this.#flush(node);
   }
 
   /** The asker stops waiting for an answer. */
