@@ -11,6 +11,7 @@ export const trafficKinds = [
   "probe",
   "grep",
   "events",
+  "watch",
   "stats",
   "control",
 ];
@@ -41,6 +42,11 @@ export function kindOf(message: FrameMessage): string {
     case "events-chunk":
     case "events-done":
       return "events";
+    case "watch-request":
+    case "watch-list":
+    case "watch-events":
+    case "watch-end":
+      return "watch";
   }
 }
 

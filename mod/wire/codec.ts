@@ -13,6 +13,7 @@ import { Decoder, Encoder } from "@msgpack/msgpack";
 import { isAddress } from "../core/address.ts";
 import type {
   Entry,
+  EventKind,
   Gossip,
   JoinRequest,
   JoinResponse,
@@ -22,6 +23,7 @@ import type {
   Status,
   SyncRequest,
   SyncResponse,
+  Via,
 } from "../core/types.ts";
 import { gossipEntriesMax, protocolVersion, uint32Max, versionMax } from "../core/wire_size.ts";
 import { type GrepQuery, type OutputMode, queryProblem } from "./grep_query.ts";
@@ -45,7 +47,51 @@ export const Tag = {
   EventsDone: 15,
   Probe: 16,
   ProbeAck: 17,
+  WatchRequest: 18,
+  WatchList: 19,
+  WatchEvents: 20,
+  WatchEnd: 21,
 } as const;
+
+/** Asks a node for its list, then each event as it logs it (`member watch`). */
+export interface WatchRequest {
+  readonly kind: "watch-request";
+}
+
+/** The first answer to a watch: the node's list as it stands, its own entry first. */
+export interface WatchList {
+  readonly kind: "watch-list";
+  readonly entries: readonly Entry[];
+}
+
+/** One event as a watch carries it: the event log's fields (mod/log/event_line.ts). */
+export interface WatchEvent {
+  /** Wall-clock time on the logging node's clock, in ms since the epoch. */
+  readonly timeMs: number;
+  readonly kind: EventKind;
+  /** `host:port#version` of the member the event is about. */
+  readonly member: string;
+  /** `host:port#version` of the node that logged it. */
+  readonly node: string;
+  readonly via: Via;
+  readonly from?: string;
+  readonly incarnation: number;
+  readonly suspicion?: boolean;
+}
+
+/** Events the node logged since the last frame, in order; none is a keep-alive. */
+export interface WatchEvents {
+  readonly kind: "watch-events";
+  readonly events: readonly WatchEvent[];
+}
+
+/** The node ends a watch: `behind` when the watcher read too slowly, `closing` when it stops. */
+export interface WatchEnd {
+  readonly kind: "watch-end";
+  /** A short word, lower-case (`behind`, `closing`). */
+  readonly reason: string;
+  readonly message: string;
+}
 
 /** Asks a node for its own event log (`member viz` with no files). */
 export interface EventsRequest {
@@ -153,7 +199,11 @@ export type FrameMessage =
   | GrepDone
   | EventsRequest
   | EventsChunk
-  | EventsDone;
+  | EventsDone
+  | WatchRequest
+  | WatchList
+  | WatchEvents
+  | WatchEnd;
 
 /** Why bytes were dropped. */
 export type DropReason =
@@ -214,6 +264,20 @@ function entryTuple(entry: Entry): unknown[] {
   return [entry.address, entry.version, entry.incarnation, entry.heartbeat, entry.status];
 }
 
+function eventTuple(event: WatchEvent): unknown[] {
+  return [
+    // In whole milliseconds, as the event log writes it: the node's clock has fractions.
+    Math.floor(event.timeMs),
+    event.kind,
+    event.member,
+    event.node,
+    event.via,
+    event.from ?? null,
+    event.incarnation,
+    event.suspicion === undefined ? null : event.suspicion ? 1 : 0,
+  ];
+}
+
 /** A gossip and its two TCP forms share one shape. */
 const gossipTags = { gossip: Tag.Gossip, probe: Tag.Probe, "probe-ack": Tag.ProbeAck } as const;
 const gossipKinds = {
@@ -267,6 +331,14 @@ function body(message: DatagramMessage | FrameMessage): unknown[] {
       return [Tag.EventsChunk, message.data];
     case "events-done":
       return [Tag.EventsDone, message.truncated ? 1 : 0, message.error];
+    case "watch-request":
+      return [Tag.WatchRequest];
+    case "watch-list":
+      return [Tag.WatchList, message.entries.map(entryTuple)];
+    case "watch-events":
+      return [Tag.WatchEvents, message.events.map(eventTuple)];
+    case "watch-end":
+      return [Tag.WatchEnd, message.reason, message.message];
     case "grep-done":
       return [
         Tag.GrepDone,
@@ -347,6 +419,57 @@ function entryOf(value: unknown): Entry {
 function entriesOf(value: unknown, limits: DecodeLimits): Entry[] {
   if (!Array.isArray(value) || value.length > limits.entriesMax) fail();
   return value.map(entryOf);
+}
+
+/** Every event kind and every via, so that the compiler says when one is added and not here. */
+const eventKindSet: Readonly<Record<EventKind, true>> = {
+  JOIN: true,
+  LEAVE: true,
+  SUSPECT: true,
+  REFUTE: true,
+  FAIL: true,
+  REMOVE: true,
+  SETTINGS: true,
+};
+const viaSet: Readonly<Record<Via, true>> = {
+  self: true,
+  join: true,
+  list: true,
+  gossip: true,
+  timeout: true,
+  superseded: true,
+  cleanup: true,
+  stale: true,
+  minority: true,
+};
+
+/** A member id, `host:port#version`, with a valid address and version. */
+function memberIdOf(value: unknown): string {
+  if (typeof value !== "string") fail();
+  const hash = value.lastIndexOf("#");
+  if (hash < 0 || !isAddress(value.slice(0, hash))) fail();
+  const digits = value.slice(hash + 1);
+  if (!/^[1-9]\d{0,15}$/.test(digits) || Number(digits) > versionMax) fail();
+  return value;
+}
+
+function eventOf(value: unknown): WatchEvent {
+  if (!Array.isArray(value) || value.length !== 8) fail();
+  const [timeMs, kind, member, node, via, from, incarnation, suspicion] = value;
+  if (typeof kind !== "string" || !Object.hasOwn(eventKindSet, kind)) fail();
+  if (typeof via !== "string" || !Object.hasOwn(viaSet, via)) fail();
+  // Most often an address; a list exchange from a member that sent no entry names a bare host.
+  if (from !== null && (typeof from !== "string" || !/^[^\s]{1,300}$/.test(from))) fail();
+  return {
+    timeMs: safeUint(timeMs),
+    kind: kind as EventKind,
+    member: memberIdOf(member),
+    node: memberIdOf(node),
+    via: via as Via,
+    ...(from === null ? {} : { from }),
+    incarnation: uint32(incarnation),
+    ...(suspicion === null ? {} : { suspicion: flag(suspicion) }),
+  };
 }
 
 function settingsOf(epoch: unknown, suspicion: unknown): Settings {
@@ -457,6 +580,29 @@ function messageOf(
     case Tag.EventsDone: {
       if (value.length !== 3 || typeof value[2] !== "string") fail();
       return { kind: "events-done", truncated: flag(value[1]), error: value[2].slice(0, 2000) };
+    }
+    case Tag.WatchRequest: {
+      if (value.length !== 1) fail();
+      return { kind: "watch-request" };
+    }
+    case Tag.WatchList: {
+      if (value.length !== 2) fail();
+      const entries = entriesOf(value[1], limits);
+      // The node's own entry comes first: a list without it is no answer.
+      if (entries.length === 0) fail();
+      return { kind: "watch-list", entries };
+    }
+    case Tag.WatchEvents: {
+      if (value.length !== 2 || !Array.isArray(value[1])) fail();
+      if (value[1].length > limits.entriesMax) fail();
+      return { kind: "watch-events", events: value[1].map(eventOf) };
+    }
+    case Tag.WatchEnd: {
+      if (value.length !== 3 || typeof value[1] !== "string" || typeof value[2] !== "string") {
+        fail();
+      }
+      if (!/^[a-z-]{1,40}$/.test(value[1])) fail();
+      return { kind: "watch-end", reason: value[1], message: value[2].slice(0, 2000) };
     }
     case Tag.GrepDone: {
       if (value.length !== 9 || typeof value[2] !== "string") fail();
