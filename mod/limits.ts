@@ -10,5 +10,10 @@ export const grepBytesMax = 256 << 20;
 export const grepTimeoutMaxMs = 10 * 60_000;
 /** The most of its event log a node sends to `member viz`. */
 export const eventsBytesMax = 256 << 20;
+/**
+ * How often a node sends a quiet watch an empty frame: the watcher knows the node is still there,
+ * and the node finds out when a watcher has gone.
+ */
+export const watchKeepAliveMs = 2000;
 /** The defaults, for `--help` texts. */
 export const nodeDefaults = { config: defaultConfig, port: 3000 };

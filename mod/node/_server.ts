@@ -50,10 +50,13 @@ const keyRefusals: Partial<Record<string, string>> = {
   "sealed-without-key": "this node has no cluster key: do not pass --key-file to reach it",
 };
 
-/** The answers the server hands on: the streamed ones (grep, the event log) and the stats. */
+/**
+ * The answers the server hands on: the streamed ones (grep, the event log, a watch) and the stats.
+ */
 export interface Answers {
   grep(conn: Deno.TcpConn, request: GrepRequest, keyring: Keyring | undefined): Promise<void>;
   events(conn: Deno.TcpConn, bytesMax: number, keyring: Keyring | undefined): Promise<void>;
+  watch(conn: Deno.TcpConn, keyring: Keyring | undefined): Promise<void>;
   stats(): NodeStats;
 }
 
@@ -185,7 +188,8 @@ export class Server {
       const kind = received.message.kind;
       if (
         keyring !== undefined && !reader.lastSealed && kind !== "stats-request" &&
-        kind !== "grep-request" && kind !== "events-request" && kind !== "control-request"
+        kind !== "grep-request" && kind !== "events-request" && kind !== "control-request" &&
+        kind !== "watch-request"
       ) {
         // Local clients may ask without the key; members (join, sync) never may.
         driver.countMalformed("plain-refused", "request");
@@ -207,6 +211,10 @@ export class Server {
       }
       if (received.message.kind === "events-request") {
         await this.#answers.events(conn, received.message.bytesMax, replyKey);
+        return;
+      }
+      if (received.message.kind === "watch-request") {
+        await this.#answers.watch(conn, replyKey);
         return;
       }
       const reply = await this.#answer(received.message, conn);

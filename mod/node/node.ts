@@ -20,6 +20,7 @@ import { lockDataDir, nextVersion, readMembers } from "./_data_dir.ts";
 import { Driver, type EventListener, newCore } from "./_driver.ts";
 import { join, JoinError, joinRemembered, leave, listed, rejoin } from "./_join.ts";
 import { Server } from "./_server.ts";
+import { WatchServer } from "./_watch.ts";
 import { type NodeOptions, type NodeState, StartError } from "./options.ts";
 import { type EntryJson, type NodeStats, nodeStats } from "./stats.ts";
 
@@ -30,6 +31,7 @@ export class Node {
   readonly #driver: Driver;
   readonly #server: Server;
   readonly #grep: GrepServer;
+  readonly #watches: WatchServer;
   readonly #startedMs = performance.now();
   /** Counters of parts built above the node, shown in its stats (`addStats`). */
   readonly #statsSections = new Map<string, () => Record<string, number>>();
@@ -47,6 +49,8 @@ export class Node {
     this.#driver = driver;
     this.#dataDirLock = dataDirLock;
     this.#grep = new GrepServer(options.grepPaths ?? [`${options.dataDir}/*.log`]);
+    this.#watches = new WatchServer((listener) => this.watch(listener), driver.log);
+    this.addStats("watches", () => ({ open: this.#watches.open, cutOff: this.#watches.cutOff }));
     this.#server = new Server(driver, tcp, {
       grep: (conn, request, keyring) =>
         this.#grep.serve(conn, request, keyring, (bytes) => driver.traffic.countOut("grep", bytes)),
@@ -58,6 +62,8 @@ export class Node {
           keyring,
           (bytes) => driver.traffic.countOut("events", bytes),
         ),
+      watch: (conn, keyring) =>
+        this.#watches.serve(conn, keyring, (bytes) => driver.traffic.countOut("watch", bytes)),
       stats: () => this.stats(),
     });
   }
@@ -213,6 +219,7 @@ export class Node {
     if (this.#driver.closed) return;
     this.#driver.stop();
     this.#server.close();
+    this.#watches.close();
     await this.#driver.drain();
     this.#dataDirLock.close();
   }
