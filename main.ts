@@ -15,6 +15,7 @@ import { setCommand } from "./cmd/set.ts";
 import { simCommand } from "./cmd/sim.ts";
 import { statsCommand } from "./cmd/stats.ts";
 import { vizCommand } from "./cmd/viz.ts";
+import { watchCommand } from "./cmd/watch.ts";
 import { version } from "./mod/version.ts";
 
 /** How many one-letter edits turn `a` into `b`. */
@@ -49,6 +50,7 @@ export async function main(args: string[]): Promise<number> {
     .addCommand(leaveCommand(setExit))
     .addCommand(statsCommand(setExit))
     .addCommand(grepCommand(setExit))
+    .addCommand(watchCommand(setExit))
     .addCommand(setCommand(setExit))
     .addCommand(vizCommand(setExit))
     .addCommand(keygenCommand(setExit))
