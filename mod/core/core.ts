@@ -41,6 +41,7 @@ import { Merger } from "./merge.ts";
 import { News } from "./news.ts";
 import { type CoreCounters, newCounters, Outputs } from "./outputs.ts";
 import type { Random } from "./random.ts";
+import { versionMax } from "./wire_size.ts";
 import { Recovery } from "./recovery.ts";
 import { Rounds } from "./round.ts";
 import { Self } from "./self.ts";
@@ -95,20 +96,24 @@ export class Core {
   /** Counts of what happened. */
   readonly counters: CoreCounters = newCounters();
 
-  readonly #table: MemberTable;
-  readonly #news: News;
   readonly #outputs = new Outputs();
-  readonly #self: Self;
-  readonly #watch: Watch;
-  readonly #health: LocalHealth;
-  readonly #settings: SettingsSwitch;
-  readonly #datagrams: Datagrams;
-  readonly #endings: Endings;
-  readonly #suspicion: Suspicion;
-  readonly #recovery: Recovery;
-  readonly #merger: Merger;
-  readonly #lists: ListExchange;
-  readonly #rounds: Rounds;
+  readonly #random: Random;
+  readonly #book: AddressBook;
+  readonly #membersExpected: number;
+  // The mechanisms of one view: built anew when this node starts its view afresh (`#restart`).
+  #table!: MemberTable;
+  #news!: News;
+  #self!: Self;
+  #watch!: Watch;
+  #health!: LocalHealth;
+  #settings!: SettingsSwitch;
+  #datagrams!: Datagrams;
+  #endings!: Endings;
+  #suspicion!: Suspicion;
+  #recovery!: Recovery;
+  #merger!: Merger;
+  #lists!: ListExchange;
+  #rounds!: Rounds;
   #nowMs: number;
 
   constructor(options: CoreOptions) {
@@ -121,26 +126,40 @@ export class Core {
     this.config = config;
     this.address = options.address;
     this.#nowMs = options.nowMs;
-    const nowMs = options.nowMs;
-    const book = options.book ?? new AddressBook(config.memberTableMax);
+    this.#random = options.random;
+    this.#book = options.book ?? new AddressBook(config.memberTableMax);
+    this.#membersExpected = options.membersExpected ?? 0;
+    this.#build(options.nowMs, options.version, options.suspicion);
+  }
+
+  /**
+   * Builds the mechanisms of a view as `version`, with the cluster's `settings` (or the switch a
+   * node starts a cluster with), and logs this version's JOIN.
+   */
+  #build(
+    nowMs: number,
+    version: number,
+    settingsNow: Settings | boolean | undefined,
+    origin?: { readonly version: number; readonly atMs: number },
+  ): void {
+    const restarted = origin !== undefined;
+    const config = this.config;
+    const book = this.#book;
     const slot = book.intern(this.address);
     assert(slot >= 0, "address book full");
-    const capacity = Math.min(
-      book.capacity,
-      Math.max(16, book.extent, options.membersExpected ?? 0),
-    );
+    const capacity = Math.min(book.capacity, Math.max(16, book.extent, this.#membersExpected));
     const counters = this.counters;
     const outputs = this.#outputs;
-    const random = options.random;
+    const random = this.#random;
     const news = this.#news = new News(capacity, config.retransmitMult);
     const table = this.#table = new MemberTable(book, capacity, (c) => news.grow(c));
     const watch = this.#watch = new Watch(table, config.ringNeighbors, config.probeAfterMs);
     const self = this.#self = new Self(
-      { address: this.address, slot, version: options.version, nowMs },
+      { address: this.address, slot, version, nowMs, ...(origin === undefined ? {} : { origin }) },
       { table, watch, news, outputs, counters },
     );
-    watch.setCenter(this.address, options.version);
-    const settings = this.#settings = new SettingsSwitch(options.suspicion, self, outputs);
+    watch.setCenter(this.address, version);
+    const settings = this.#settings = new SettingsSwitch(settingsNow, self, outputs);
     // Each mechanism takes the parts below it; every part is built once and shared.
     const health = this.#health = new LocalHealth(table, watch, config.isolatedAfterMs, nowMs);
     const base = { config, table, watch, health, self, news, settings, outputs, counters, random };
@@ -148,10 +167,46 @@ export class Core {
     const endings = this.#endings = new Endings({ ...base, datagrams }, nowMs);
     const suspicion = this.#suspicion = new Suspicion({ ...base, datagrams, endings });
     const recovery = this.#recovery = new Recovery({ ...base, datagrams, endings });
-    const merger = this.#merger = new Merger({ ...base, datagrams, endings, suspicion, recovery });
+    const merger = this.#merger = new Merger(
+      { ...base, datagrams, endings, suspicion, recovery },
+      restarted ? nowMs + config.syncIntervalMs : -Infinity,
+    );
     this.#lists = new ListExchange({ ...base, datagrams, endings, recovery, merger });
     this.#rounds = new Rounds({ ...base, datagrams }, nowMs);
-    outputs.event(nowMs, "JOIN", this.address, options.version, 0, "self");
+    outputs.event(nowMs, "JOIN", this.address, version, 0, "self");
+  }
+
+  /**
+   * Starts this node's view afresh: a larger side of a healed cut told it that it failed, so what
+   * it listed was of the smaller side's making (members it failed while cut off, that the larger
+   * side heard well all along). As a restarted process would, it comes back as a new version with
+   * a list of only the member that told it, whom it asks at once for a whole list; gossip brings
+   * the rest. Its old version's end is logged as REMOVE via=minority.
+   */
+  #restart(nowMs: number, via: Entry): void {
+    const self = this.#self;
+    const next = self.nextVersion(nowMs, self.version + 1);
+    if (next > versionMax) return;
+    this.#outputs.event(
+      nowMs,
+      "REMOVE",
+      this.address,
+      self.version,
+      self.incarnation,
+      "minority",
+      via.address,
+    );
+    this.counters.rejoins++;
+    this.counters.viewsRestarted++;
+    this.#build(nowMs, next, this.#settings.current, self.origin);
+    this.#merger.entry(nowMs, via, "list", via.address, false);
+    this.#outputs.sync(via.address);
+  }
+
+  /** Starts the view afresh if what was just merged called for it. */
+  #restartIfAsked(nowMs: number): void {
+    const via = this.#merger.restartVia;
+    if (via !== undefined) this.#restart(nowMs, via);
   }
 
   // ---- identity and views -------------------------------------------------------------------
@@ -295,6 +350,7 @@ export class Core {
   receive(nowMs: number, message: Gossip): void {
     this.#enter(nowMs);
     this.#mergeGossip(nowMs, message);
+    this.#restartIfAsked(nowMs);
   }
 
   /**
@@ -306,6 +362,7 @@ export class Core {
   acceptProbe(nowMs: number, probe: Probe): ProbeAck | undefined {
     this.#enter(nowMs);
     this.#mergeGossip(nowMs, probe);
+    this.#restartIfAsked(nowMs);
     const prober = probe.entries[0];
     if (this.#self.phase === "left" || prober === undefined) return undefined;
     const ended = this.#endings.ended.versionOf(prober.address);
@@ -322,6 +379,7 @@ export class Core {
   applyProbeAck(nowMs: number, ack: ProbeAck): void {
     this.#enter(nowMs);
     this.#mergeGossip(nowMs, ack);
+    this.#restartIfAsked(nowMs);
     const table = this.#table;
     const sender = ack.entries[0];
     const slot = sender === undefined ? -1 : table.book.find(sender.address);
@@ -358,13 +416,17 @@ export class Core {
    */
   acceptSync(nowMs: number, request: SyncRequest, from: Address): SyncResponse | undefined {
     this.#enter(nowMs);
-    return this.#lists.accept(nowMs, request, from);
+    const answer = this.#lists.accept(nowMs, request, from);
+    if (this.#merger.restartVia === undefined) return answer;
+    this.#restartIfAsked(nowMs);
+    return undefined;
   }
 
   /** Merges the list that answered this node's request, which it sent at `askedMs`. */
   applySync(nowMs: number, response: SyncResponse, from: Address, askedMs: number): void {
     this.#enter(nowMs);
     this.#lists.apply(nowMs, response, from, askedMs);
+    this.#restartIfAsked(nowMs);
   }
 
   /** The request a joiner sends to any member. */
@@ -382,6 +444,7 @@ export class Core {
   applyJoinResponse(nowMs: number, response: JoinResponse, from: Address): void {
     this.#enter(nowMs);
     this.#lists.applyJoinResponse(nowMs, response, from);
+    this.#restartIfAsked(nowMs);
   }
 
   /** Leaves the group: announces it for `leaveRounds` rounds, then goes quiet. */

@@ -16,6 +16,7 @@ import type { SettingsSwitch } from "./settings.ts";
 import {
   type Address,
   type Entry,
+  isLive,
   type JoinRequest,
   type JoinResponse,
   type Settings,
@@ -219,10 +220,13 @@ export class ListExchange {
     if (!self.active) return mark;
     this.#p.health.heard(nowMs);
     this.#p.settings.merge(nowMs, settings, from);
+    const sender = entries[0];
+    let listedLive = 0;
+    for (const entry of entries) if (isLive(entry.status)) listedLive++;
     for (const entry of entries) {
       if (entry.address === self.address) {
-        merger.aboutSelf(nowMs, entry, from);
-        if (!self.active) return mark;
+        if (sender !== undefined) merger.aboutSelf(nowMs, entry, sender, listedLive);
+        if (!self.active || merger.restartVia !== undefined) return mark;
         continue;
       }
       merger.entry(nowMs, entry, "list", from, false);

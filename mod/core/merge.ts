@@ -53,9 +53,22 @@ export class Merger {
   readonly #behindSlots: number[] = [];
   /** Members gossip brought in as news since the list exchange last looked (`list_exchange.ts`). */
   learned = 0;
+  /**
+   * Set when a larger side of a healed cut told this node that it failed: the member that told
+   * it, through whom the facade starts this node's view afresh (`core.ts`).
+   */
+  restartVia: Entry | undefined;
+  /**
+   * Until then, news by gossip that a member failed or left is not taken (`list` news is): set
+   * for a view started afresh after a cut, while members of the smaller side that have not yet
+   * been told they failed still gossip what they concluded while cut off, and this new view does
+   * not know yet to hold them as failed.
+   */
+  #endsHeardFromMs: number;
 
-  constructor(parts: MergeParts) {
+  constructor(parts: MergeParts, endsHeardFromMs = -Infinity) {
     this.#p = parts;
+    this.#endsHeardFromMs = endsHeardFromMs;
   }
 
   /**
@@ -72,6 +85,14 @@ export class Merger {
     if (sender.address === self.address) return false;
     this.#p.health.heard(nowMs);
     this.#p.counters.gossipReceived++;
+    const senderSlot = table.book.find(sender.address);
+    if (
+      table.hasRow(senderSlot) && table.version(senderSlot) === sender.version &&
+      table.status(senderSlot) === Status.Failed
+    ) {
+      this.#fromFailed(nowMs, message, senderSlot);
+      return false;
+    }
     this.#p.settings.merge(nowMs, message.settings, sender.address);
     let reply = false;
     const behind = this.#behind = this.#behindSlots;
@@ -79,11 +100,11 @@ export class Merger {
     try {
       for (const entry of entries) {
         if (entry.address === self.address) {
-          if (this.aboutSelf(nowMs, entry, sender.address)) reply = true;
-        } else {
+          if (this.aboutSelf(nowMs, entry, sender, message.members)) reply = true;
+        } else if (nowMs >= this.#endsHeardFromMs || !isTerminal(entry.status)) {
           this.entry(nowMs, entry, "gossip", sender.address);
         }
-        if (!self.active) return false;
+        if (!self.active || this.restartVia !== undefined) return false;
       }
     } finally {
       this.#behind = undefined;
@@ -104,27 +125,69 @@ export class Merger {
     return true;
   }
 
-  /** Merges what another node says about this node; returns true when the sender should be told. */
-  aboutSelf(nowMs: number, entry: Entry, from: Address): boolean {
+  /**
+   * Gossip from a member this node holds as failed, at that version: it is told so, and only what
+   * it says of this node is read. The rest is what it concluded while it was cut off from this
+   * node (that members this node hears well failed, say), and is not taken up: a cut-off member
+   * whose conclusions spread when its link came back would restart the cluster's membership.
+   */
+  #fromFailed(nowMs: number, message: GossipFields, senderSlot: number): void {
+    const self = this.#p.self;
+    this.#p.counters.gossipFromFailed++;
+    const sender = message.entries[0];
+    for (const entry of message.entries) {
+      if (entry.address !== self.address) continue;
+      this.aboutSelf(nowMs, entry, sender, message.members);
+      if (!self.active || this.restartVia !== undefined) return;
+    }
+    this.#p.datagrams.reply(nowMs, senderSlot);
+  }
+
+  /**
+   * Merges what another node (`from`, whose own entry it is, listing `fromCount` live members)
+   * says about this node; returns true when the sender should be told.
+   *
+   * Told that this version failed, a node comes back as a new version: fail-stop. But after a
+   * cut heals, both sides tell the other that it failed, and only the smaller side is wrong. A
+   * teller this node holds as failed in turn, listing fewer members than this node does (itself
+   * aside), is of the smaller side, and is not believed. A teller listing more members than this
+   * node shows that this node was on the smaller side, whose list is of that side's making: it
+   * starts its view afresh through the teller (`restartVia`). Equal sides both come back as new
+   * versions, and so does a node the others merely failed (a pause, a machine that slept): the
+   * teller lists about as many members as it does, or fewer, when its own list is out of date.
+   */
+  aboutSelf(nowMs: number, entry: Entry, from: Entry, fromCount: number): boolean {
     const self = this.#p.self;
     if (entry.version < self.version) return false;
     if (entry.version > self.version) {
-      self.rejoin(nowMs, entry.version + 1, "gossip", from);
+      self.rejoin(nowMs, entry.version + 1, "gossip", from.address);
       return false;
     }
     if (entry.status === Status.Failed || entry.status === Status.Left) {
-      self.rejoin(nowMs, self.version + 1, "gossip", from);
+      const table = this.#p.table;
+      const slot = table.book.find(from.address);
+      const mutual = table.hasRow(slot) && table.version(slot) === from.version &&
+        table.status(slot) === Status.Failed;
+      if (mutual && fromCount < self.liveCount - 1) {
+        this.#p.counters.accusationsRefused++;
+        return false;
+      }
+      if (fromCount > self.liveCount) {
+        this.restartVia ??= from;
+        return false;
+      }
+      self.rejoin(nowMs, self.version + 1, "gossip", from.address);
       // Told its version ended and was forgotten, without a stall of its own (a machine that
       // slept, its clock standing still): its list may be as old as after one, and is doubted the
       // same way. Told it merely failed (a partition that healed), its list is recent; doubting
       // it would end members the first list it is sent lacks only because they came back a
       // moment ago, and they would come back again, and so on through the cluster.
       if (isEndedEntry(entry) && !this.#p.recovery.doubting) {
-        this.#p.recovery.doubtAll(nowMs, from);
+        this.#p.recovery.doubtAll(nowMs, from.address);
       }
       return false;
     }
-    return this.#p.suspicion.refute(nowMs, entry, from);
+    return this.#p.suspicion.refute(nowMs, entry, from.address);
   }
 
   /**

@@ -29,6 +29,12 @@ export interface CoreCounters {
   entriesDoubted: number;
   /** Senders told of failures and leaves they still gossiped as live. */
   behindTold: number;
+  /** Gossip from members this node holds as failed: only what it said of this node was read. */
+  gossipFromFailed: number;
+  /** Told that it failed by a member listing fewer members than it does: not believed. */
+  accusationsRefused: number;
+  /** Told that it failed by a larger side of a healed cut: it started its view afresh. */
+  viewsRestarted: number;
 }
 
 /** Counters all at zero. */
@@ -52,6 +58,9 @@ export function newCounters(): CoreCounters {
     confirmsAsked: 0,
     confirmsEnded: 0,
     behindTold: 0,
+    gossipFromFailed: 0,
+    accusationsRefused: 0,
+    viewsRestarted: 0,
   };
 }
 

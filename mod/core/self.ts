@@ -36,7 +36,14 @@ export class Self {
   readonly #counters: CoreCounters;
 
   constructor(
-    options: { address: Address; slot: number; version: number; nowMs: number },
+    options: {
+      address: Address;
+      slot: number;
+      version: number;
+      nowMs: number;
+      /** The process's first version and when it was taken, when this is not the first view. */
+      origin?: { readonly version: number; readonly atMs: number };
+    },
     parts: {
       table: MemberTable;
       watch: Watch;
@@ -48,8 +55,8 @@ export class Self {
     this.address = options.address;
     this.slot = options.slot;
     this.version = options.version;
-    this.#versionOrigin = options.version;
-    this.#originMs = options.nowMs;
+    this.#versionOrigin = options.origin?.version ?? options.version;
+    this.#originMs = options.origin?.atMs ?? options.nowMs;
     this.sinceMs = options.nowMs;
     this.#table = parts.table;
     this.#watch = parts.watch;
@@ -80,17 +87,30 @@ export class Self {
   }
 
   /**
+   * The version this node comes back as, at least `atLeast`: later than the current one, and no
+   * less than its first version plus the time since, as a restarted process would take.
+   */
+  nextVersion(nowMs: number, atLeast: number): number {
+    // Versions are whole milliseconds; the shell hands in fractional times.
+    return Math.max(
+      atLeast,
+      this.version + 1,
+      Math.floor(this.#versionOrigin + (nowMs - this.#originMs)),
+    );
+  }
+
+  /** The first version of this node's process, and when it was taken, for `nextVersion`. */
+  get origin(): { readonly version: number; readonly atMs: number } {
+    return { version: this.#versionOrigin, atMs: this.#originMs };
+  }
+
+  /**
    * Comes back as a new version, at least `atLeast`, after the group declared this one failed
    * (or saw a newer one): fail-stop, so the old version stays dead.
    */
   rejoin(nowMs: number, atLeast: number, via: Via, from?: Address): void {
     const old = this.version;
-    // Versions are whole milliseconds; the shell hands in fractional times.
-    const next = Math.max(
-      atLeast,
-      old + 1,
-      Math.floor(this.#versionOrigin + (nowMs - this.#originMs)),
-    );
+    const next = this.nextVersion(nowMs, atLeast);
     // Only a forged entry names a version this close to the wire's widest: ignored.
     if (next > versionMax) return;
     this.#outputs.event(nowMs, "REMOVE", this.address, old, this.incarnation, via, from);

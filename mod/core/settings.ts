@@ -23,11 +23,16 @@ export class SettingsSwitch {
   readonly #self: Self;
   readonly #outputs: Outputs;
 
-  /** `suspicion` is the switch this node starts a cluster with; a joiner takes the cluster's. */
-  constructor(suspicion: boolean | undefined, self: Self, outputs: Outputs) {
-    this.#settings = suspicion === false
+  /**
+   * `initial` is the switch this node starts a cluster with (a joiner takes the cluster's), or
+   * the cluster's settings as they stand, for a view started afresh.
+   */
+  constructor(initial: boolean | Settings | undefined, self: Self, outputs: Outputs) {
+    this.#settings = typeof initial === "object"
+      ? initial
+      : initial === false
       ? { epoch: 1, suspicion: false }
-      : { epoch: 0, suspicion: suspicion ?? true };
+      : { epoch: 0, suspicion: initial ?? true };
     this.#self = self;
     this.#outputs = outputs;
   }

@@ -33,6 +33,7 @@ const vias: readonly Via[] = [
   "superseded",
   "cleanup",
   "stale",
+  "minority",
 ];
 
 /** One parsed line. */
