@@ -3,27 +3,18 @@
  *
  * Inputs are method calls handed the time: {@linkcode Core.receive}, {@linkcode Core.tick},
  * {@linkcode Core.acceptJoin}, {@linkcode Core.applyJoinResponse}, {@linkcode Core.leave},
- * {@linkcode Core.setSuspicion}, {@linkcode Core.acceptProbe}, {@linkcode Core.applyProbeAck}.
+ * {@linkcode Core.setSuspicion}, {@linkcode Core.acceptProbe}, {@linkcode Core.applyProbeAck},
+ * {@linkcode Core.applyProbeRefused}, {@linkcode Core.acceptSync}, {@linkcode Core.applySync}.
  * Outputs are pulled: {@linkcode Core.takeDatagrams}, {@linkcode Core.takeProbes},
  * {@linkcode Core.takeEvents} and {@linkcode Core.nextWakeMs}. The core does no I/O, reads no
  * clock and draws randomness only from the generator it is given, so the same inputs and seed give
  * the same outputs.
  *
- * This class is a facade: each mechanism lives in a file of its own, and the facade hands every
- * input to them in order. From the bottom up:
- *
- * - `member_table.ts`: the member table; `news.ts`: news and its retransmit limits;
- *   `outputs.ts`: what waits for the driver, and the counters.
- * - `watch.ts`: the ring neighbours a node watches, and the silence of each.
- * - `self.ts`: this node as a member, and coming back as a new version.
- * - `settings.ts`: the cluster-wide suspicion switch.
- * - `datagram.ts`: building datagrams within the size limit.
- * - `ending.ts`: failures and leaves, cleanup, tombstones, ended versions, reconnects.
- * - `suspicion.ts`: probing, suspecting and failing silent neighbours; refuting.
- * - `recovery.ts`: after a stall, restarting the clocks and doubting the list.
- * - `merge.ts`: merging entries and gossip.
- * - `list_exchange.ts`: joins and whole-list exchanges.
- * - `round.ts`: the gossip round.
+ * This class is a facade: each mechanism lives in a file of its own, built together as one
+ * `View` (`view.ts`), and the facade hands every input to them in order (docs/layout.md lists
+ * them). A node builds a new view when, on the smaller side of a healed cut, it starts afresh.
+ * The file is a little over 400 lines because it is the whole public API, every input and output
+ * documented where a caller looks; what each does is in the file it hands on to.
  *
  * Failed and left are final for a version (fail-stop). A node told that it failed comes back as
  * a new version; the old one stays dead. Removed members leave a tombstone.
@@ -32,21 +23,12 @@ import { AddressBook } from "./address_book.ts";
 import { isAddress } from "./address.ts";
 import { assert, AssertionError } from "./assert.ts";
 import { type Config, configProblem, defaultConfig } from "./config.ts";
-import { Datagrams } from "./datagram.ts";
-import { Endings } from "./ending.ts";
-import { ListExchange } from "./list_exchange.ts";
-import { LocalHealth } from "./local_health.ts";
-import { MemberTable, type MemberView } from "./member_table.ts";
-import { Merger } from "./merge.ts";
-import { News } from "./news.ts";
+import type { MemberView } from "./member_table.ts";
+import { View } from "./view.ts";
 import { type CoreCounters, newCounters, Outputs } from "./outputs.ts";
 import type { Random } from "./random.ts";
 import { versionMax } from "./wire_size.ts";
-import { Recovery } from "./recovery.ts";
-import { Rounds } from "./round.ts";
-import { Self } from "./self.ts";
-import { epochNewer, SettingsSwitch } from "./settings.ts";
-import { Suspicion } from "./suspicion.ts";
+import { epochNewer } from "./settings.ts";
 import type {
   Address,
   Entry,
@@ -62,7 +44,6 @@ import type {
   SyncRequest,
   SyncResponse,
 } from "./types.ts";
-import { Watch } from "./watch.ts";
 
 export type { CoreCounters, MemberView };
 export { epochNewer };
@@ -100,20 +81,8 @@ export class Core {
   readonly #random: Random;
   readonly #book: AddressBook;
   readonly #membersExpected: number;
-  // The mechanisms of one view: built anew when this node starts its view afresh (`#restart`).
-  #table!: MemberTable;
-  #news!: News;
-  #self!: Self;
-  #watch!: Watch;
-  #health!: LocalHealth;
-  #settings!: SettingsSwitch;
-  #datagrams!: Datagrams;
-  #endings!: Endings;
-  #suspicion!: Suspicion;
-  #recovery!: Recovery;
-  #merger!: Merger;
-  #lists!: ListExchange;
-  #rounds!: Rounds;
+  /** The mechanisms of this node's current view: built anew when it starts afresh (`#restart`). */
+  #v!: View;
   #nowMs: number;
 
   constructor(options: CoreOptions) {
@@ -129,65 +98,47 @@ export class Core {
     this.#random = options.random;
     this.#book = options.book ?? new AddressBook(config.memberTableMax);
     this.#membersExpected = options.membersExpected ?? 0;
-    this.#build(options.nowMs, options.version, options.suspicion);
+    this.#v = this.#view(options.nowMs, options.version, options.suspicion);
   }
 
-  /**
-   * Builds the mechanisms of a view as `version`, with the cluster's `settings` (or the switch a
-   * node starts a cluster with), and logs this version's JOIN.
-   */
-  #build(
+  /** A view of this node as `version` (`view.ts`), whose JOIN it logs. */
+  #view(
     nowMs: number,
     version: number,
-    settingsNow: Settings | boolean | undefined,
+    settings: Settings | boolean | undefined,
     origin?: { readonly version: number; readonly atMs: number },
-  ): void {
-    const restarted = origin !== undefined;
-    const config = this.config;
-    const book = this.#book;
-    const slot = book.intern(this.address);
-    assert(slot >= 0, "address book full");
-    const capacity = Math.min(book.capacity, Math.max(16, book.extent, this.#membersExpected));
-    const counters = this.counters;
-    const outputs = this.#outputs;
-    const random = this.#random;
-    const news = this.#news = new News(capacity, config.retransmitMult);
-    const table = this.#table = new MemberTable(book, capacity, (c) => news.grow(c));
-    const watch = this.#watch = new Watch(table, config.ringNeighbors, config.probeAfterMs);
-    const self = this.#self = new Self(
-      { address: this.address, slot, version, nowMs, ...(origin === undefined ? {} : { origin }) },
-      { table, watch, news, outputs, counters },
+  ): View {
+    return new View(
+      {
+        config: this.config,
+        address: this.address,
+        book: this.#book,
+        random: this.#random,
+        counters: this.counters,
+        outputs: this.#outputs,
+        membersExpected: this.#membersExpected,
+      },
+      nowMs,
+      version,
+      settings,
+      origin,
     );
-    watch.setCenter(this.address, version);
-    const settings = this.#settings = new SettingsSwitch(settingsNow, self, outputs);
-    // Each mechanism takes the parts below it; every part is built once and shared.
-    const health = this.#health = new LocalHealth(table, watch, config.isolatedAfterMs, nowMs);
-    const base = { config, table, watch, health, self, news, settings, outputs, counters, random };
-    const datagrams = this.#datagrams = new Datagrams(base);
-    const endings = this.#endings = new Endings({ ...base, datagrams }, nowMs);
-    const suspicion = this.#suspicion = new Suspicion({ ...base, datagrams, endings });
-    const recovery = this.#recovery = new Recovery({ ...base, datagrams, endings });
-    const merger = this.#merger = new Merger(
-      { ...base, datagrams, endings, suspicion, recovery },
-      restarted ? nowMs + config.syncIntervalMs : -Infinity,
-    );
-    this.#lists = new ListExchange({ ...base, datagrams, endings, recovery, merger });
-    this.#rounds = new Rounds({ ...base, datagrams }, nowMs);
-    outputs.event(nowMs, "JOIN", this.address, version, 0, "self");
   }
 
   /**
-   * Starts this node's view afresh: a larger side of a healed cut told it that it failed, so what
-   * it listed was of the smaller side's making (members it failed while cut off, that the larger
-   * side heard well all along). As a restarted process would, it comes back as a new version with
-   * a list of only the member that told it, whom it asks at once for a whole list; gossip brings
-   * the rest. Its old version's end is logged as REMOVE via=minority.
+   * Starts the view afresh if what was just merged called for it (`merge.ts`): a larger side of a
+   * healed cut told this node that it failed, so what it listed was of the smaller side's making.
+   * As a restarted process would, it comes back as a new version listing only the member that
+   * told it, whom it asks at once for a whole list; gossip brings the rest.
    */
-  #restart(nowMs: number, via: Entry): void {
-    const self = this.#self;
+  #restartIfAsked(nowMs: number): void {
+    const via = this.#v.merger.restartVia;
+    if (via === undefined) return;
+    const self = this.#v.self;
     const next = self.nextVersion(nowMs, self.version + 1);
     if (next > versionMax) return;
-    this.#outputs.event(
+    const outputs = this.#outputs;
+    outputs.event(
       nowMs,
       "REMOVE",
       this.address,
@@ -198,62 +149,56 @@ export class Core {
     );
     this.counters.rejoins++;
     this.counters.viewsRestarted++;
-    this.#build(nowMs, next, this.#settings.current, self.origin);
-    this.#merger.entry(nowMs, via, "list", via.address, false);
-    this.#outputs.sync(via.address);
-  }
-
-  /** Starts the view afresh if what was just merged called for it. */
-  #restartIfAsked(nowMs: number): void {
-    const via = this.#merger.restartVia;
-    if (via !== undefined) this.#restart(nowMs, via);
+    this.#v = this.#view(nowMs, next, this.#v.settings.current, self.origin);
+    this.#v.merger.entry(nowMs, via, "list", via.address, false);
+    outputs.sync(via.address);
   }
 
   // ---- identity and views -------------------------------------------------------------------
 
   /** This node's current version (it changes when the node comes back after being failed). */
   get version(): number {
-    return this.#self.version;
+    return this.#v.self.version;
   }
 
   /** This node's own entry. */
   get selfEntry(): Entry {
-    return this.#self.entry;
+    return this.#v.self.entry;
   }
 
   /** The cluster-wide settings as this node knows them. */
   get settings(): Settings {
-    return this.#settings.current;
+    return this.#v.settings.current;
   }
 
   /** True once a leave has been announced and the node has gone quiet. */
   get done(): boolean {
-    return this.#self.phase === "left";
+    return this.#v.self.phase === "left";
   }
 
   /** True from a leave on. */
   get leaving(): boolean {
-    return !this.#self.active;
+    return !this.#v.self.active;
   }
 
   /** Members listed alive or suspect, this node included. */
   get liveCount(): number {
-    return this.#self.liveCount;
+    return this.#v.self.liveCount;
   }
 
   /** Cleanup and tombstone deadlines waiting: about twice the table's size at most. */
   get deadlinesWaiting(): number {
-    return this.#endings.deadlinesWaiting;
+    return this.#v.endings.deadlinesWaiting;
   }
 
   /** The ring neighbours' addresses: who this node watches and sends its heartbeat to. */
   neighbors(): Address[] {
-    return [...this.#watch.neighbors()].map((slot) => this.#table.address(slot));
+    return [...this.#v.watch.neighbors()].map((slot) => this.#v.table.address(slot));
   }
 
   /** Every member this node lists (tombstones aside), itself excluded. */
   members(): MemberView[] {
-    return this.#table.members();
+    return this.#v.table.members();
   }
 
   /**
@@ -261,21 +206,21 @@ export class Core {
    * question for checking agreement across many nodes: it allocates nothing.
    */
   listsLive(address: Address, version: number): boolean {
-    if (address === this.address) return this.#self.version === version && this.#self.active;
-    return this.#table.listsLive(address, version);
+    if (address === this.address) return this.#v.self.version === version && this.#v.self.active;
+    return this.#v.table.listsLive(address, version);
   }
 
   /** How this node lists one address, tombstones included; undefined when it does not. */
   lookup(address: Address): (MemberView & { readonly removed: boolean }) | undefined {
     if (address === this.address) {
       return {
-        ...this.#self.entry,
-        sinceMs: this.#self.sinceMs,
+        ...this.#v.self.entry,
+        sinceMs: this.#v.self.sinceMs,
         heardMs: this.#nowMs,
         removed: false,
       };
     }
-    return this.#table.lookup(address);
+    return this.#v.table.lookup(address);
   }
 
   // ---- outputs ------------------------------------------------------------------------------
@@ -319,14 +264,14 @@ export class Core {
    * early tick does nothing.
    */
   nextWakeMs(): number {
-    const phase = this.#self.phase;
+    const phase = this.#v.self.phase;
     if (phase === "left") return Infinity;
-    if (phase !== "active") return this.#rounds.nextMs;
+    if (phase !== "active") return this.#v.rounds.nextMs;
     return Math.min(
-      this.#rounds.nextMs,
-      this.#suspicion.nextDeadlineMs(),
-      this.#endings.nextDeadlineMs(),
-      this.#recovery.nextDeadlineMs(),
+      this.#v.rounds.nextMs,
+      this.#v.suspicion.nextDeadlineMs(),
+      this.#v.endings.nextDeadlineMs(),
+      this.#v.recovery.nextDeadlineMs(),
     );
   }
 
@@ -335,15 +280,15 @@ export class Core {
   /** Runs what is due: timeouts, cleanup, and the gossip round. An early tick does nothing. */
   tick(nowMs: number): void {
     this.#enter(nowMs);
-    if (this.#self.phase === "left") return;
-    if (this.#self.active) {
-      this.#suspicion.check(nowMs);
-      this.#recovery.endDoubts(nowMs);
-      this.#recovery.endUnconfirmed(nowMs);
-      this.#endings.expire(nowMs);
-      this.#endings.reconnect(nowMs);
+    if (this.#v.self.phase === "left") return;
+    if (this.#v.self.active) {
+      this.#v.suspicion.check(nowMs);
+      this.#v.recovery.endDoubts(nowMs);
+      this.#v.recovery.endUnconfirmed(nowMs);
+      this.#v.endings.expire(nowMs);
+      this.#v.endings.reconnect(nowMs);
     }
-    this.#rounds.tick(nowMs);
+    this.#v.rounds.tick(nowMs);
   }
 
   /** Merges a gossip datagram that arrived. */
@@ -364,13 +309,13 @@ export class Core {
     this.#mergeGossip(nowMs, probe);
     this.#restartIfAsked(nowMs);
     const prober = probe.entries[0];
-    if (this.#self.phase === "left" || prober === undefined) return undefined;
-    const ended = this.#endings.ended.versionOf(prober.address);
-    const entries = this.#datagrams.probeAnswer(prober, ended);
+    if (this.#v.self.phase === "left" || prober === undefined) return undefined;
+    const ended = this.#v.endings.ended.versionOf(prober.address);
+    const entries = this.#v.datagrams.probeAnswer(prober, ended);
     return {
       kind: "probe-ack",
-      settings: this.#settings.current,
-      members: this.#self.liveCount,
+      settings: this.#v.settings.current,
+      members: this.#v.self.liveCount,
       entries,
     };
   }
@@ -380,15 +325,17 @@ export class Core {
     this.#enter(nowMs);
     this.#mergeGossip(nowMs, ack);
     this.#restartIfAsked(nowMs);
-    const table = this.#table;
+    const table = this.#v.table;
     const sender = ack.entries[0];
     const slot = sender === undefined ? -1 : table.book.find(sender.address);
     const known = table.hasRow(slot) && table.version(slot) === sender!.version;
-    const confirmed = this.#recovery.confirming && known && this.#recovery.confirm(slot);
+    const confirmed = this.#v.recovery.confirming && known && this.#v.recovery.confirm(slot);
     if (!confirmed) this.counters.probesAnswered++;
     // The answer was made just now, whatever heartbeat it carries (others may have passed on as
     // new a one): the member is alive.
-    if (known && this.#self.active && table.live.has(slot)) this.#watch.heard(slot, nowMs, true);
+    if (known && this.#v.self.active && table.live.has(slot)) {
+      this.#v.watch.heard(slot, nowMs, true);
+    }
   }
 
   /**
@@ -397,17 +344,17 @@ export class Core {
    */
   applyProbeRefused(nowMs: number, address: Address): void {
     this.#enter(nowMs);
-    const table = this.#table;
+    const table = this.#v.table;
     const slot = table.book.find(address);
-    if (!table.hasRow(slot) || !table.listedLive(slot) || !this.#watch.neighbors().has(slot)) {
+    if (!table.hasRow(slot) || !table.listedLive(slot) || !this.#v.watch.neighbors().has(slot)) {
       return;
     }
-    this.#health.refused(slot);
+    this.#v.health.refused(slot);
   }
 
   /** The request that opens a list exchange. */
   syncRequest(): SyncRequest {
-    return this.#lists.request();
+    return this.#v.lists.request();
   }
 
   /**
@@ -416,8 +363,8 @@ export class Core {
    */
   acceptSync(nowMs: number, request: SyncRequest, from: Address): SyncResponse | undefined {
     this.#enter(nowMs);
-    const answer = this.#lists.accept(nowMs, request, from);
-    if (this.#merger.restartVia === undefined) return answer;
+    const answer = this.#v.lists.accept(nowMs, request, from);
+    if (this.#v.merger.restartVia === undefined) return answer;
     this.#restartIfAsked(nowMs);
     return undefined;
   }
@@ -425,54 +372,54 @@ export class Core {
   /** Merges the list that answered this node's request, which it sent at `askedMs`. */
   applySync(nowMs: number, response: SyncResponse, from: Address, askedMs: number): void {
     this.#enter(nowMs);
-    this.#lists.apply(nowMs, response, from, askedMs);
+    this.#v.lists.apply(nowMs, response, from, askedMs);
     this.#restartIfAsked(nowMs);
   }
 
   /** The request a joiner sends to any member. */
   joinRequest(): JoinRequest {
-    return { kind: "join-request", entry: this.#self.entry };
+    return { kind: "join-request", entry: this.#v.self.entry };
   }
 
   /** Admits a joiner and answers with the whole list, or refuses it with a reason. */
   acceptJoin(nowMs: number, request: JoinRequest): JoinResponse {
     this.#enter(nowMs);
-    return this.#lists.acceptJoin(nowMs, request);
+    return this.#v.lists.acceptJoin(nowMs, request);
   }
 
   /** Adopts the list a member answered a join with, and the cluster's settings. */
   applyJoinResponse(nowMs: number, response: JoinResponse, from: Address): void {
     this.#enter(nowMs);
-    this.#lists.applyJoinResponse(nowMs, response, from);
+    this.#v.lists.applyJoinResponse(nowMs, response, from);
     this.#restartIfAsked(nowMs);
   }
 
   /** Leaves the group: announces it for `leaveRounds` rounds, then goes quiet. */
   leave(nowMs: number): void {
     this.#enter(nowMs);
-    const self = this.#self;
+    const self = this.#v.self;
     if (!self.active) return;
     self.phase = "leaving";
     self.sinceMs = nowMs;
     self.leaveRoundsLeft = this.config.leaveRounds;
     this.#outputs.event(nowMs, "LEAVE", self.address, self.version, self.incarnation, "self");
-    this.#news.announce(self.slot);
-    this.#rounds.nextMs = nowMs;
+    this.#v.news.announce(self.slot);
+    this.#v.rounds.nextMs = nowMs;
   }
 
   /** Switches suspicion on or off for the whole cluster. */
   setSuspicion(nowMs: number, enabled: boolean): void {
     this.#enter(nowMs);
-    this.#settings.flip(nowMs, enabled);
+    this.#v.settings.flip(nowMs, enabled);
   }
 
   // ---- the facade's own ---------------------------------------------------------------------
 
   /** Merges a gossip, then compares the member count it carries with this node's own. */
   #mergeGossip(nowMs: number, message: Gossip | Probe | ProbeAck): void {
-    if (this.#merger.gossip(nowMs, message)) {
+    if (this.#v.merger.gossip(nowMs, message)) {
       const sender = message.entries[0].address;
-      this.#lists.compareCounts(nowMs, message.members, sender);
+      this.#v.lists.compareCounts(nowMs, message.members, sender);
     }
   }
 
@@ -483,6 +430,6 @@ export class Core {
     }
     const stalledMs = nowMs - this.#nowMs;
     this.#nowMs = nowMs;
-    this.#recovery.afterGap(nowMs, stalledMs);
+    this.#v.recovery.afterGap(nowMs, stalledMs);
   }
 }
