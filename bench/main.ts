@@ -6,16 +6,19 @@
  * against GNU grep in one process). `--quick` keeps to the smaller sizes and shorter runs, for a look.
  */
 import { grepBench } from "./grep.ts";
+import { programsBench } from "./programs.ts";
 import { realBench } from "./real.ts";
 import { simBench } from "./sim.ts";
 
-const parts = ["sim", "real", "grep"] as const;
+const parts = ["sim", "real", "grep", "programs"] as const;
 
-const usage = `usage: deno task bench [sim|real|grep]... [--quick]
+const usage = `usage: deno task bench [sim|real|grep|programs]... [--quick]
 
-Prints the figures the README records. With no part named, runs all three: sim (10 to 10,000
+Prints the figures the README records. With no part named, runs them all: sim (10 to 10,000
 simulated nodes, about 30 minutes and 10 GB), real (10 and 50 real processes, about 28 minutes),
-grep (4 and 10 nodes with 60 MB of log each). --quick keeps to the smaller sizes and shorter runs.`;
+grep (4 and 10 nodes with 60 MB of log each), programs (10 real processes, the introducer with an
+event handler that sleeps 10 s per event and a watch whose reader never reads: detection and false
+positives, about 2 minutes). --quick keeps to the smaller sizes and shorter runs.`;
 
 async function main(args: string[]): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {
@@ -61,6 +64,18 @@ async function main(args: string[]): Promise<number> {
       });
       console.log(`\nReal processes (\`deno task bench real\`), default settings:\n`);
       console.log(tables);
+    }
+    if (part === "programs") {
+      const table = await programsBench({
+        size: 10,
+        kills: quick ? 3 : 5,
+        quietSeconds: quick ? 20 : 60,
+      });
+      console.log(
+        `\nPrograms (\`deno task bench programs\`): a handler sleeping 10 s per event and a ` +
+          `watch never read, on the introducer:\n`,
+      );
+      console.log(table);
     }
     if (part === "grep") {
       const bytesPerNode = quick ? 10_000_000 : 60_000_000;
