@@ -24,8 +24,15 @@ import { StartError } from "../mod/node/options.ts";
 import { isLoopback } from "../mod/net/host.ts";
 import { integerIn, numberIn, RuntimeFailure, UsageError } from "./_cli.ts";
 import { KeyError, Keyring } from "../mod/wire/seal.ts";
+import {
+  configOption,
+  profileOption,
+  resolveSettings,
+  settingOption,
+  type SettingsFlags,
+} from "./_settings.ts";
 
-interface ServeFlags {
+interface ServeFlags extends SettingsFlags {
   introducer?: boolean;
   join?: string;
   host?: string;
@@ -148,6 +155,9 @@ export function serveCommand(setExit: (code: number) => void): Command {
         .choices(["debug", "info", "warning", "error"])
         .default("info"),
     )
+    .addOption(profileOption())
+    .addOption(configOption())
+    .addOption(settingOption())
     .addHelpText(
       "after",
       "\nExamples:\n  member serve --introducer --host 10.0.0.1\n" +
@@ -208,6 +218,8 @@ async function serve(flags: ServeFlags): Promise<number> {
     const problem = programProblem(spec.program);
     if (problem !== undefined) throw new UsageError(`--on: ${problem}`);
   }
+  // Checked before anything starts: a bad setting is the operator's error, one line, exit 2.
+  const settings = resolveSettings(flags);
   configureLogging(flags.logLevel);
   const logger = getLogger(["member", "serve"]);
   // Made before the node, so that the handlers hear the events of its join too.
@@ -252,6 +264,8 @@ async function serve(flags: ServeFlags): Promise<number> {
       join,
       dropRate: flags.dropRate,
       suspicion: flags.suspicion,
+      config: settings.config,
+      profile: settings.profile,
       logger,
       grepPaths,
       keyring,

@@ -9,6 +9,14 @@ import { simulationEpochMs } from "../mod/sim/simulation.ts";
 import { defaultConfig } from "../mod/core/config.ts";
 import { err, integerIn, numberIn, out, ProgressBar, RuntimeFailure, UsageError } from "./_cli.ts";
 import { describeFileError } from "../mod/errors.ts";
+import {
+  configOption,
+  profileOption,
+  resolveSettings,
+  settingOption,
+  type SettingsFlags,
+  settingsJson,
+} from "./_settings.ts";
 
 /**
  * The memory a run takes, in GB, about: every simulated node holds the whole list, about 100
@@ -18,7 +26,7 @@ function memoryGigabytes(nodes: number): number {
   return 0.25 + 97.5e-9 * nodes * nodes;
 }
 
-interface SimFlags {
+interface SimFlags extends SettingsFlags {
   nodes: number;
   loss: number;
   fail: number;
@@ -45,6 +53,10 @@ export function simCommand(setExit: (code: number) => void): Command {
     .option("--no-suspicion", "fail silent members without suspecting them first")
     .option("--events <FILE>", "write every node's event lines (the event log format) to FILE")
     .option("--json", "print one JSON object on the last line of stdout")
+    // The settings flags are serve's, so that what is tried here is deployed as it is.
+    .addOption(profileOption())
+    .addOption(configOption())
+    .addOption(settingOption())
     .addHelpText(
       "after",
       "\nExamples:\n  member sim --nodes 1000 --loss 0.1\n  member sim --nodes 50 --fail 5 --json\n" +
@@ -69,6 +81,7 @@ function runSim(flags: SimFlags): number {
       } GB of memory\n`,
     );
   }
+  const settings = resolveSettings(flags);
   const seed = flags.seed ?? crypto.getRandomValues(new Uint32Array(1))[0];
   const events = flags.events === undefined ? undefined : new EventFile(flags.events);
   const bar = new ProgressBar(!flags.json && Deno.stderr.isTerminal());
@@ -82,6 +95,7 @@ function runSim(flags: SimFlags): number {
       fail: flags.fail,
       durationMs: flags.duration * 1000,
       suspicion: flags.suspicion,
+      config: settings.config,
       onEvent: events === undefined
         ? undefined
         : (node, event) =>
@@ -101,9 +115,9 @@ function runSim(flags: SimFlags): number {
   }
   const wallMs = Math.round(performance.now() - startedMs);
   if (flags.json) {
-    out(JSON.stringify({ ...report, wallMs }) + "\n");
+    out(JSON.stringify({ ...report, wallMs, settings: settingsJson(settings) }) + "\n");
   } else {
-    out(summary(report, wallMs, flags.events));
+    out(summary(report, wallMs, flags.events, settings.profile));
   }
   return 0;
 }
@@ -112,11 +126,16 @@ function seconds(ms: number | null): string {
   return ms === null ? "never" : `${(ms / 1000).toFixed(2)} s`;
 }
 
-function summary(report: ScenarioReport, wallMs: number, eventsFile?: string): string {
+function summary(
+  report: ScenarioReport,
+  wallMs: number,
+  eventsFile?: string,
+  profile = "lan",
+): string {
   const lines = [
-    `member sim: ${report.nodes} nodes, ${(report.loss * 100).toFixed(1)}% loss, suspicion ${
-      report.suspicion ? "on" : "off"
-    }, seed ${report.seed}`,
+    `member sim: ${report.nodes} nodes, profile ${profile}, ${
+      (report.loss * 100).toFixed(1)
+    }% loss, suspicion ${report.suspicion ? "on" : "off"}, seed ${report.seed}`,
     `converged after ${seconds(report.convergedMs)} (simulated)`,
   ];
   if (report.failures.length > 0) lines.push(`crashed ${report.failures.length}:`);

@@ -29,7 +29,8 @@ export function statsCommand(setExit: (code: number) => void): Command {
     .option(
       "--json",
       "print one JSON object: self (this node's entry), members (every other member it " +
-        "lists, tombstones left out), and the counters beside them",
+        "lists, tombstones left out), the counters beside them, and settings (the profile and " +
+        "every protocol setting in force)",
     )
     .option("--watch [SECONDS]", "refresh in place every SECONDS (default 1)", numberIn(0.2, 3600))
     .action(async (flags: StatsFlags) => {
@@ -170,5 +171,25 @@ export function render(stats: NodeStats): string {
         : ""
     }`,
   );
+  lines.push(...settingsLines(stats.settings));
   return lines.join("\n") + "\n";
+}
+
+/** The settings in force: the profile, then every field, wrapped as the table is wide. */
+function settingsLines(settings: Record<string, string | number> | undefined): string[] {
+  // A node of an older build answers without them.
+  if (settings === undefined) return [];
+  const { profile, ...fields } = settings;
+  const lines = [`settings: profile ${profile}`];
+  let line = " ";
+  for (const [name, value] of Object.entries(fields)) {
+    const item = ` ${name} ${value}`;
+    if (line.length + item.length > 100) {
+      lines.push(line);
+      line = " ";
+    }
+    line += item;
+  }
+  if (line.trim() !== "") lines.push(line);
+  return lines;
 }

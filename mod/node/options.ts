@@ -19,6 +19,8 @@ export interface NodeOptions {
   /** The suspicion switch, when this node starts the cluster. */
   readonly suspicion?: boolean;
   readonly config?: Partial<Config>;
+  /** The profile `config` started from (`--profile`, or a config file's), shown in its stats. */
+  readonly profile?: string;
   readonly logger: Logger;
   /** Join attempts before giving up. */
   readonly joinAttempts?: number;

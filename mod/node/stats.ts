@@ -35,6 +35,11 @@ export interface NodeStats {
   readonly counters: Record<string, number>;
   /** Event handlers' runs, failures, timeouts and drops, when it has handlers (`Node.addStats`). */
   readonly handlers?: Record<string, number>;
+  /**
+   * The protocol settings in force: `profile` (the one they started from), then every field of
+   * the core's `Config`, as a config file names them (docs/settings.md).
+   */
+  readonly settings: Record<string, string | number>;
 }
 
 /** The statistics of the node `driver` drives, started at `startedMs`, serving `grepPaths`. */
@@ -86,6 +91,8 @@ export function nodeStats(
       listExchangesAsked: driver.listExchangesAsked,
     },
     counters: { ...counters },
+    // A node started through the library without a profile runs the defaults, which are lan's.
+    settings: { profile: driver.options.profile ?? "lan", ...core.config },
     ...Object.fromEntries([...sections].map(([name, section]) => [name, section()])),
   };
 }
