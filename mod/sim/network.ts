@@ -92,6 +92,11 @@ export class Network {
     this.#blocked.add(pairKey(a, b));
   }
 
+  /** Restores the link between the nodes at indexes `a` and `b` that `block` cut. */
+  unblock(a: number, b: number): void {
+    this.#blocked.delete(pairKey(a, b));
+  }
+
   /** Sends a datagram: counted, then lost, dropped or put on the agenda (perhaps twice). */
   route(from: SimNode, datagram: Outgoing): void {
     const stats = this.#stats;

@@ -298,6 +298,11 @@ export class Simulation {
     this.#network.block(a, b);
   }
 
+  /** Restores a link that {@linkcode Simulation.block} cut. */
+  unblock(a: number, b: number): void {
+    this.#network.unblock(a, b);
+  }
+
   /** Runs `run` at virtual time `atMs`. */
   at(atMs: number, run: () => void): void {
     this.#agenda.push(Math.max(Math.ceil(atMs), this.nowMs), { kind: "action", run });
