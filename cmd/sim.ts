@@ -146,7 +146,9 @@ function summary(
       } (${failure.detectedBy}/${failure.observers} members)`,
     );
   }
-  const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB/s`;
+  // Bytes below a KiB: a lean profile sends about a hundred a second, which 0.1 KiB/s hides.
+  const kb = (bytes: number) =>
+    bytes < 1024 ? `${Math.round(bytes)} B/s` : `${(bytes / 1024).toFixed(1)} KiB/s`;
   lines.push(
     `false positives: ${report.falsePositives}`,
     `traffic per node: ${kb(report.bytesPerNodePerSecond.mean)} mean, ${
