@@ -214,6 +214,24 @@ export class Hosts {
     }
   }
 
+  /** Packets the DROP rules of `chain` on host i have dropped: proof a fault was in force. */
+  async dropped(i: number, chain: string): Promise<number> {
+    const result = await run("ip", [
+      "netns",
+      "exec",
+      this.name(i),
+      "iptables",
+      "-L",
+      chain,
+      "-v",
+      "-x",
+      "-n",
+    ]);
+    if (result.code !== 0) throw new Error(`iptables -L ${chain} on host ${i}: ${result.stderr}`);
+    return result.stdout.split("\n").map((line) => line.trim().split(/\s+/))
+      .filter((fields) => fields[2] === "DROP").reduce((sum, fields) => sum + Number(fields[0]), 0);
+  }
+
   /** Starts `member serve ARGS` on host i; a member already there must have exited. */
   start(i: number, args: string[]): HostMember {
     const previous = this.#members.get(i);

@@ -41,10 +41,14 @@ Deno.test({
         return alive.length === others.length && others.every((a) => alive.includes(a));
       }) && views;
     };
-    const failsIn = (i: number, since: number, until = Infinity) =>
+    const linesIn = (kind: string, i: number, since: number, until = Infinity) =>
       hosts.member(i).events().filter((e) =>
-        e.kind === "FAIL" && e.timeMs >= since && e.timeMs <= until
+        e.kind === kind && e.timeMs >= since && e.timeMs <= until
       );
+    const failsIn = (i: number, since: number, until = Infinity) =>
+      linesIn("FAIL", i, since, until);
+    /** SUSPECT lines since `since` in every log: what a fault cost short of a failure. */
+    const suspicionsSince = (since: number) => all.flatMap((i) => linesIn("SUSPECT", i, since));
     const ids = new Map<number, string>();
     const readIds = async () => {
       for (const i of all) ids.set(i, (await hosts.stats(i)).self.id);
@@ -175,7 +179,7 @@ Deno.test({
                 e.kind === "FAIL" && connectedIds.has(e.member) &&
                 connectedAddresses.has(addressOf(e.node))
               )
-            );
+            ).sort((x, y) => x.timeMs - y.timeMs);
             const concluded = hosts.member(cut).events().filter((e) =>
               e.kind === "FAIL" && e.timeMs >= cutAt && connectedAddresses.has(addressOf(e.member))
             );
@@ -220,12 +224,16 @@ Deno.test({
           await hosts.iptables(lossy, ["-A", ...lossRule("OUTPUT")]);
           const startedAt = Date.now();
           let lossEndedAt = 0;
+          // Packets the loss rules dropped, in and out: proof the loss was in force.
+          let lossDropped = [0, 0];
           try {
             await t.step("4. the host whose inbound UDP is dropped fails nobody", async () => {
               await hosts.iptables(drop, ["-A", ...dropRule]);
               let droppedUntil = 0;
+              let dropped = 0;
               try {
                 await sleep(20_000);
+                dropped = await hosts.dropped(drop, "INPUT");
               } finally {
                 await hosts.iptables(drop, ["-D", ...dropRule]);
                 droppedUntil = Date.now();
@@ -235,15 +243,22 @@ Deno.test({
               const ofIt = all.filter((i) => i !== drop).flatMap((i) =>
                 failsIn(i, startedAt).filter((e) => addressOf(e.member) === hosts.address(drop))
               );
+              const suspicions = suspicionsSince(startedAt);
               console.log(
-                `  others logged ${ofIt.length} FAIL lines about it` +
-                  ofIt.map((e) => `\n    ${lineOf(e)}`).join(""),
+                `  it dropped ${dropped} datagrams; others logged ${ofIt.length} FAIL lines about it` +
+                  ofIt.map((e) => `\n    ${lineOf(e)}`).join("") +
+                  `; SUSPECT lines so far: ${suspicions.length}, by it ` +
+                  suspicions.filter((e) => addressOf(e.node) === hosts.address(drop)).length,
               );
               assert.deepEqual(byIt.map(lineOf), [], "it failed members");
               assert(droppedUntil - startedAt >= 20_000);
+              assert(dropped > 0, "the rule dropped nothing");
             });
             await sleep(Math.max(0, startedAt + 60_000 - Date.now()));
           } finally {
+            lossDropped = await Promise.all(
+              ["INPUT", "OUTPUT"].map((chain) => hosts.dropped(lossy, chain).catch(() => 0)),
+            );
             await hosts.iptables(lossy, ["-D", ...lossRule("INPUT")]);
             await hosts.iptables(lossy, ["-D", ...lossRule("OUTPUT")]);
             lossEndedAt = Date.now();
@@ -257,8 +272,16 @@ Deno.test({
                 !(addressOf(e.member) === hosts.address(drop) && e.timeMs <= step4Until)
               )
             );
+            const suspicions = suspicionsSince(startedAt);
+            console.log(
+              `  ${lossDropped[0]} datagrams dropped in, ${lossDropped[1]} out; ` +
+                `SUSPECT lines in the ${seconds(lossEndedAt - startedAt)}: ${suspicions.length}, ` +
+                `about the lossy host ` +
+                suspicions.filter((e) => addressOf(e.member) === hosts.address(lossy)).length,
+            );
             assert.deepEqual(fails.map(lineOf), [], "members were failed");
             assert(lossEndedAt - startedAt >= 60_000);
+            assert(lossDropped[0] > 0 && lossDropped[1] > 0, "the loss rules dropped nothing");
           });
         },
       );
