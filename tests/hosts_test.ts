@@ -5,9 +5,7 @@
  * a link down, inbound UDP dropped and random loss by iptables.
  *
  * It runs where the test process is root and `ip netns` works, and says why it was skipped
- * elsewhere. `HOSTS_EXPECT_CUT_FIX=1` makes the one check issue 22 reports as broken strict (a
- * cut-off host's failures taken up by the others on the heal); without it, that check's
- * violations are printed as a warning.
+ * elsewhere.
  */
 import assert from "node:assert/strict";
 import { waitFor } from "./_cluster.ts";
@@ -16,7 +14,6 @@ import { addressOf, Hosts, lineOf, removeLeftovers, whyNoHosts } from "./_hosts.
 const hostCount = 5;
 const whyNot = await whyNoHosts();
 if (whyNot !== undefined) console.log(`hosts_test skipped: ${whyNot}`);
-const cutFixExpected = Deno.env.get("HOSTS_EXPECT_CUT_FIX") === "1";
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -188,12 +185,7 @@ Deno.test({
             );
             const message = `${violations.length} FAIL lines about connected members:\n` +
               violations.map((e) => `    ${lineOf(e)}`).join("\n");
-            if (violations.length === 0 || cutFixExpected) {
-              assert.deepEqual(violations.map(lineOf), [], message);
-            } else {
-              // Issue 22 reports this as broken today; HOSTS_EXPECT_CUT_FIX=1 makes it strict.
-              console.warn(`  WARNING (known failure, issue 22): ${message}`);
-            }
+            assert.deepEqual(violations.map(lineOf), [], message);
           },
         );
       });
