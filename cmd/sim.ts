@@ -17,6 +17,7 @@ import {
   type SettingsFlags,
   settingsJson,
 } from "./_settings.ts";
+import { runExplore } from "./_explore.ts";
 
 /**
  * The memory a run takes, in GB, about: every simulated node holds the whole list, about 100
@@ -35,7 +36,25 @@ interface SimFlags extends SettingsFlags {
   suspicion: boolean;
   events?: string;
   json?: boolean;
+  explore?: boolean;
+  seeds?: number;
+  minutes?: number;
 }
+
+/**
+ * The flags of the standard scenario, which `--explore` draws for itself from each seed (it runs
+ * the default settings: the ones its properties are stated for).
+ */
+const scenarioFlags = [
+  "nodes",
+  "loss",
+  "fail",
+  "duration",
+  "suspicion",
+  "profile",
+  "config",
+  "setting",
+] as const;
 
 /** The `sim` subcommand. */
 export function simCommand(setExit: (code: number) => void): Command {
@@ -57,14 +76,42 @@ export function simCommand(setExit: (code: number) => void): Command {
     .addOption(profileOption())
     .addOption(configOption())
     .addOption(settingOption())
+    .option(
+      "--explore",
+      "draw a cluster and a schedule of faults from the seed, run it, and check that no connected " +
+        "member is failed, that all agree after the faults, and that quiet crashes are detected",
+    )
+    .option("--seeds <N>", "with --explore: run N seeds, from --seed on", integerIn(1, 1e9))
+    .option(
+      "--minutes <M>",
+      "with --explore: run seeds for M minutes of wall time",
+      numberIn(0, 1e6),
+    )
     .addHelpText(
       "after",
       "\nExamples:\n  member sim --nodes 1000 --loss 0.1\n  member sim --nodes 50 --fail 5 --json\n" +
+        "  member sim --explore --minutes 10       # many seeds; a failure prints its seed\n" +
+        "  member sim --explore --seed 7 --events seed-7.log && member viz seed-7.log\n" +
         "\nEvery simulated node holds the whole list, so time and memory grow with the square of\n" +
         "N: on one core, 1,000 nodes for 60 s take about 30 s and 0.35 GB, 10,000 about 15 minutes and\n" +
         "10 GB. At most 16,384 nodes: the most members one node's table holds.\n",
     )
-    .action((flags: SimFlags) => {
+    .action((flags: SimFlags, command: Command) => {
+      if (flags.explore) {
+        const given = scenarioFlags.find((name) => command.getOptionValueSource(name) === "cli");
+        if (given !== undefined) {
+          throw new UsageError(
+            `--explore draws the cluster from each seed: --${
+              given === "suspicion" ? "no-suspicion" : given
+            } does not apply`,
+          );
+        }
+        setExit(runExplore(flags, (path) => new EventFile(path)));
+        return;
+      }
+      if (flags.seeds !== undefined || flags.minutes !== undefined) {
+        throw new UsageError("--seeds and --minutes run the explorer: add --explore");
+      }
       setExit(runSim(flags));
     });
 }
