@@ -8,6 +8,7 @@ import { answerSecurity, FrameError, FrameReader, writeFrame } from "./frames.ts
 import type { Keyring } from "../wire/seal.ts";
 import { describe } from "../errors.ts";
 import { bareHost } from "./host.ts";
+import { otherClusterReason } from "../wire/cluster.ts";
 
 /** Raised when a node cannot be reached or does not answer properly. */
 export class RequestError extends Error {
@@ -53,7 +54,9 @@ export async function connect(address: Address, timeoutMs: number): Promise<Deno
 
 /**
  * Sends one request (sealed when a keyring is given) and reads one response. `sent` is told the
- * request's size in bytes once it is written.
+ * request's size in bytes once it is written. A member gives its `cluster` (its name, or "" for
+ * the unnamed one): the request carries it, and an answer from another cluster is a refusal.
+ * Clients give none: they are not bound to a cluster, and the node answers them unbound.
  */
 export async function request(
   address: Address,
@@ -61,16 +64,16 @@ export async function request(
   timeoutMs: number,
   keyring?: Keyring,
   sent?: (bytes: number) => void,
+  cluster?: string,
 ): Promise<FrameMessage> {
   const conn = await connect(address, timeoutMs);
   let written = false;
   try {
-    const bytes = await writeFrame(conn, message, timeoutMs, keyring);
+    const bytes = await writeFrame(conn, message, timeoutMs, keyring, cluster);
     written = true;
     sent?.(bytes);
-    const reply = await new FrameReader(conn, undefined, answerSecurity(keyring)).next(
-      timeoutMs,
-    );
+    const reader = new FrameReader(conn, undefined, answerSecurity(keyring));
+    const reply = await reader.next(timeoutMs);
     // Silence once the request is written: the node may have acted on it all the same.
     if (reply === null) {
       throw new RequestError("the connection closed without an answer", false, true);
@@ -81,6 +84,12 @@ export async function request(
           ? "the answer was not sealed with the cluster's key"
           : `unreadable answer (${reply.reason})`,
       );
+    }
+    const keyRefusal = reply.message.kind === "control-response" && !reply.message.ok &&
+      reader.lastCluster === "";
+    if (cluster !== undefined && reader.lastCluster !== cluster && !keyRefusal) {
+      // A member of another cluster holds that address: no retry makes it one of ours.
+      throw new RequestError(otherClusterReason(reader.lastCluster, cluster), true, true);
     }
     if (
       reply.message.kind === "control-response" && !reply.message.ok &&

@@ -1,11 +1,12 @@
 /**
  * Length-prefixed frames over TCP: a 4-byte big-endian length, then the payload (the protocol
- * byte and the msgpack body, sealed with the cluster key when there is one). Every frame has a
- * maximum size and every wait has a timeout.
+ * byte and the msgpack body, in the envelope of the cluster's name when it has one, sealed with
+ * the cluster key when there is one). Every frame has a maximum size and every wait has a timeout.
  */
 import { type Decoded, decodeFrame, type DecodeLimits, encodeMessage } from "../wire/codec.ts";
 import type { FrameMessage } from "../wire/codec.ts";
 import { type Keyring, sealedMarker } from "../wire/seal.ts";
+import { bindCluster, unbindCluster } from "../wire/cluster.ts";
 
 /** The largest frame accepted: room for a join response of 100,000 members. */
 export const frameBytesMax = 16 << 20;
@@ -28,9 +29,16 @@ export class FrameError extends Error {
   }
 }
 
-/** Encodes a message as one frame, sealed when a keyring is given. */
-export async function frame(message: FrameMessage, keyring?: Keyring): Promise<Uint8Array> {
-  let payload = encodeMessage(message);
+/**
+ * Encodes a message as one frame, in the envelope of `cluster` (none for the unnamed cluster, and
+ * for clients, which are not bound to one), then sealed when a keyring is given.
+ */
+export async function frame(
+  message: FrameMessage,
+  keyring?: Keyring,
+  cluster = "",
+): Promise<Uint8Array> {
+  let payload = bindCluster(encodeMessage(message), cluster);
   if (keyring !== undefined) payload = await keyring.seal(payload);
   if (payload.length > frameBytesMax) throw new FrameError("frame too large to send");
   const bytes = new Uint8Array(4 + payload.length);
@@ -40,16 +48,17 @@ export async function frame(message: FrameMessage, keyring?: Keyring): Promise<U
 }
 
 /**
- * Writes a frame (sealed when a keyring is given), all of it, or fails after `timeoutMs`.
- * Returns its size in bytes.
+ * Writes a frame (of `cluster`, sealed when a keyring is given), all of it, or fails after
+ * `timeoutMs`. Returns its size in bytes.
  */
 export async function writeFrame(
   conn: Deno.Conn,
   message: FrameMessage,
   timeoutMs: number,
   keyring?: Keyring,
+  cluster = "",
 ): Promise<number> {
-  const bytes = await frame(message, keyring);
+  const bytes = await frame(message, keyring, cluster);
   await writeAll(conn, bytes, timeoutMs);
   return bytes.length;
 }
@@ -131,6 +140,8 @@ export class FrameReader {
   bytesRead = 0;
   /** Whether the last frame read was sealed: an answer should be sealed the same way. */
   lastSealed = false;
+  /** The cluster the last frame read came from ("" when it carried no name); judged by callers. */
+  lastCluster = "";
 
   constructor(
     conn: Deno.Conn,
@@ -181,15 +192,21 @@ export class FrameReader {
         if (!opened.ok) return { ok: false, reason: opened.reason };
         payload = opened.plain;
       } else if (keyring !== undefined && !this.#security.allowPlain) {
-        const decoded = this.#security.allowPlainRefusal
-          ? decodeFrame(payload, this.#limits)
-          : undefined;
+        const decoded = this.#security.allowPlainRefusal ? this.#unbind(payload) : undefined;
         const refusal = decoded?.ok && decoded.message.kind === "control-response" &&
           !decoded.message.ok;
         return refusal ? decoded : { ok: false, reason: "plain-refused" };
       }
-      return decodeFrame(payload, this.#limits);
+      return this.#unbind(payload);
     });
+  }
+
+  /** Takes a payload out of its cluster envelope (noting the cluster) and decodes it. */
+  #unbind(payload: Uint8Array): Decoded<FrameMessage> {
+    const unbound = unbindCluster(payload);
+    if (!unbound.ok) return { ok: false, reason: unbound.reason };
+    this.lastCluster = unbound.cluster;
+    return decodeFrame(unbound.message, this.#limits);
   }
 
   /** Reads more bytes; false at end of stream. */

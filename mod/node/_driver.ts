@@ -17,10 +17,16 @@ import { type EventRecord, eventRecord } from "../log/event_line.ts";
 import { bareHost } from "../net/host.ts";
 import { datagramLimits, decodeDatagram, encodeMessage } from "../wire/codec.ts";
 import { type Keyring, sealOverheadBytes } from "../wire/seal.ts";
+import {
+  bindCluster,
+  clusterOverheadBytes,
+  otherClusterReason,
+  unbindCluster,
+} from "../wire/cluster.ts";
 import { MembersFile, rememberVersion } from "./_data_dir.ts";
 import { CoreRequests } from "./_requests.ts";
 import { clock } from "./clock.ts";
-import type { NodeOptions, NodeState } from "./options.ts";
+import { contactsOf, type NodeOptions, type NodeState } from "./options.ts";
 import { Traffic, trafficKinds } from "./traffic.ts";
 
 /** Hears each batch of events as the node logs them. */
@@ -36,12 +42,15 @@ export function newCore(options: NodeOptions, address: Address, version: number)
     version,
     nowMs: clock.now(),
     random: new Random(crypto.getRandomValues(new Uint32Array(1))[0]),
-    // A sealed datagram is larger than its message: the core leaves room for the seal.
+    // A sealed datagram, or one carrying the cluster's name, is larger than its message: the core
+    // leaves room for the seal and the name.
     config: {
       ...options.config,
-      ...(options.keyring === undefined ? {} : { datagramOverheadBytes: sealOverheadBytes }),
+      datagramOverheadBytes: (options.config?.datagramOverheadBytes ?? 0) +
+        (options.keyring === undefined ? 0 : sealOverheadBytes) +
+        clusterOverheadBytes(options.cluster ?? ""),
     },
-    suspicion: options.join === undefined ? options.suspicion : undefined,
+    suspicion: contactsOf(options).length === 0 ? options.suspicion : undefined,
   });
 }
 
@@ -78,6 +87,8 @@ export class Driver {
   listExchangesAsked = 0;
   /** The cluster keys, when the cluster has them; replaced whole on a reload. */
   keyring: Keyring | undefined;
+  /** The cluster's name, carried by every message between members ("" for the unnamed one). */
+  readonly cluster: string;
   closed = false;
 
   #core: Core;
@@ -110,6 +121,7 @@ export class Driver {
     this.#savedVersion = core.version;
     this.dropRate = options.dropRate;
     this.keyring = options.keyring;
+    this.cluster = options.cluster ?? "";
     this.#membersFile = new MembersFile(options.dataDir);
   }
 
@@ -228,7 +240,16 @@ export class Driver {
         }
         bytes = opened.plain;
       }
-      const decoded = decodeDatagram(bytes, datagramLimits);
+      const unbound = unbindCluster(bytes);
+      if (!unbound.ok) {
+        this.countMalformed(unbound.reason, "datagram");
+        continue;
+      }
+      if (unbound.cluster !== this.cluster) {
+        this.countOtherCluster(unbound.cluster, "datagram");
+        continue;
+      }
+      const decoded = decodeDatagram(unbound.message, datagramLimits);
       if (!decoded.ok) {
         this.countMalformed(decoded.reason, "datagram");
         continue;
@@ -242,15 +263,33 @@ export class Driver {
 
   /** Counts bad input by reason, and logs it a few times a minute at most. */
   countMalformed(reason: string, what: string): void {
+    if (this.#countDropped(reason)) {
+      this.log.warn("dropped a malformed {what}: {reason}", { what, reason });
+    }
+  }
+
+  /**
+   * Counts input from a member of another cluster (as `other-cluster`), and logs it a few times a
+   * minute at most: a cluster reusing this one's addresses, or a joiner given the wrong contact.
+   */
+  countOtherCluster(cluster: string, what: string): void {
+    if (this.#countDropped("other-cluster")) {
+      this.log.warn("dropped a {what} from another cluster: {why}", {
+        what,
+        why: otherClusterReason(cluster, this.cluster),
+      });
+    }
+  }
+
+  /** Counts one dropped input; true when the rate limit lets it be logged. */
+  #countDropped(reason: string): boolean {
     this.malformed[reason] = (this.malformed[reason] ?? 0) + 1;
     const now = this.now();
     if (now - this.#malformedWindowMs > 60_000) {
       this.#malformedWindowMs = now;
       this.#malformedLogged = 0;
     }
-    if (this.#malformedLogged++ < malformedLogsPerMinute) {
-      this.log.warn("dropped a malformed {what}: {reason}", { what, reason });
-    }
+    return this.#malformedLogged++ < malformedLogsPerMinute;
   }
 
   /**
@@ -280,7 +319,7 @@ export class Driver {
     for (const datagram of core.takeDatagrams()) {
       const target = this.#netAddr(datagram.to);
       if (target === undefined) continue;
-      const bytes = encodeMessage(datagram.message);
+      const bytes = bindCluster(encodeMessage(datagram.message), this.cluster);
       const keyring = this.keyring;
       if (keyring === undefined) {
         this.traffic.countOut("gossip", bytes.length);

@@ -8,7 +8,8 @@ import { describe } from "../errors.ts";
 import { request, RequestError } from "../net/client.ts";
 import { nextVersion } from "./_data_dir.ts";
 import { type Driver, newCore } from "./_driver.ts";
-import { StartError, stateWords } from "./options.ts";
+import { contactsOf, StartError, stateWords } from "./options.ts";
+import { formatAddress, parseAddress } from "../core/address.ts";
 
 /** A node joining again after a leave tries at most this many members it knew, ... */
 const rejoinContactsMax = 8;
@@ -32,51 +33,153 @@ export class JoinError extends StartError {
   }
 }
 
-/** The wait before the `n`th retry of a join (from 1): 0.25, 0.5, 1, 2 s. */
-function joinBackoffMs(n: number): number {
-  return 250 * 2 ** (n - 1);
+/** The wait before the `n`th round of retries (from 1): 0.25, 0.5, 1, 2 s, ... at most the cap. */
+function joinBackoffMs(n: number, capMs = Infinity): number {
+  return Math.min(250 * 2 ** (Math.min(n, 30) - 1), capMs);
 }
 
-/** Joins through `contact`, retrying with backoff; the core has the answer once it resolves. */
+/**
+ * `--retry-join` waits at most this long between rounds: long enough not to hammer contacts that
+ * are down, short enough that a cluster coming up together forms within seconds of its first.
+ */
+export const retryJoinBackoffMaxMs = 10_000;
+/** A name is resolved within this long, or taken as it is (the system's resolver then tries). */
+const resolveTimeoutMs = 2000;
+/** A name's addresses tried at most, per round. */
+const addressesPerNameMax = 16;
+
+/** What a join is told when it asks for a name's addresses: IPv4 and IPv6 ones. */
+export type Resolver = (name: string, type: "A" | "AAAA") => Promise<string[]>;
+
+const dnsResolver: Resolver = (name, type) =>
+  Deno.resolveDns(name, type, { signal: AbortSignal.timeout(resolveTimeoutMs) });
+
+/**
+ * The addresses to try for a contact: itself when its host is an IP address, otherwise every
+ * address its name resolves to (IPv4 first), so that a name standing for several members (a DNS
+ * round robin, a headless service) reaches one that is up. A name DNS does not know (one in
+ * /etc/hosts, say) is left to the system's resolver as it is.
+ */
+export async function contactAddresses(
+  contact: Address,
+  resolve: Resolver = dnsResolver,
+): Promise<Address[]> {
+  const parsed = parseAddress(contact);
+  if ("error" in parsed) return [contact];
+  const host = parsed.host;
+  if (host.startsWith("[") || /^[0-9.]+$/.test(host) || host === "localhost") return [contact];
+  const found = await Promise.all(
+    (["A", "AAAA"] as const).map((type) => resolve(host, type).catch(() => [] as string[])),
+  );
+  const addresses = [...new Set(found.flat())].slice(0, addressesPerNameMax)
+    .map((ip) => formatAddress(ip, parsed.port));
+  return addresses.length === 0 ? [contact] : addresses;
+}
+
+/** How a join goes on: how many rounds, and whether it ever gives up. */
+export interface JoinRounds {
+  /** Rounds before giving up (default: `joinAttempts`, 5). */
+  readonly attempts?: number;
+  /** Never gives up (`--retry-join`); rounds back off up to `retryJoinBackoffMaxMs`. */
+  readonly forever?: boolean;
+  /** The first round's number, for the backoff: a retry after earlier rounds waits as long. */
+  readonly firstRound?: number;
+  /** How long each request may wait for an answer. */
+  readonly timeoutMs?: number;
+  /** Names resolved with this (tests give their own). */
+  readonly resolve?: Resolver;
+}
+
+/**
+ * Joins through the first of `contacts` that answers: each round tries them in the order given
+ * (a name's every address), and the rounds back off. A contact that refuses (the wrong key,
+ * another cluster, a node that cannot take joins) is not asked again, unless the join goes on
+ * forever. The core has the answer once it resolves; it names the contact that let it in.
+ */
 export async function join(
   driver: Driver,
-  contact: Address,
-  attempts = driver.options.joinAttempts ?? 5,
-  timeoutMs = requestTimeoutMs,
-): Promise<void> {
-  let last = "";
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    try {
-      const reply = await request(contact, driver.core.joinRequest(), timeoutMs, driver.keyring);
-      if (reply.kind !== "join-response") throw new RequestError(`unexpected ${reply.kind}`);
-      if (!reply.accepted && reply.reason === busyReason) throw new RequestError(busyReason);
-      if (!reply.accepted) throw new JoinError(contact, reply.reason);
-      driver.core.applyJoinResponse(driver.now(), reply, contact);
-      driver.flush();
-      return;
-    } catch (error) {
-      if (error instanceof StartError) throw error;
-      // A refusal (the wrong key or none) is an answer no retry can change.
-      if (error instanceof RequestError && error.refused) {
-        throw new JoinError(contact, error.reason);
-      }
-      last = error instanceof RequestError ? error.reason : describe(error);
-      if (driver.keyring !== undefined && /closed without an answer/.test(last)) {
-        last += " (does the contact hold this --key-file's key?)";
-      }
-      if (attempt < attempts) {
-        const delayMs = joinBackoffMs(attempt);
-        driver.log.warn("joining via {contact} failed ({reason}); retrying in {delayMs} ms", {
-          contact,
-          reason: last,
-          delayMs,
-        });
-        await new Promise((resolve) => setTimeout(resolve, delayMs));
-        if (driver.closed) throw new StartError("closed while joining");
+  contacts: readonly Address[],
+  rounds: JoinRounds = {},
+): Promise<Address> {
+  const attempts = rounds.attempts ?? driver.options.joinAttempts ?? 5;
+  const firstRound = rounds.firstRound ?? 1;
+  const timeoutMs = rounds.timeoutMs ?? requestTimeoutMs;
+  /** The last failure of each contact, and whether it was a refusal no retry can change. */
+  const failures = new Map<Address, { reason: string; final: boolean }>();
+  for (let round = firstRound;; round++) {
+    for (const contact of contacts) {
+      if (failures.get(contact)?.final && !rounds.forever) continue;
+      for (const address of await contactAddresses(contact, rounds.resolve)) {
+        try {
+          await joinOnce(driver, address, timeoutMs);
+          return address;
+        } catch (error) {
+          if (error instanceof StartError && !(error instanceof JoinError)) throw error;
+          failures.set(contact, failure(driver, error));
+        }
       }
     }
+    const open = contacts.filter((c) => !failures.get(c)?.final);
+    const tried = round - firstRound + 1;
+    if (!rounds.forever && (open.length === 0 || tried >= attempts)) break;
+    const delayMs = joinBackoffMs(round, rounds.forever ? retryJoinBackoffMaxMs : Infinity);
+    // One line a round, whatever the number of contacts: a join retried for hours stays readable.
+    driver.log.warn("joining via {contacts} failed ({reasons}); retrying in {delayMs} ms", {
+      contacts: contacts.length === 1 ? contacts[0] : `any of ${contacts.length} contacts`,
+      reasons: contacts.length === 1
+        ? failures.get(contacts[0])?.reason
+        : [...failures].map(([contact, f]) => `${contact}: ${f.reason}`).join("; "),
+      delayMs,
+    });
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    if (driver.closed) throw new StartError("closed while joining");
   }
-  throw new JoinError(contact, attempts === 1 ? last : `${last} after ${attempts} attempts`);
+  throw joinFailure(contacts, failures, attempts);
+}
+
+/** One join request through `contact`; the core has the answer once it resolves. */
+async function joinOnce(driver: Driver, contact: Address, timeoutMs: number): Promise<void> {
+  const reply = await request(
+    contact,
+    driver.core.joinRequest(),
+    timeoutMs,
+    driver.keyring,
+    undefined,
+    driver.cluster,
+  );
+  if (reply.kind !== "join-response") throw new RequestError(`unexpected ${reply.kind}`);
+  if (!reply.accepted && reply.reason === busyReason) throw new RequestError(busyReason);
+  if (!reply.accepted) throw new JoinError(contact, reply.reason);
+  driver.core.applyJoinResponse(driver.now(), reply, contact);
+  driver.flush();
+}
+
+/** Why a join request failed, and whether asking again could change it. */
+function failure(driver: Driver, error: unknown): { reason: string; final: boolean } {
+  // A refusal (the wrong key or none, another cluster) is an answer no retry can change.
+  if (error instanceof JoinError) return { reason: error.reason, final: true };
+  if (error instanceof RequestError && error.refused) return { reason: error.reason, final: true };
+  let reason = error instanceof RequestError ? error.reason : describe(error);
+  if (driver.keyring !== undefined && /closed without an answer/.test(reason)) {
+    reason += " (does the contact hold this --key-file's key?)";
+  }
+  return { reason, final: false };
+}
+
+/** The one line a join that gave up ends with. */
+function joinFailure(
+  contacts: readonly Address[],
+  failures: ReadonlyMap<Address, { reason: string; final: boolean }>,
+  attempts: number,
+): JoinError {
+  const suffix = (f: { final: boolean }) =>
+    f.final || attempts === 1 ? "" : ` after ${attempts} attempts`;
+  if (contacts.length === 1) {
+    const only = failures.get(contacts[0])!;
+    return new JoinError(contacts[0], `${only.reason}${suffix(only)}`);
+  }
+  const each = contacts.map((c) => `${c}: ${failures.get(c)!.reason}${suffix(failures.get(c)!)}`);
+  return new JoinError(`any of ${contacts.length} contacts`, `${each.join("; ")}`);
 }
 
 /**
@@ -99,7 +202,7 @@ export async function joinRemembered(
     const leftMs = deadlineMs - performance.now();
     if (driver.closed || leftMs <= 0) break;
     try {
-      await join(driver, contact, 1, Math.min(requestTimeoutMs, leftMs));
+      await joinOnce(driver, contact, Math.min(requestTimeoutMs, leftMs));
       driver.log.info("joined the cluster of its last run via {contact} (from {path})", {
         contact,
         path: `${driver.options.dataDir}/members`,
@@ -108,6 +211,14 @@ export async function joinRemembered(
     } catch (error) {
       // Gone, or not a member any more: the next one may be. Only a close stops the start.
       if (driver.closed) throw error;
+      // Refused: the address now belongs to another cluster (or key), which must not be merged.
+      if (error instanceof RequestError && error.refused) {
+        driver.log.warn("not joining {contact}, remembered in {path}: {reason}", {
+          contact,
+          path: `${driver.options.dataDir}/members`,
+          reason: error.reason,
+        });
+      }
     }
   }
   return false;
@@ -129,12 +240,12 @@ export async function rejoin(driver: Driver): Promise<void> {
   if (driver.state !== "left") {
     throw new Error(`cannot join: this node is ${stateWords[driver.state]}`);
   }
-  const contact = driver.options.join;
+  const given = contactsOf(driver.options);
   const known = driver.core.members().filter((m) => isLive(m.status)).map((m) => m.address);
-  const contacts = [
-    ...(contact === undefined ? [] : [contact]),
-    ...known.filter((a) => a !== contact),
-  ].slice(0, rejoinContactsMax);
+  const contacts = [...given, ...known.filter((a) => !given.includes(a))].slice(
+    0,
+    rejoinContactsMax,
+  );
   const version = nextVersion(driver.options.dataDir);
   const undo = driver.renew(newCore(driver.options, driver.address, version));
   if (contacts.length === 0) {
@@ -149,7 +260,7 @@ export async function rejoin(driver: Driver): Promise<void> {
     for (const contact of contacts) {
       if (driver.closed || performance.now() >= deadlineMs) break;
       try {
-        await join(driver, contact, 1);
+        await joinOnce(driver, contact, requestTimeoutMs);
         driver.becomeMember();
         driver.log.info("joined the group again as {id} via {contact}, {listed}", {
           id: driver.id,
@@ -158,7 +269,12 @@ export async function rejoin(driver: Driver): Promise<void> {
         });
         return;
       } catch (error) {
-        failures.set(contact, error instanceof JoinError ? error.reason : describe(error));
+        failures.set(
+          contact,
+          error instanceof JoinError || error instanceof RequestError
+            ? error.reason
+            : describe(error),
+        );
       }
     }
   }

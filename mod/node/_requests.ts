@@ -21,6 +21,8 @@ export interface RequestDriver {
   readonly rules: DriverRules;
   readonly state: NodeState;
   readonly keyring: Keyring | undefined;
+  /** The cluster's name: a peer of another cluster is not answered, nor its answers taken. */
+  readonly cluster: string;
   readonly traffic: Traffic;
   readonly log: Logger;
   /** List exchanges this node has asked for, over the whole process (metrics read it). */
@@ -55,6 +57,7 @@ export class CoreRequests {
           requestTimeoutMs,
           driver.keyring,
           (bytes) => driver.traffic.countOut("sync", bytes),
+          driver.cluster,
         );
       } finally {
         // Over before the answer is applied: a stall it reveals asks for a list again at once.
@@ -90,6 +93,7 @@ export class CoreRequests {
         probeTimeoutMs,
         driver.keyring,
         (bytes) => driver.traffic.countOut("probe", bytes),
+        driver.cluster,
       );
       // An answer for a core that has since been replaced (a leave and a join) is not its own.
       if (reply.kind !== "probe-ack" || driver.state !== "member" || driver.core !== core) return;

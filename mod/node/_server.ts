@@ -16,6 +16,7 @@ import {
 import { isLocal } from "../net/host.ts";
 import type { ControlResponse, FrameMessage, GrepRequest } from "../wire/codec.ts";
 import type { Keyring } from "../wire/seal.ts";
+import { otherClusterReason } from "../wire/cluster.ts";
 import { control } from "./_control.ts";
 import type { Driver } from "./_driver.ts";
 import { busyReason } from "./_join.ts";
@@ -186,6 +187,25 @@ export class Server {
       }
       const replyKey = reader.lastSealed ? keyring : undefined;
       const kind = received.message.kind;
+      // Members talk within their cluster; clients are not bound to one (they reach a node by its
+      // address, and the key, not the name, says who may), so they ask unbound and get unbound
+      // answers.
+      const fromMember = kind === "join-request" || kind === "sync-request" || kind === "probe";
+      const cluster = reader.lastCluster;
+      if (cluster !== driver.cluster && (fromMember || cluster !== "")) {
+        driver.countOtherCluster(cluster, kind === "join-request" ? "join request" : "request");
+        if (kind === "join-request") {
+          // Answered in this node's cluster: the joiner names both clusters from it.
+          const refusal: FrameMessage = {
+            kind: "join-response",
+            accepted: false,
+            reason: otherClusterReason(cluster, driver.cluster),
+          };
+          await writeAll(conn, await frame(refusal, replyKey, driver.cluster), requestTimeoutMs);
+        }
+        return;
+      }
+      const replyCluster = fromMember ? driver.cluster : "";
       if (
         keyring !== undefined && !reader.lastSealed && kind !== "stats-request" &&
         kind !== "grep-request" && kind !== "events-request" && kind !== "control-request" &&
@@ -200,7 +220,7 @@ export class Server {
             reason:
               "this cluster seals its traffic: start the joiner with the cluster's --key-file",
           };
-          await writeAll(conn, await frame(refusal), requestTimeoutMs);
+          await writeAll(conn, await frame(refusal, undefined, driver.cluster), requestTimeoutMs);
         }
         return;
       }
@@ -219,7 +239,7 @@ export class Server {
       }
       const reply = await this.#answer(received.message, conn);
       if (reply !== undefined) {
-        const bytes = await frame(reply, replyKey);
+        const bytes = await frame(reply, replyKey, replyCluster);
         driver.traffic.countOut(kindOf(reply), bytes.length);
         await writeAll(conn, bytes, requestTimeoutMs);
       }

@@ -21,7 +21,7 @@ import { Driver, type EventListener, newCore } from "./_driver.ts";
 import { join, JoinError, joinRemembered, leave, listed, rejoin } from "./_join.ts";
 import { Server } from "./_server.ts";
 import { WatchServer } from "./_watch.ts";
-import { type NodeOptions, type NodeState, StartError } from "./options.ts";
+import { contactsOf, type NodeOptions, type NodeState, StartError } from "./options.ts";
 import { type EntryJson, type NodeStats, nodeStats } from "./stats.ts";
 
 /** A running member: the shell around a core. */
@@ -73,9 +73,10 @@ export class Node {
    * retries and backoff) or starts a cluster. Resolves once the node is a member.
    */
   static async start(options: NodeOptions): Promise<Node> {
-    const address = formatAddress(options.host, options.port);
+    const address = formatAddress(options.host, options.advertisedPort ?? options.port);
     if (!isAddress(address)) throw new StartError(`bad address ${address}`);
-    const hostname = bareHost(options.host);
+    const hostname = bareHost(options.bindHost ?? options.host);
+    const bound = formatAddress(hostname, options.port);
     const lock = lockDataDir(options.dataDir);
     // What is open so far, closed again if a later step fails.
     const opened: { close(): void }[] = [lock];
@@ -87,14 +88,14 @@ export class Node {
     try {
       udp = Deno.listenDatagram({ hostname, port: options.port, transport: "udp" });
     } catch (error) {
-      throw abandon(`cannot listen on ${address} (UDP): ${describe(error)}`);
+      throw abandon(`cannot listen on ${bound} (UDP): ${describe(error)}`);
     }
     opened.push(udp);
     let tcp: Deno.TcpListener;
     try {
       tcp = Deno.listen({ hostname, port: options.port, transport: "tcp" });
     } catch (error) {
-      throw abandon(`cannot listen on ${address} (TCP): ${describe(error)}`);
+      throw abandon(`cannot listen on ${bound} (TCP): ${describe(error)}`);
     }
     const listeners = [tcp, ...Node.#localListener(options)];
     opened.push(...listeners);
@@ -115,14 +116,28 @@ export class Node {
     driver.run();
     node.#server.run();
     const remembered = readMembers(options.dataDir).filter((a) => a !== address);
+    const contacts = contactsOf(options);
     try {
-      if (options.join !== undefined) {
+      if (contacts.length > 0) {
         try {
-          await join(driver, options.join);
+          await join(driver, contacts);
         } catch (error) {
-          // Its contact is down, or no longer a member: the members of its last run may be.
-          if (!(error instanceof JoinError) || !(await joinRemembered(driver, remembered))) {
+          // Its contacts are down, or no longer members: the members of its last run may be.
+          if (!(error instanceof JoinError)) throw error;
+          if (await joinRemembered(driver, remembered)) {
+            // Joined through a member of its last run.
+          } else if (!options.retryJoin) {
             throw error;
+          } else {
+            // Where the contacts come up later than this node (a cluster started all at once),
+            // the operator asked to wait for them rather than exit.
+            driver.log.warn("{error}; --retry-join: trying again until one answers", {
+              error: error.message,
+            });
+            await join(driver, contacts, {
+              forever: true,
+              firstRound: (options.joinAttempts ?? 5) + 1,
+            });
           }
         }
       } else if (remembered.length > 0 && !(await joinRemembered(driver, remembered))) {
@@ -150,8 +165,9 @@ export class Node {
    * clients come that way: members talk to the address the member advertises.
    */
   static #localListener(options: NodeOptions): Deno.TcpListener[] {
-    const hostname = bareHost(options.host);
-    if (isLoopback(hostname)) return [];
+    const hostname = bareHost(options.bindHost ?? options.host);
+    // Bound to loopback, or to every address (which loopback is one of): nothing to add.
+    if (isLoopback(hostname) || hostname === "0.0.0.0" || hostname === "::") return [];
     try {
       return [Deno.listen({ hostname: "127.0.0.1", port: options.port, transport: "tcp" })];
     } catch (error) {
@@ -160,7 +176,7 @@ export class Node {
         {
           port: options.port,
           error: describe(error),
-          address: formatAddress(options.host, options.port),
+          address: formatAddress(hostname, options.port),
         },
       );
       return [];

@@ -7,13 +7,31 @@ import type { EventRecord } from "../log/event_line.ts";
 
 /** What a node is started with. */
 export interface NodeOptions {
-  /** The address others reach this node at; it binds exactly this host. */
+  /** The host others reach this node at; it binds exactly this host unless `bindHost` is given. */
   readonly host: string;
+  /** The port it binds, UDP and TCP; others reach it there unless `advertisedPort` is given. */
   readonly port: number;
+  /**
+   * The host its sockets bind, when not `host`: `0.0.0.0` or `::` (every interface) in a
+   * container or behind NAT, where the address the others reach is not the machine's own.
+   */
+  readonly bindHost?: string;
+  /** The port the others are told, when not `port` (a port mapped by NAT or a container). */
+  readonly advertisedPort?: number;
+  /**
+   * The cluster's name (`--cluster`): every message between members carries it, and a member of
+   * another cluster is neither joined nor heard. "" (the default) is the unnamed cluster.
+   */
+  readonly cluster?: string;
   /** Holds `member.log` and the last version used. */
   readonly dataDir: string;
-  /** Join through this member; without it the node starts a cluster of its own. */
-  readonly join?: Address;
+  /**
+   * Join through this member, or the first of these that answers (each tried in turn, each round,
+   * a name's every address); without it the node starts a cluster of its own.
+   */
+  readonly join?: Address | readonly Address[];
+  /** Keeps trying the contacts, with capped backoff, instead of giving up after the attempts. */
+  readonly retryJoin?: boolean;
   /** Probability that an incoming datagram is dropped on purpose. */
   readonly dropRate: number;
   /** The suspicion switch, when this node starts the cluster. */
@@ -33,6 +51,12 @@ export interface NodeOptions {
    * only after the join). It runs inside the driver loop: it must only queue.
    */
   readonly onEvents?: (records: readonly EventRecord[]) => void;
+}
+
+/** The contacts a node joins through, in the order given. */
+export function contactsOf(options: NodeOptions): readonly Address[] {
+  const join = options.join;
+  return join === undefined ? [] : typeof join === "string" ? [join] : join;
 }
 
 /** Raised when a node cannot start: port in use, contact unreachable, unwritable data dir. */
