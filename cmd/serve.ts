@@ -9,7 +9,7 @@ import {
   type Logger,
   type LogLevel,
 } from "@logtape/logtape";
-import { isAddress, parseAddress } from "../mod/core/address.ts";
+import { parseAddress } from "../mod/core/address.ts";
 import { MetricsError, MetricsServer } from "../mod/metrics/metrics.ts";
 import {
   handlerQueueMax,
@@ -21,9 +21,10 @@ import {
 } from "../mod/handlers/handlers.ts";
 import { Node } from "../mod/node/node.ts";
 import { StartError } from "../mod/node/options.ts";
-import { isLoopback } from "../mod/net/host.ts";
 import { integerIn, numberIn, RuntimeFailure, UsageError } from "./_cli.ts";
 import { KeyError, Keyring } from "../mod/wire/seal.ts";
+import { clusterNameProblem } from "../mod/wire/cluster.ts";
+import { advertiseAddress, bindHost, joinAddress, serveAddresses } from "./_addresses.ts";
 import {
   configOption,
   profileOption,
@@ -34,8 +35,12 @@ import {
 
 interface ServeFlags extends SettingsFlags {
   introducer?: boolean;
-  join?: string;
+  join?: string[];
   host?: string;
+  bind?: string;
+  advertise?: string;
+  retryJoin?: boolean;
+  cluster?: string;
   port: number;
   dataDir?: string;
   dropRate: number;
@@ -50,21 +55,6 @@ interface ServeFlags extends SettingsFlags {
   metrics?: { host: string; port: number };
 }
 
-/**
- * Parses `--join`: `HOST:PORT`, or a host alone, whose port is settled once `--port` is known
- * (a cluster on port 4000 is joined with `--port 4000 --join vm1`, not at vm1's port 3000).
- */
-function joinAddress(text: string): string {
-  if (hostAlone(text)) {
-    const parsed = parseAddress(`${text}:1`);
-    if ("error" in parsed) throw new InvalidArgumentError(`bad host in '${text}'`);
-    return text;
-  }
-  const parsed = parseAddress(text);
-  if ("error" in parsed) throw new InvalidArgumentError(parsed.error);
-  return text;
-}
-
 /** Parses `--metrics HOST:PORT`: any address of this machine, `0.0.0.0` for all of them. */
 function metricsAddress(text: string): { host: string; port: number } {
   const parsed = parseAddress(text);
@@ -72,15 +62,18 @@ function metricsAddress(text: string): { host: string; port: number } {
   return { host: parsed.host.replace(/^\[(.*)\]$/, "$1"), port: parsed.port };
 }
 
+/** Parses `--cluster NAME`. */
+function clusterName(text: string): string {
+  const problem = clusterNameProblem(text);
+  if (problem !== undefined) throw new InvalidArgumentError(problem);
+  return text;
+}
+
 /** Parses one `--on KINDS=PROGRAM` and adds it to those before. */
 function handlerSpec(text: string, previous: HandlerSpec[] = []): HandlerSpec[] {
   const parsed = parseHandlerSpec(text);
   if ("error" in parsed) throw new InvalidArgumentError(parsed.error);
   return [...previous, parsed];
-}
-
-function hostAlone(text: string): boolean {
-  return /^[^:[\]]+$/.test(text);
 }
 
 /** The `serve` subcommand. */
@@ -93,13 +86,33 @@ export function serveCommand(setExit: (code: number) => void): Command {
     .option("--introducer", "start a new cluster: the well-known contact others join through")
     .option(
       "--join <HOST:PORT>",
-      "join the cluster through this member (a HOST alone: at this node's --port)",
+      "join the cluster through this member (a HOST alone: at this node's --port); " +
+        "repeatable: each is tried in turn, and every address a name resolves to",
       joinAddress,
+    )
+    .option(
+      "--retry-join",
+      "keep trying the --join contacts, with backoff up to 10 s, instead of exiting",
     )
     .option(
       "--host <HOST>",
       "the address others reach this node at (default: 127.0.0.1 when joining a loopback " +
         "address, otherwise this machine's first non-loopback IPv4 address)",
+    )
+    .option(
+      "--bind <HOST>",
+      "the address the sockets bind, when not --host: 0.0.0.0 or :: for every address",
+      bindHost,
+    )
+    .option(
+      "--advertise <HOST[:PORT]>",
+      "the address the others are told, when not --host and --port (behind NAT, in a container)",
+      advertiseAddress,
+    )
+    .option(
+      "--cluster <NAME>",
+      "the cluster's name: members of another cluster are not joined nor heard (default: none)",
+      clusterName,
     )
     .option("--port <PORT>", "UDP and TCP port", integerIn(1, 65535), 3000)
     .option("--data-dir <DIR>", "event log and state (default: ./member-data/HOST_PORT)")
@@ -169,38 +182,10 @@ export function serveCommand(setExit: (code: number) => void): Command {
 }
 
 async function serve(flags: ServeFlags): Promise<number> {
-  if (flags.introducer && flags.join !== undefined) {
-    throw new UsageError("--introducer starts a cluster; --join joins one: give one of them");
-  }
-  if (!flags.introducer && flags.join === undefined) {
-    throw new UsageError("give --introducer to start a cluster or --join HOST:PORT to join one");
-  }
-  // A contact named without a port is taken to listen where this node will: one --port for the
-  // whole cluster is the common case, and port 3000 there would be a surprise.
-  const join = flags.join === undefined || !hostAlone(flags.join)
-    ? flags.join
-    : `${flags.join}:${flags.port}`;
+  const { host, bindHost, advertisedPort, join } = serveAddresses(flags);
   if (!flags.grepLog && flags.grep === undefined) {
     throw new UsageError(
       "--no-grep-log leaves `member grep` nothing to search here: give --grep PATH_OR_GLOB too",
-    );
-  }
-  // "localhost" names this machine to itself but another to every other one: loopback it is.
-  const host = flags.host === "localhost" ? "127.0.0.1" : flags.host ?? defaultHost(join);
-  if (!isAddress(`${host.includes(":") ? `[${host}]` : host}:${flags.port}`)) {
-    throw new UsageError(`bad --host '${host}'`);
-  }
-  if (/^(0\.0\.0\.0|::|\[::\])$/.test(host)) {
-    // The host is what the others are told to send to; nobody can send to "any address".
-    throw new UsageError(
-      `--host ${host} is not an address others can reach: give this machine's own address`,
-    );
-  }
-  const self = `${host.includes(":") ? `[${host}]` : host}:${flags.port}`;
-  if (join === self) {
-    throw new UsageError(
-      `--join ${join} names this node itself: give another member, or --introducer to ` +
-        "start a cluster",
     );
   }
   if (flags.dataDir === "") throw new UsageError("--data-dir is empty: give a directory");
@@ -260,8 +245,12 @@ async function serve(flags: ServeFlags): Promise<number> {
     const starting = Node.start({
       host,
       port: flags.port,
+      ...(bindHost === undefined ? {} : { bindHost }),
+      ...(advertisedPort === undefined ? {} : { advertisedPort }),
+      cluster: flags.cluster ?? "",
       dataDir,
       join,
+      retryJoin: flags.retryJoin === true,
       dropRate: flags.dropRate,
       suspicion: flags.suspicion,
       config: settings.config,
@@ -345,24 +334,6 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * The host to advertise when none is given: loopback to join a loopback contact, otherwise the
- * machine's first non-loopback IPv4 address.
- */
-function defaultHost(join: string | undefined): string {
-  const contact = join?.slice(0, join.lastIndexOf(":"));
-  if (contact !== undefined && (isLoopback(contact) || contact === "localhost")) return "127.0.0.1";
-  try {
-    const found = Deno.networkInterfaces().find((i) =>
-      i.family === "IPv4" && !isLoopback(i.address)
-    );
-    if (found !== undefined) return found.address;
-  } catch {
-    // Not allowed to look: fall back to loopback.
-  }
-  return "127.0.0.1";
 }
 
 const encoder = new TextEncoder();
