@@ -65,6 +65,7 @@ Deno.test("two named clusters on one machine stay apart; a join to the other is 
     assert.ok((await otherClusterDrops(introducerA)) > before);
     assert.deepEqual(await aliveOf(introducerA), [a.members[1].address]);
     // A client needs no name: stats, as above, and grep reach a named cluster's members.
+    assert.equal((await introducerA.stats()).node.cluster, "a");
     const grep = await member(["grep", "-c", "JOIN", "--node", introducerA.address]);
     assert.equal(grep.code, 0, grep.stderr);
     // The metrics count the drops by the same reason.

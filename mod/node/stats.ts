@@ -66,6 +66,8 @@ export function nodeStats(
       state: driver.state,
       uptimeSeconds: Math.round((now - startedMs) / 1000),
       dataDir: driver.options.dataDir,
+      // The cluster's name ("" for none): clients ask unbound, so this is how they learn it.
+      cluster: driver.cluster,
       grepPaths,
       dropRate: driver.dropRate,
       suspicion: core.settings.suspicion,
