@@ -29,6 +29,7 @@ import { type CoreCounters, newCounters, Outputs } from "./outputs.ts";
 import type { Random } from "./random.ts";
 import { versionMax } from "./wire_size.ts";
 import { epochNewer } from "./settings.ts";
+import { sameTags, tagsProblem } from "./tags.ts";
 import type {
   Address,
   Entry,
@@ -43,6 +44,7 @@ import type {
   Settings,
   SyncRequest,
   SyncResponse,
+  Tags,
 } from "./types.ts";
 
 export type { CoreCounters, MemberView };
@@ -66,6 +68,8 @@ export interface CoreOptions {
   readonly book?: AddressBook;
   /** How many members to make room for at once; the table grows beyond it as needed. */
   readonly membersExpected?: number;
+  /** What this node says about itself from the start (`tags.ts` bounds them). */
+  readonly tags?: Tags;
 }
 
 /** The protocol state of one node. */
@@ -98,7 +102,17 @@ export class Core {
     this.#random = options.random;
     this.#book = options.book ?? new AddressBook(config.memberTableMax);
     this.#membersExpected = options.membersExpected ?? 0;
-    this.#v = this.#view(options.nowMs, options.version, options.suspicion);
+    if (options.tags !== undefined) {
+      const problem = tagsProblem(options.tags);
+      assert(problem === undefined, `bad tags: ${problem}`);
+    }
+    this.#v = this.#view(
+      options.nowMs,
+      options.version,
+      options.suspicion,
+      undefined,
+      options.tags,
+    );
   }
 
   /** A view of this node as `version` (`view.ts`), whose JOIN it logs. */
@@ -107,6 +121,7 @@ export class Core {
     version: number,
     settings: Settings | boolean | undefined,
     origin?: { readonly version: number; readonly atMs: number },
+    tags?: Tags,
   ): View {
     return new View(
       {
@@ -122,6 +137,7 @@ export class Core {
       version,
       settings,
       origin,
+      tags,
     );
   }
 
@@ -149,7 +165,7 @@ export class Core {
     );
     this.counters.rejoins++;
     this.counters.viewsRestarted++;
-    this.#v = this.#view(nowMs, next, this.#v.settings.current, self.origin);
+    this.#v = this.#view(nowMs, next, this.#v.settings.current, self.origin, self.tags);
     this.#v.merger.entry(nowMs, via, "list", via.address, false);
     outputs.sync(via.address);
   }
@@ -213,10 +229,12 @@ export class Core {
   /** How this node lists one address, tombstones included; undefined when it does not. */
   lookup(address: Address): (MemberView & { readonly removed: boolean }) | undefined {
     if (address === this.address) {
+      const self = this.#v.self;
       return {
-        ...this.#v.self.entry,
-        sinceMs: this.#v.self.sinceMs,
+        ...self.entry,
+        sinceMs: self.sinceMs,
         heardMs: this.#nowMs,
+        tags: self.tags,
         removed: false,
       };
     }
@@ -378,7 +396,7 @@ export class Core {
 
   /** The request a joiner sends to any member. */
   joinRequest(): JoinRequest {
-    return { kind: "join-request", entry: this.#v.self.entry };
+    return { kind: "join-request", entry: this.#v.self.entryWithTags };
   }
 
   /** Admits a joiner and answers with the whole list, or refuses it with a reason. */
@@ -405,6 +423,38 @@ export class Core {
     this.#outputs.event(nowMs, "LEAVE", self.address, self.version, self.incarnation, "self");
     this.#v.news.announce(self.slot);
     this.#v.rounds.nextMs = nowMs;
+  }
+
+  /** What this node says about itself. */
+  get tags(): Tags {
+    return this.#v.self.tags;
+  }
+
+  /**
+   * Replaces what this node says about itself; the change spreads as news (every datagram carries
+   * the new tags for a few rounds) and is logged as UPDATE. Returns why the tags cannot be set,
+   * in one line, or undefined when they were.
+   */
+  setTags(nowMs: number, tags: Tags): string | undefined {
+    this.#enter(nowMs);
+    const problem = tagsProblem(tags);
+    if (problem !== undefined) return problem;
+    const self = this.#v.self;
+    if (sameTags(tags, self.tags)) return undefined;
+    self.tags = { ...tags };
+    self.tagsVersion++;
+    self.tagsRoundsLeft = this.#v.news.limit(this.#v.table.live.size);
+    this.#outputs.event(
+      nowMs,
+      "UPDATE",
+      this.address,
+      self.version,
+      self.incarnation,
+      "self",
+      undefined,
+      self.tags,
+    );
+    return undefined;
   }
 
   /** Switches suspicion on or off for the whole cluster. */

@@ -14,7 +14,7 @@ import type { SettingsSwitch } from "./settings.ts";
 import { type Address, type Entry, Status } from "./types.ts";
 import type { Watch } from "./watch.ts";
 import { assert } from "./assert.ts";
-import { entryBytes, gossipFrameBytes } from "./wire_size.ts";
+import { entryBytesOf, gossipFrameBytes } from "./wire_size.ts";
 
 /** A member's entry as failed at `version`, for telling an address its old version ended. */
 export function endedEntry(address: Address, version: number): Entry {
@@ -50,6 +50,8 @@ export class Datagrams {
   #sliceCursor = 0;
   /** Entries built in the current round, shared by its datagrams; undefined between rounds. */
   #roundEntries: Map<number, Entry> | undefined;
+  /** The same, with their tags, for news of members that have some. */
+  #roundTagged: Map<number, Entry> | undefined;
   /** When each member was last answered (`reply`). */
   readonly #repliedMs = new Map<number, number>();
   /** When each address last got a `tellEnded`, to send it at most one a round. */
@@ -64,11 +66,15 @@ export class Datagrams {
   /** Runs one round's sends, sharing one entry object per member among its datagrams. */
   round(sends: () => void): void {
     this.#roundEntries = new Map();
+    this.#roundTagged = new Map();
     try {
       sends();
     } finally {
       this.#roundEntries = undefined;
+      this.#roundTagged = undefined;
     }
+    const self = this.#p.self;
+    if (self.tagsRoundsLeft > 0) self.tagsRoundsLeft--;
   }
 
   /** Sends a member a heartbeat (`full` false) or a full gossip. */
@@ -221,9 +227,12 @@ export class Datagrams {
     const take = (slot: number): boolean | null => {
       if (table.stamped(slot, mark)) return true;
       if (taken >= newsMax) return null;
-      const entry = this.entry(slot);
+      // News of a member with tags carries them: that is how a change of tags spreads.
+      const tagged = table.tagsVersion(slot) > 0;
+      const entry = tagged ? this.#taggedEntry(slot) : this.entry(slot);
       const size = this.#entryBytes(entry);
-      if (used + size > budget) return null;
+      // A large item that does not fit leaves room for the smaller ones after it.
+      if (used + size > budget) return tagged ? false : null;
       used += size;
       entries.push(entry);
       table.stamp(slot, mark);
@@ -274,12 +283,31 @@ export class Datagrams {
   }
 
   #freshEntry(slot: number): Entry {
-    if (slot === this.#p.self.slot) return this.#p.self.entry;
+    const self = this.#p.self;
+    // Just after its tags changed, every datagram a node sends carries them.
+    if (slot === self.slot) return self.tagsRoundsLeft > 0 ? self.entryWithTags : self.entry;
     return this.#p.table.entry(slot);
   }
 
+  /** A member's entry with its tags, shared within a round. */
+  #taggedEntry(slot: number): Entry {
+    const cache = this.#roundTagged;
+    let entry = cache?.get(slot);
+    if (entry === undefined) {
+      entry = this.#p.table.entryWithTags(slot);
+      cache?.set(slot, entry);
+    }
+    return entry;
+  }
+
+  /** A member's entry as whole lists carry it: with its tags, this node's own too. */
+  listEntry(slot: number): Entry {
+    const self = this.#p.self;
+    return slot === self.slot ? self.entryWithTags : this.#p.table.entryWithTags(slot);
+  }
+
   #entryBytes(entry: Entry): number {
-    return entryBytes(entry.address.length, entry.version, entry.incarnation, entry.heartbeat);
+    return entryBytesOf(entry);
   }
 
   /** The most bytes of entries one datagram carries, whatever its count fields hold. */

@@ -116,10 +116,10 @@ export class ListExchange {
     const mark = this.#mergeList(nowMs, request.settings, request.entries, from);
     if (this.#p.recovery.doubting) return undefined;
     const { table, datagrams } = this.#p;
-    const entries: Entry[] = [this.#p.self.entry];
+    const entries: Entry[] = [this.#p.self.entryWithTags];
     for (let i = 0; i < table.present.size; i++) {
       const slot = table.present.at(i);
-      if (!table.stamped(slot, mark)) entries.push(datagrams.entry(slot));
+      if (!table.stamped(slot, mark)) entries.push(datagrams.listEntry(slot));
     }
     return { kind: "sync-response", settings: this.#p.settings.current, entries };
   }
@@ -200,8 +200,10 @@ export class ListExchange {
   /** This node's whole list, itself first, with the tombstones it passes on. */
   #fullList(): Entry[] {
     const { table, datagrams } = this.#p;
-    const entries: Entry[] = [this.#p.self.entry];
-    for (let i = 0; i < table.present.size; i++) entries.push(datagrams.entry(table.present.at(i)));
+    const entries: Entry[] = [this.#p.self.entryWithTags];
+    for (let i = 0; i < table.present.size; i++) {
+      entries.push(datagrams.listEntry(table.present.at(i)));
+    }
     return entries;
   }
 
@@ -234,7 +236,8 @@ export class ListExchange {
       if (slot < 0 || slot >= table.capacity) continue;
       if (
         table.version(slot) === entry.version && table.status(slot) === entry.status &&
-        table.incarnation(slot) === entry.incarnation
+        table.incarnation(slot) === entry.incarnation &&
+        (entry.tagsVersion ?? 0) === table.tagsVersion(slot)
       ) table.stamp(slot, mark);
     }
     return mark;

@@ -7,7 +7,8 @@
  */
 import type { AddressBook } from "./address_book.ts";
 import { SlotSet } from "./slot_set.ts";
-import { type Address, type Entry, isLive, type Status } from "./types.ts";
+import { type Address, type Entry, isLive, type Status, type Tags } from "./types.ts";
+import { emptyTags } from "./tags.ts";
 
 /** A member as this node lists it. */
 export interface MemberView {
@@ -20,12 +21,14 @@ export interface MemberView {
   readonly sinceMs: number;
   /** When its heartbeat last grew, on the core's clock. */
   readonly heardMs: number;
+  /** What the member says about itself, as far as this node has heard. */
+  readonly tags: Tags;
 }
 
 /** The status field of a slot that holds no row. */
 export const noEntryStatus = 0;
 
-const rowSize = 8;
+const rowSize = 9;
 const fVersion = 0;
 const fIncarnation = 1;
 const fHeartbeat = 2;
@@ -39,6 +42,8 @@ const fStatus = 5;
 const fRemoved = 6;
 /** Marks entries already in the datagram being built (or the list being compared). */
 const fStamp = 7;
+/** The tags version whose tags this node holds (0: none known). */
+const fTagsVersion = 8;
 
 /** Every member this node knows, by the slot its address book gave the address. */
 export class MemberTable {
@@ -53,6 +58,8 @@ export class MemberTable {
   #capacity = 0;
   #rows = new Float64Array(0);
   #stampValue = 0;
+  /** Members' tags, for those whose tags this node holds. */
+  readonly #tags = new Map<number, Tags>();
   readonly #onGrow: (capacity: number) => void;
 
   /** A table with room for `capacity` slots; `onGrow` hears of every new capacity. */
@@ -139,7 +146,27 @@ export class MemberTable {
     this.#rows[slot * rowSize + fRemoved] = removed ? 1 : 0;
   }
 
-  /** Stores an entry as heard now. */
+  /** The tags version whose tags this node holds (0: none). */
+  tagsVersion(slot: number): number {
+    return this.#rows[slot * rowSize + fTagsVersion];
+  }
+
+  /** The member's tags, as far as this node has heard (none: empty). */
+  tags(slot: number): Tags {
+    return this.#tags.get(slot) ?? emptyTags();
+  }
+
+  /** Holds a member's tags at `version`. */
+  setTags(slot: number, version: number, tags: Tags): void {
+    this.#rows[slot * rowSize + fTagsVersion] = version;
+    if (Object.keys(tags).length === 0) this.#tags.delete(slot);
+    else this.#tags.set(slot, tags);
+  }
+
+  /**
+   * Stores an entry as heard now: its tags too when it carries them (a tags version alone says
+   * only that there are tags to hear of).
+   */
   store(slot: number, entry: Entry, nowMs: number): void {
     const at = slot * rowSize;
     this.#rows[at + fStatus] = entry.status;
@@ -149,16 +176,40 @@ export class MemberTable {
     this.#rows[at + fHeartbeat] = entry.heartbeat;
     this.#rows[at + fHeard] = nowMs;
     this.#rows[at + fSince] = nowMs;
+    if (entry.tags !== undefined && entry.tagsVersion !== undefined) {
+      this.setTags(slot, entry.tagsVersion, entry.tags);
+    } else this.setTags(slot, 0, emptyTags());
   }
 
   /** Empties a slot: no row, no tombstone. */
   clear(slot: number): void {
     this.#rows[slot * rowSize + fStatus] = noEntryStatus;
     this.#rows[slot * rowSize + fRemoved] = 0;
+    this.setTags(slot, 0, emptyTags());
   }
 
-  /** The row as an entry, as the wire carries it. */
+  /** The row as an entry, as the wire carries it: with its tags version, not its tags. */
   entry(slot: number): Entry {
+    const at = slot * rowSize;
+    const entry: Entry = {
+      address: this.book.address(slot),
+      version: this.#rows[at + fVersion],
+      incarnation: this.#rows[at + fIncarnation],
+      heartbeat: this.#rows[at + fHeartbeat],
+      status: this.#rows[at + fStatus] as Status,
+    };
+    const tagsVersion = this.#rows[at + fTagsVersion];
+    return tagsVersion === 0 ? entry : { ...entry, tagsVersion };
+  }
+
+  /** The row as an entry with its tags, when this node holds some. */
+  entryWithTags(slot: number): Entry {
+    const entry = this.entry(slot);
+    return entry.tagsVersion === undefined ? entry : { ...entry, tags: this.tags(slot) };
+  }
+
+  /** The row as a view, with its times and tags. */
+  view(slot: number): MemberView {
     const at = slot * rowSize;
     return {
       address: this.book.address(slot),
@@ -166,12 +217,10 @@ export class MemberTable {
       incarnation: this.#rows[at + fIncarnation],
       heartbeat: this.#rows[at + fHeartbeat],
       status: this.#rows[at + fStatus] as Status,
+      sinceMs: this.sinceMs(slot),
+      heardMs: this.heardMs(slot),
+      tags: this.tags(slot),
     };
-  }
-
-  /** The row as a view, with its times. */
-  view(slot: number): MemberView {
-    return { ...this.entry(slot), sinceMs: this.sinceMs(slot), heardMs: this.heardMs(slot) };
   }
 
   /** Every member listed (tombstones aside). */

@@ -4,6 +4,7 @@
  * gossip with what it calls for in answer (telling the sender what it is behind on, or that it
  * ended).
  */
+import type { Config } from "./config.ts";
 import type { Datagrams } from "./datagram.ts";
 import { isEndedEntry } from "./datagram.ts";
 import type { Endings } from "./ending.ts";
@@ -27,6 +28,7 @@ import type { Watch } from "./watch.ts";
 
 /** The parts a merge reads and changes. */
 export interface MergeParts {
+  readonly config: Config;
   readonly table: MemberTable;
   readonly self: Self;
   readonly watch: Watch;
@@ -65,6 +67,8 @@ export class Merger {
    * not know yet to hold them as failed.
    */
   #endsHeardFromMs: number;
+  /** When this node last asked for a whole list to hear of tags it lacks. */
+  #tagsAskedMs = -Infinity;
 
   constructor(parts: MergeParts, endsHeardFromMs = -Infinity) {
     this.#p = parts;
@@ -242,7 +246,9 @@ export class Merger {
       this.learned++;
     }
     const outputs = this.#p.outputs;
-    outputs.event(nowMs, "JOIN", entry.address, entry.version, entry.incarnation, via, from);
+    const tags = table.tagsVersion(slot) > 0 ? table.tags(slot) : undefined;
+    outputs.event(nowMs, "JOIN", entry.address, entry.version, entry.incarnation, via, from, tags);
+    if (entry.tagsVersion !== undefined && tags === undefined) this.#askTags(nowMs, from);
     if (entry.status === Status.Suspect) {
       outputs.event(nowMs, "SUSPECT", entry.address, entry.version, entry.incarnation, via, from);
     }
@@ -288,6 +294,40 @@ export class Merger {
       return;
     }
     this.#p.suspicion.merge(nowMs, slot, entry, incarnation, status, via, from, news);
+    if ((entry.tagsVersion ?? 0) > table.tagsVersion(slot)) {
+      this.#tags(nowMs, slot, entry, via, from, news);
+    }
+  }
+
+  /**
+   * Takes a member's newer tags: logged as UPDATE and passed on as news. An entry that says only
+   * that there are newer tags (its tags version, without them) has this node ask the sender for
+   * its whole list, which carries every member's tags, at most once a list interval.
+   */
+  #tags(nowMs: number, slot: number, entry: Entry, via: Via, from: Address, news: boolean): void {
+    const table = this.#p.table;
+    if (entry.tags === undefined) {
+      this.#askTags(nowMs, from);
+      return;
+    }
+    table.setTags(slot, entry.tagsVersion!, entry.tags);
+    if (news) this.#p.news.announce(slot);
+    this.#p.outputs.event(
+      nowMs,
+      "UPDATE",
+      entry.address,
+      entry.version,
+      table.incarnation(slot),
+      via,
+      from,
+      entry.tags,
+    );
+  }
+
+  #askTags(nowMs: number, from: Address): void {
+    if (nowMs - this.#tagsAskedMs < this.#p.config.syncIntervalMs) return;
+    this.#tagsAskedMs = nowMs;
+    this.#p.outputs.sync(from);
   }
 
   /**

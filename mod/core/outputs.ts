@@ -3,7 +3,15 @@
  * and events. Each waits here until the driver takes it; the counters say what happened.
  */
 import type { MemberTable } from "./member_table.ts";
-import type { Address, EventKind, MemberEvent, Outgoing, OutgoingProbe, Via } from "./types.ts";
+import type {
+  Address,
+  EventKind,
+  MemberEvent,
+  Outgoing,
+  OutgoingProbe,
+  Tags,
+  Via,
+} from "./types.ts";
 
 /** Counts the core keeps; the shell adds its own. */
 export interface CoreCounters {
@@ -105,11 +113,12 @@ export class Outputs {
     incarnation: number,
     via: Via,
     from?: Address,
+    tags?: Tags,
   ): void {
     const event: MemberEvent = from === undefined
       ? { kind, atMs: nowMs, address, version, incarnation, via }
       : { kind, atMs: nowMs, address, version, incarnation, via, from };
-    this.#events.push(event);
+    this.#events.push(tags === undefined ? event : { ...event, tags });
   }
 
   /** Records an event about the member at `slot`, at the version and incarnation it holds. */

@@ -6,7 +6,8 @@
 import type { MemberTable } from "./member_table.ts";
 import type { News } from "./news.ts";
 import type { CoreCounters, Outputs } from "./outputs.ts";
-import { type Address, type Entry, Status, type Via } from "./types.ts";
+import { emptyTags } from "./tags.ts";
+import { type Address, type Entry, Status, type Tags, type Via } from "./types.ts";
 import type { Watch } from "./watch.ts";
 import { versionMax } from "./wire_size.ts";
 
@@ -28,6 +29,11 @@ export class Self {
   sinceMs: number;
   /** Rounds a leave is still announced for. */
   leaveRoundsLeft = 0;
+  /** What this node says about itself, and how many times this version changed it. */
+  tags: Tags = emptyTags();
+  tagsVersion = 0;
+  /** Rounds for which every datagram still carries this node's tags, after they changed. */
+  tagsRoundsLeft = 0;
 
   readonly #table: MemberTable;
   readonly #watch: Watch;
@@ -43,6 +49,8 @@ export class Self {
       nowMs: number;
       /** The process's first version and when it was taken, when this is not the first view. */
       origin?: { readonly version: number; readonly atMs: number };
+      /** The tags this version starts with. */
+      tags?: Tags;
     },
     parts: {
       table: MemberTable;
@@ -55,6 +63,10 @@ export class Self {
     this.address = options.address;
     this.slot = options.slot;
     this.version = options.version;
+    if (options.tags !== undefined && Object.keys(options.tags).length > 0) {
+      this.tags = options.tags;
+      this.tagsVersion = 1;
+    }
     this.#versionOrigin = options.origin?.version ?? options.version;
     this.#originMs = options.origin?.atMs ?? options.nowMs;
     this.sinceMs = options.nowMs;
@@ -70,15 +82,22 @@ export class Self {
     return this.phase === "active";
   }
 
-  /** This node's own entry. */
+  /** This node's own entry: with its tags version, not its tags. */
   get entry(): Entry {
-    return {
+    const entry: Entry = {
       address: this.address,
       version: this.version,
       incarnation: this.incarnation,
       heartbeat: this.heartbeat,
       status: this.phase === "active" ? Status.Alive : Status.Left,
     };
+    return this.tagsVersion === 0 ? entry : { ...entry, tagsVersion: this.tagsVersion };
+  }
+
+  /** This node's own entry with its tags, when it has some. */
+  get entryWithTags(): Entry {
+    const entry = this.entry;
+    return entry.tagsVersion === undefined ? entry : { ...entry, tags: this.tags };
   }
 
   /** Members listed alive or suspect, this node included while it is active. */
@@ -117,6 +136,11 @@ export class Self {
     this.version = next;
     this.incarnation = 0;
     this.heartbeat = 0;
+    // A new version starts with the tags the old one had, as its first set, and says so.
+    if (this.tagsVersion > 0) {
+      this.tagsVersion = 1;
+      this.tagsRoundsLeft = this.#news.limit(this.#table.live.size);
+    }
     this.#counters.rejoins++;
     this.#watch.setCenter(this.address, next);
     this.#watch.rebuild(nowMs);

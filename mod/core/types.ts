@@ -38,6 +38,9 @@ export function isTerminal(status: Status): boolean {
   return status === Status.Failed || status === Status.Left;
 }
 
+/** What a member says about itself: key and value strings (`tags.ts` bounds them). */
+export type Tags = Readonly<Record<string, string>>;
+
 /** What one node says about one member, as carried on the wire. */
 export interface Entry {
   readonly address: Address;
@@ -45,6 +48,13 @@ export interface Entry {
   readonly incarnation: number;
   readonly heartbeat: number;
   readonly status: Status;
+  /**
+   * How many times this version of the member has changed its tags (absent: never set). Every
+   * entry carries it; the tags themselves travel only with news of a change and in whole lists.
+   */
+  readonly tagsVersion?: number;
+  /** The member's tags at `tagsVersion`, when they travel with the entry. */
+  readonly tags?: Tags;
 }
 
 /** The identity of a member: `host:port#version`. */
@@ -148,7 +158,8 @@ export type EventKind =
   | "REFUTE"
   | "FAIL"
   | "REMOVE"
-  | "SETTINGS";
+  | "SETTINGS"
+  | "UPDATE";
 
 /** Something that happened to a member, as seen by this node. */
 export interface MemberEvent {
@@ -162,6 +173,8 @@ export interface MemberEvent {
   readonly from?: Address;
   /** For SETTINGS: the new value of the suspicion switch. */
   readonly suspicion?: boolean;
+  /** For UPDATE, and JOIN of a member with tags: the member's tags. */
+  readonly tags?: Tags;
 }
 
 /** A datagram the core wants sent. `bytes` is its exact encoded size. */

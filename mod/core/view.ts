@@ -20,7 +20,7 @@ import { Rounds } from "./round.ts";
 import { Self } from "./self.ts";
 import { SettingsSwitch } from "./settings.ts";
 import { Suspicion } from "./suspicion.ts";
-import type { Address, Settings } from "./types.ts";
+import type { Address, Settings, Tags } from "./types.ts";
 import { Watch } from "./watch.ts";
 
 /** What every view of a node shares: its address and settings, and what outlives a view. */
@@ -62,6 +62,7 @@ export class View {
     version: number,
     settingsNow: Settings | boolean | undefined,
     origin?: { readonly version: number; readonly atMs: number },
+    tags?: Tags,
   ) {
     const { config, address, book, counters, outputs, random } = parts;
     const slot = book.intern(address);
@@ -71,7 +72,14 @@ export class View {
     const table = this.table = new MemberTable(book, capacity, (c) => news.grow(c));
     const watch = this.watch = new Watch(table, config.ringNeighbors, config.probeAfterMs);
     const self = this.self = new Self(
-      { address, slot, version, nowMs, ...(origin === undefined ? {} : { origin }) },
+      {
+        address,
+        slot,
+        version,
+        nowMs,
+        ...(origin === undefined ? {} : { origin }),
+        ...(tags === undefined ? {} : { tags }),
+      },
       { table, watch, news, outputs, counters },
     );
     watch.setCenter(address, version);

@@ -4,7 +4,7 @@
  * live in the core, which needs them to fill datagrams, and the codec takes them from here: the
  * core imports nothing from outside its folder.
  */
-import type { Settings } from "./types.ts";
+import type { Entry, Settings, Tags } from "./types.ts";
 
 /** The protocol-version byte that opens every datagram and every TCP frame's payload. */
 export const protocolVersion = 1;
@@ -60,6 +60,41 @@ export function entryBytes(
 ): number {
   return 1 + strBytes(addressLength) + uintBytes(version) + uintBytes(incarnation) +
     uintBytes(heartbeat) + 1;
+}
+
+const utf8 = new TextEncoder();
+
+/** Bytes tags take on the wire: an array of `[key, value]` pairs. */
+export function tagsBytes(tags: Tags): number {
+  const keys = Object.keys(tags);
+  let bytes = arrayHeaderBytes(keys.length);
+  for (const key of keys) {
+    bytes += 1 + strBytes(utf8.encode(key).length) + strBytes(utf8.encode(tags[key]).length);
+  }
+  return bytes;
+}
+
+/**
+ * Sizes of the tags entries carry, measured once: the core never changes tags in place (they come
+ * decoded, or copied when set), and measuring them for every datagram was the simulator's cost.
+ */
+const entryTagsSizes = new WeakMap<Tags, number>();
+
+function entryTagsBytes(tags: Tags): number {
+  let bytes = entryTagsSizes.get(tags);
+  if (bytes === undefined) entryTagsSizes.set(tags, bytes = tagsBytes(tags));
+  return bytes;
+}
+
+/**
+ * Bytes of one entry as encoded, its tags version and tags included when it carries them:
+ * `[address, version, incarnation, heartbeat, status, tagsVersion?, tags?]`.
+ */
+export function entryBytesOf(entry: Entry): number {
+  let bytes = entryBytes(entry.address.length, entry.version, entry.incarnation, entry.heartbeat);
+  if (entry.tagsVersion !== undefined) bytes += uintBytes(entry.tagsVersion);
+  if (entry.tags !== undefined) bytes += entryTagsBytes(entry.tags);
+  return bytes;
 }
 
 /**

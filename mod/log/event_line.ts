@@ -10,7 +10,7 @@
  * the news came from another member, `incarnation`, and `suspicion` for SETTINGS. Values never
  * hold spaces, so `grep`, `cut` and `awk` work on it.
  */
-import type { EventKind, MemberEvent, Via } from "../core/types.ts";
+import type { EventKind, MemberEvent, Tags, Via } from "../core/types.ts";
 import { memberId } from "../core/types.ts";
 
 /** The kinds a line may carry. */
@@ -22,6 +22,7 @@ export const eventKinds: readonly EventKind[] = [
   "FAIL",
   "REMOVE",
   "SETTINGS",
+  "UPDATE",
 ];
 
 const vias: readonly Via[] = [
@@ -49,6 +50,8 @@ export interface EventRecord {
   readonly from?: string;
   readonly incarnation: number;
   readonly suspicion?: boolean;
+  /** The member's tags: on UPDATE lines; on records made in the node, JOIN of a tagged member too. */
+  readonly tags?: Tags;
 }
 
 /** The record of an event that `node` (its id) saw, at wall-clock time `timeMs`. */
@@ -62,6 +65,7 @@ export function eventRecord(timeMs: number, node: string, event: MemberEvent): E
     ...(event.from === undefined ? {} : { from: event.from }),
     incarnation: event.incarnation,
     ...(event.suspicion === undefined ? {} : { suspicion: event.suspicion }),
+    ...(event.tags === undefined ? {} : { tags: event.tags }),
   };
 }
 
@@ -91,6 +95,8 @@ export interface EventJson {
   readonly from?: string;
   /** For `SETTINGS`: the cluster's suspicion switch after the change. */
   readonly suspicion?: boolean;
+  /** For `UPDATE`, and `JOIN` of a member with tags: the member's tags. */
+  readonly tags?: Tags;
 }
 
 /** The JSON form of an event record. */
@@ -107,6 +113,7 @@ export function eventJson(record: EventRecord): EventJson {
     incarnation: record.incarnation,
     ...(record.from === undefined ? {} : { from: record.from }),
     ...(record.suspicion === undefined ? {} : { suspicion: record.suspicion }),
+    ...(record.tags === undefined ? {} : { tags: record.tags }),
   };
 }
 
@@ -118,6 +125,10 @@ export function formatEventLine(timeMs: number, node: string, event: MemberEvent
   if (event.from !== undefined) line += ` from=${event.from}`;
   line += ` incarnation=${event.incarnation}`;
   if (event.suspicion !== undefined) line += ` suspicion=${event.suspicion ? "on" : "off"}`;
+  // Tags may hold spaces and any character: the value is their JSON, percent-encoded.
+  if (event.kind === "UPDATE" && event.tags !== undefined) {
+    line += ` tags=${encodeURIComponent(JSON.stringify(event.tags))}`;
+  }
   return line;
 }
 
@@ -161,6 +172,20 @@ export function parseEventLine(line: string): EventRecord | { error: string } {
     return { error: "missing or bad incarnation=" };
   }
   const suspicion = values.get("suspicion");
+  let tags: Tags | undefined;
+  const tagsText = values.get("tags");
+  if (tagsText !== undefined) {
+    try {
+      const parsed: unknown = JSON.parse(decodeURIComponent(tagsText));
+      if (
+        typeof parsed !== "object" || parsed === null || Array.isArray(parsed) ||
+        !Object.values(parsed).every((v) => typeof v === "string")
+      ) return { error: "bad tags=" };
+      tags = parsed as Tags;
+    } catch {
+      return { error: "bad tags=" };
+    }
+  }
   return {
     timeMs,
     kind: kind as EventKind,
@@ -170,5 +195,6 @@ export function parseEventLine(line: string): EventRecord | { error: string } {
     incarnation,
     ...(values.has("from") ? { from: values.get("from")! } : {}),
     ...(suspicion === undefined ? {} : { suspicion: suspicion === "on" }),
+    ...(tags === undefined ? {} : { tags }),
   };
 }

@@ -18,7 +18,7 @@ import { defaultConfig } from "../core/config.ts";
 import { Core } from "../core/core.ts";
 import { DriverRules } from "../core/driver_rules.ts";
 import { Random } from "../core/random.ts";
-import type { Address } from "../core/types.ts";
+import type { Address, Tags } from "../core/types.ts";
 import { Driver } from "./driver.ts";
 import { defaultNetwork, Network, type NetworkOptions } from "./network.ts";
 import { type Detection, Observer } from "./observer.ts";
@@ -259,6 +259,15 @@ export class Simulation {
     const node = this.node(index);
     if (node.state !== "up") throw new Error(`node ${index} is not up`);
     node.core!.setSuspicion(this.nowMs, enabled);
+    this.#driver.flush(node);
+  }
+
+  /** Replaces what a node says about itself; throws with the reason when the tags are refused. */
+  setTags(index: number, tags: Tags): void {
+    const node = this.node(index);
+    if (node.state !== "up") throw new Error(`node ${index} is not up`);
+    const problem = node.core!.setTags(this.nowMs, tags);
+    if (problem !== undefined) throw new Error(`node ${index}: ${problem}`);
     this.#driver.flush(node);
   }
 

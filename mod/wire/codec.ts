@@ -23,8 +23,10 @@ import type {
   Status,
   SyncRequest,
   SyncResponse,
+  Tags,
   Via,
 } from "../core/types.ts";
+import { tagKeyPattern, tagsCountMax, tagsProblem } from "../core/tags.ts";
 import { gossipEntriesMax, protocolVersion, uint32Max, versionMax } from "../core/wire_size.ts";
 import { type GrepQuery, type OutputMode, queryProblem } from "./grep_query.ts";
 
@@ -261,7 +263,17 @@ function cachedDecoder(limits: DecodeLimits): Decoder {
 // ---- encoding ---------------------------------------------------------------------------------
 
 function entryTuple(entry: Entry): unknown[] {
-  return [entry.address, entry.version, entry.incarnation, entry.heartbeat, entry.status];
+  const tuple: unknown[] = [
+    entry.address,
+    entry.version,
+    entry.incarnation,
+    entry.heartbeat,
+    entry.status,
+  ];
+  // A member that never set tags is encoded as before tags existed: five elements.
+  if (entry.tagsVersion !== undefined) tuple.push(entry.tagsVersion);
+  if (entry.tags !== undefined) tuple.push(Object.entries(entry.tags));
+  return tuple;
 }
 
 function eventTuple(event: WatchEvent): unknown[] {
@@ -398,22 +410,40 @@ function flag(value: unknown): boolean {
   return value === 1;
 }
 
+/** Tags as the wire carries them: `[key, value]` pairs, within the bounds a member may set. */
+function tagsOf(value: unknown): Tags {
+  if (!Array.isArray(value) || value.length > tagsCountMax) fail();
+  const tags: Record<string, string> = {};
+  for (const pair of value) {
+    if (!Array.isArray(pair) || pair.length !== 2) fail();
+    const [key, text] = pair;
+    if (typeof key !== "string" || typeof text !== "string" || !tagKeyPattern.test(key)) fail();
+    if (Object.hasOwn(tags, key)) fail();
+    tags[key] = text;
+  }
+  if (tagsProblem(tags) !== undefined) fail();
+  return tags;
+}
+
 function entryOf(value: unknown): Entry {
-  if (!Array.isArray(value) || value.length !== 5) fail();
-  const [address, version, incarnation, heartbeat, status] = value;
+  if (!Array.isArray(value) || value.length < 5 || value.length > 7) fail();
+  const [address, version, incarnation, heartbeat, status, tagsVersion, tags] = value;
   if (typeof address !== "string" || !isAddress(address)) fail();
   const v = safeUint(version);
   if (v === 0 || v > versionMax) fail();
   if (typeof status !== "number" || !(status >= 1 && status <= 4) || !Number.isInteger(status)) {
     fail();
   }
-  return {
+  const entry: Entry = {
     address,
     version: v,
     incarnation: uint32(incarnation),
     heartbeat: uint32(heartbeat),
     status: status as Status,
   };
+  if (value.length === 5) return entry;
+  const withVersion = { ...entry, tagsVersion: uint32(tagsVersion) };
+  return value.length === 6 ? withVersion : { ...withVersion, tags: tagsOf(tags) };
 }
 
 function entriesOf(value: unknown, limits: DecodeLimits): Entry[] {
@@ -430,6 +460,7 @@ const eventKindSet: Readonly<Record<EventKind, true>> = {
   FAIL: true,
   REMOVE: true,
   SETTINGS: true,
+  UPDATE: true,
 };
 const viaSet: Readonly<Record<Via, true>> = {
   self: true,

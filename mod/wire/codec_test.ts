@@ -10,7 +10,7 @@ import {
   encodeMessage,
   type FrameMessage,
 } from "./codec.ts";
-import { entryBytes, gossipFrameBytes, protocolVersion } from "../core/wire_size.ts";
+import { entryBytesOf, gossipFrameBytes, protocolVersion } from "../core/wire_size.ts";
 
 const limits: DecodeLimits = { bytesMax: 1400, entriesMax: 200 };
 const frameLimits: DecodeLimits = { bytesMax: 16 << 20, entriesMax: 100_000 };
@@ -26,7 +26,24 @@ function randomEntry(random: Random): Entry {
     incarnation: pick([0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1]),
     heartbeat: pick([0, 5, 127, 128, 300, 70_000, 2 ** 32 - 1]),
     status: (1 + random.below(4)) as Status,
+    ...randomTags(random),
   };
+}
+
+/** Tags on a third of the entries, a tags version alone on another third: with UTF-8 values. */
+function randomTags(random: Random): { tagsVersion?: number; tags?: Record<string, string> } {
+  const roll = random.below(3);
+  if (roll === 0) return {};
+  const tagsVersion = [1, 127, 128, 70_000][random.below(4)];
+  if (roll === 1) return { tagsVersion };
+  const tags: Record<string, string> = {};
+  const count = random.below(20);
+  for (let i = 0; i < count; i++) {
+    tags[`k${i}.${random.below(1000)}`] = ["", "web", "zone-ä", "日本", "x".repeat(40)][
+      random.below(5)
+    ];
+  }
+  return { tagsVersion, tags };
 }
 
 function randomGossip(random: Random): Gossip {
@@ -77,7 +94,7 @@ Deno.test("the size the core computes is the size the encoder writes", () => {
   for (let i = 0; i < 2000; i++) {
     const gossip = randomGossip(random);
     const computed = gossip.entries.reduce(
-      (sum, e) => sum + entryBytes(e.address.length, e.version, e.incarnation, e.heartbeat),
+      (sum, e) => sum + entryBytesOf(e),
       gossipFrameBytes(gossip.settings, gossip.members, gossip.entries.length),
     );
     assert.equal(encodeMessage(gossip).length, computed, JSON.stringify(gossip));
