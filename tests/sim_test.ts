@@ -185,10 +185,12 @@ Deno.test("a partition longer than a tombstone heals too, and brings back no end
 });
 
 for (const minutes of [8 / 60, 12]) {
-  Deno.test(`half of 200 members cut off for ${minutes < 1 ? "8 s" : `${minutes} minutes`}: after the heal each comes back once, and all agree`, () => {
-    // Each side failed the other: told so, every member comes back as a new version, once. A
-    // member told it failed that doubted its list would end members the first list it was sent
-    // lacked only because they had just come back: they came back again, and so on, for minutes.
+  Deno.test(`half of 200 members cut off for ${minutes < 1 ? "8 s" : `${minutes} minutes`}: after the heal each comes back at most once, and all agree`, () => {
+    // Each side failed the other: told so, a member comes back as a new version, once; one whose
+    // side forgot the other's versions may be taken back as it is by a member that started its
+    // list afresh. A member told it failed that doubted its list would end members the first list
+    // it was sent lacked only because they had just come back: they came back again, and so on,
+    // for minutes.
     const { sim, seen } = recordingSimulation({ seed: 1 });
     const nodes = 200;
     startCluster(sim, nodes);
@@ -199,10 +201,14 @@ for (const minutes of [8 / 60, 12]) {
     sim.heal();
     const healedAtMs = sim.nowMs;
     runUntilConverged(sim, 30_000);
-    const comebacks = seen.filter((s) =>
-      s.event.atMs >= healedAtMs && s.event.kind === "JOIN" && s.event.via === "self"
-    ).length;
-    assert.equal(comebacks, nodes, seedNote(sim));
+    const comebacks = new Map<number, number>();
+    for (const s of seen) {
+      if (s.event.atMs >= healedAtMs && s.event.kind === "JOIN" && s.event.via === "self") {
+        comebacks.set(s.observer, (comebacks.get(s.observer) ?? 0) + 1);
+      }
+    }
+    assert.deepEqual([...comebacks.values()].filter((n) => n > 1), [], seedNote(sim));
+    assert(comebacks.size >= nodes / 2, `${comebacks.size} came back ${seedNote(sim)}`);
   });
 }
 

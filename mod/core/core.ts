@@ -142,10 +142,10 @@ export class Core {
   }
 
   /**
-   * Starts the view afresh if what was just merged called for it (`merge.ts`): a larger side of a
-   * healed cut told this node that it failed, so what it listed was of the smaller side's making.
-   * As a restarted process would, it comes back as a new version listing only the member that
-   * told it, whom it asks at once for a whole list; gossip brings the rest.
+   * Starts the view afresh if what was just merged called for it (`merge.ts`): told that it
+   * failed, this node comes back as a new version listing only the member that told it, whom it
+   * asks at once for a whole list, as a restarted process would; gossip brings the rest. Its old
+   * version's end is logged as before, REMOVE via=gossip from the teller.
    */
   #restartIfAsked(nowMs: number): void {
     const via = this.#v.merger.restartVia;
@@ -160,7 +160,7 @@ export class Core {
       this.address,
       self.version,
       self.incarnation,
-      "minority",
+      "gossip",
       via.address,
     );
     this.counters.rejoins++;

@@ -21,14 +21,6 @@ export function endedEntry(address: Address, version: number): Entry {
   return { address, version, incarnation: 0, heartbeat: 0, status: Status.Failed };
 }
 
-/**
- * True for an entry as `endedEntry` makes it: a version failed before it sent a heartbeat looks
- * the same, and is as new as its list.
- */
-export function isEndedEntry(entry: Entry): boolean {
-  return entry.status === Status.Failed && entry.heartbeat === 0 && entry.incarnation === 0;
-}
-
 /** Addresses remembered as sent to within the round, before the memory is cleared. */
 const onceARoundMax = 4096;
 

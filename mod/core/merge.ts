@@ -6,7 +6,6 @@
  */
 import type { Config } from "./config.ts";
 import type { Datagrams } from "./datagram.ts";
-import { isEndedEntry } from "./datagram.ts";
 import type { Endings } from "./ending.ts";
 import type { LocalHealth } from "./local_health.ts";
 import { type MemberTable, noEntryStatus } from "./member_table.ts";
@@ -97,6 +96,18 @@ export class Merger {
       this.#fromFailed(nowMs, message, senderSlot);
       return false;
     }
+    // A version that has ended (a newer one is listed, or it was forgotten) speaks for a process
+    // that is gone or has moved on, from datagrams sent before: none of it is taken, it is told.
+    const ended = table.hasRow(senderSlot)
+      ? table.version(senderSlot) > sender.version
+      : (this.#p.endings.endedVersionOf(sender.address) ?? 0) >= sender.version;
+    if (ended) {
+      this.#p.counters.gossipFromFailed++;
+      if (this.#aboutSelfOnly(nowMs, message)) {
+        datagrams.tellEnded(nowMs, sender.address, sender.version);
+      }
+      return false;
+    }
     this.#p.settings.merge(nowMs, message.settings, sender.address);
     let reply = false;
     const behind = this.#behind = this.#behindSlots;
@@ -136,31 +147,44 @@ export class Merger {
    * whose conclusions spread when its link came back would restart the cluster's membership.
    */
   #fromFailed(nowMs: number, message: GossipFields, senderSlot: number): void {
-    const self = this.#p.self;
     this.#p.counters.gossipFromFailed++;
+    if (this.#aboutSelfOnly(nowMs, message)) this.#p.datagrams.reply(nowMs, senderSlot);
+  }
+
+  /**
+   * Reads, of a gossip from a member whose word is not taken, only what it says of this node,
+   * as a claim from the other side of a cut. True while this node is still the same version.
+   */
+  #aboutSelfOnly(nowMs: number, message: GossipFields): boolean {
+    const self = this.#p.self;
     const sender = message.entries[0];
     for (const entry of message.entries) {
       if (entry.address !== self.address) continue;
-      this.aboutSelf(nowMs, entry, sender, message.members);
-      if (!self.active || this.restartVia !== undefined) return;
+      this.aboutSelf(nowMs, entry, sender, message.members, true);
+      if (!self.active || this.restartVia !== undefined) return false;
     }
-    this.#p.datagrams.reply(nowMs, senderSlot);
+    return true;
   }
 
   /**
    * Merges what another node (`from`, whose own entry it is, listing `fromCount` live members)
    * says about this node; returns true when the sender should be told.
    *
-   * Told that this version failed, a node comes back as a new version: fail-stop. But after a
-   * cut heals, both sides tell the other that it failed, and only the smaller side is wrong. A
-   * teller this node holds as failed in turn, listing fewer members than this node does (itself
-   * aside), is of the smaller side, and is not believed. A teller listing more members than this
-   * node shows that this node was on the smaller side, whose list is of that side's making: it
-   * starts its view afresh through the teller (`restartVia`). Equal sides both come back as new
-   * versions, and so does a node the others merely failed (a pause, a machine that slept): the
-   * teller lists about as many members as it does, or fewer, when its own list is out of date.
+   * Told that this version failed, a node comes back as a new version (fail-stop), and starts its
+   * list afresh through the teller (`restartVia`), as a restarted process would: whatever made
+   * the others fail it (a cut, a pause, a machine that slept) may have left its list as wrong as
+   * it was, and a list kept would pass on what it concluded meanwhile. But after a cut heals,
+   * both sides tell the other that it failed, and only the smaller side is wrong: a teller of the
+   * `otherSide` (this node holds it as failed in turn, or its version ended here) listing fewer
+   * members than this node does (itself aside) is of the smaller side, and is not believed.
    */
-  aboutSelf(nowMs: number, entry: Entry, from: Entry, fromCount: number): boolean {
+  aboutSelf(
+    nowMs: number,
+    entry: Entry,
+    from: Entry,
+    fromCount: number,
+    otherSide = false,
+  ): boolean {
     const self = this.#p.self;
     if (entry.version < self.version) return false;
     if (entry.version > self.version) {
@@ -168,27 +192,11 @@ export class Merger {
       return false;
     }
     if (entry.status === Status.Failed || entry.status === Status.Left) {
-      const table = this.#p.table;
-      const slot = table.book.find(from.address);
-      const mutual = table.hasRow(slot) && table.version(slot) === from.version &&
-        table.status(slot) === Status.Failed;
-      if (mutual && fromCount < self.liveCount - 1) {
+      if (otherSide && fromCount < self.liveCount - 1) {
         this.#p.counters.accusationsRefused++;
         return false;
       }
-      if (fromCount > self.liveCount) {
-        this.restartVia ??= from;
-        return false;
-      }
-      self.rejoin(nowMs, self.version + 1, "gossip", from.address);
-      // Told its version ended and was forgotten, without a stall of its own (a machine that
-      // slept, its clock standing still): its list may be as old as after one, and is doubted the
-      // same way. Told it merely failed (a partition that healed), its list is recent; doubting
-      // it would end members the first list it is sent lacks only because they came back a
-      // moment ago, and they would come back again, and so on through the cluster.
-      if (isEndedEntry(entry) && !this.#p.recovery.doubting) {
-        this.#p.recovery.doubtAll(nowMs, from.address);
-      }
+      this.restartVia ??= from;
       return false;
     }
     return this.#p.suspicion.refute(nowMs, entry, from.address);

@@ -37,11 +37,14 @@ export interface CoreCounters {
   entriesDoubted: number;
   /** Senders told of failures and leaves they still gossiped as live. */
   behindTold: number;
-  /** Gossip from members this node holds as failed: only what it said of this node was read. */
+  /**
+   * Gossip from members this node holds as failed (only what it said of this node was read), or
+   * from versions that ended (none of it was).
+   */
   gossipFromFailed: number;
   /** Told that it failed by a member listing fewer members than it does: not believed. */
   accusationsRefused: number;
-  /** Told that it failed by a larger side of a healed cut: it started its view afresh. */
+  /** Told that it failed: it came back as a new version and started its list afresh. */
   viewsRestarted: number;
 }
 

@@ -9,7 +9,7 @@
  *   on (the node doubts its list), and it asks for one every `syncIntervalMs`.
  * - Each live member the settling list did not hold is asked, by a probe, to confirm itself; one
  *   that does not answer in time is ended. They are asked `probesInFlightMax` at a time.
- * - A node told that its version ended and was forgotten doubts its list the same way.
+ * - A node told that it failed starts its list afresh instead (`merge.ts`).
  */
 import type { Config } from "./config.ts";
 import type { Datagrams } from "./datagram.ts";
@@ -103,12 +103,11 @@ export class Recovery {
    * Stops passing on every row of a live member until a whole list confirms it. Gossip cannot:
    * the datagrams a stalled process reads first are the oldest, queued when it stopped.
    *
-   * The list is asked of `from`, the member that just spoke to this node, or else of the next
-   * member that does: a member picked from the doubted list may be one that died meanwhile, and a
-   * driver runs one list exchange at a time, so asking it would hold up every other until it
-   * timed out, past the end of the doubts.
+   * The list is asked of the next member that speaks to this node: a member picked from the
+   * doubted list may be one that died meanwhile, and a driver runs one list exchange at a time,
+   * so asking it would hold up every other until it timed out, past the end of the doubts.
    */
-  doubtAll(nowMs: number, from?: Address): void {
+  doubtAll(nowMs: number): void {
     const { table, news } = this.#p;
     const live = table.live;
     for (let i = 0; i < live.size; i++) {
@@ -120,12 +119,7 @@ export class Recovery {
     this.#doubtSinceMs = nowMs;
     this.#doubting = live.size > 0;
     if (!this.#doubting) return;
-    if (from === undefined) {
-      this.#doubtSyncMs = nowMs;
-      return;
-    }
-    this.#p.outputs.sync(from);
-    this.#doubtSyncMs = nowMs + this.#p.config.syncIntervalMs;
+    this.#doubtSyncMs = nowMs;
   }
 
   /** While doubting, asks a member that spoke for its whole list, once every list interval. */

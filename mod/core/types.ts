@@ -147,8 +147,7 @@ export type Via =
   | "timeout" // this node's own timer expired: it detected it
   | "superseded" // a newer version of the same address was seen
   | "cleanup" // the cleanup timeout removed it from the list
-  | "stale" // after this node doubted its list, the member did not answer for itself in time
-  | "minority"; // told it failed by a larger side of a healed cut: it starts its view afresh
+  | "stale"; // after this node doubted its list, the member did not answer for itself in time
 
 /** The kinds of event, as written in the event log. */
 export type EventKind =

@@ -34,7 +34,6 @@ const vias: readonly Via[] = [
   "superseded",
   "cleanup",
   "stale",
-  "minority",
 ];
 
 /** One parsed line. */

@@ -72,8 +72,8 @@ export class Observer {
   observe(node: SimNode, event: MemberEvent): void {
     const nowMs = this.#clock.nowMs;
     this.#stats.events[event.kind]++;
-    // A node on the smaller side of a healed cut starts its view afresh, as a restarted process.
-    if (event.kind === "REMOVE" && event.via === "minority" && event.address === node.address) {
+    // A node told that it failed starts its list afresh, as a restarted process would.
+    if (event.kind === "REMOVE" && event.via === "gossip" && event.address === node.address) {
       this.#checker.forget(node.index);
     }
     const violation = this.#checker.check(node.index, node.address, event);

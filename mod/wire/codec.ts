@@ -471,7 +471,6 @@ const viaSet: Readonly<Record<Via, true>> = {
   superseded: true,
   cleanup: true,
   stale: true,
-  minority: true,
 };
 
 /** A member id, `host:port#version`, with a valid address and version. */
