@@ -22,14 +22,14 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { Config } from "./core/config.ts";
-import type { Address, EventKind, Via } from "./core/types.ts";
+import type { Address, EventKind, Tags, Via } from "./core/types.ts";
 import { type EventJson, eventJson } from "./log/event_line.ts";
 import { Node } from "./node/node.ts";
 import { StartError } from "./node/options.ts";
 import type { EntryJson } from "./node/stats.ts";
 import { version } from "./version.ts";
 
-export type { Address, Config, EntryJson, EventJson, EventKind, Via };
+export type { Address, Config, EntryJson, EventJson, EventKind, Tags, Via };
 export { StartError, version };
 
 /** What a member is started with. Only `host` and `port` are needed to start a cluster. */

@@ -1,11 +1,13 @@
 /**
- * Control requests from this node's own machine: `member leave`, `member join` and `member set`
- * (the receive-side drop rate here, the suspicion switch for the whole cluster).
+ * Control requests from this node's own machine: `member leave`, `member join`, `member set`
+ * (the receive-side drop rate here, the suspicion switch for the whole cluster) and `member tags`
+ * (what this node says about itself).
  */
 import type { ControlRequest, ControlResponse } from "../wire/codec.ts";
 import type { Driver } from "./_driver.ts";
 import { leave, listed, rejoin } from "./_join.ts";
 import { stateWords } from "./options.ts";
+import { changedTags, tagsText } from "./tags.ts";
 
 /** Carries out one control request and says how it went. */
 export async function control(driver: Driver, message: ControlRequest): Promise<ControlResponse> {
@@ -48,6 +50,17 @@ export async function control(driver: Driver, message: ControlRequest): Promise<
         changes.push(`suspicion ${message.suspicion ? "on" : "off"} for the whole cluster`);
       }
       return ok(changes.length > 0 ? `set ${changes.join(", ")}` : "nothing to set");
+    }
+    case "tags": {
+      if (driver.state !== "member") return no(`this node is ${stateWords[driver.state]}`);
+      const tags = changedTags(driver.core.tags, message.setTags ?? {}, message.deleteTags ?? []);
+      // The core checks the whole set (`tagsProblem`): its refusal is the answer's one line.
+      const problem = driver.core.setTags(driver.now(), tags);
+      if (problem !== undefined) return no(problem);
+      driver.flush();
+      const text = tagsText(driver.core.tags);
+      driver.log.info("tags set to {tags}", { tags: text === "" ? "none" : text });
+      return ok(`${driver.id} says ${text === "" ? "no tags" : text}`);
     }
   }
 }

@@ -10,7 +10,7 @@ import { parseAddress } from "../core/address.ts";
 import { Core, type CoreCounters } from "../core/core.ts";
 import { DriverRules } from "../core/driver_rules.ts";
 import { Random } from "../core/random.ts";
-import { type Address, type MemberEvent, memberId } from "../core/types.ts";
+import { type Address, type MemberEvent, memberId, type Tags } from "../core/types.ts";
 import { describe } from "../errors.ts";
 import type { EventLog } from "../log/event_log.ts";
 import { type EventRecord, eventRecord } from "../log/event_line.ts";
@@ -35,8 +35,16 @@ export type EventListener = (records: readonly EventRecord[]) => void;
 /** Malformed datagrams logged per minute, at most. */
 const malformedLogsPerMinute = 10;
 
-/** A core for this node's member at `version`, seeded afresh. */
-export function newCore(options: NodeOptions, address: Address, version: number): Core {
+/**
+ * A core for this node's member at `version`, seeded afresh, saying `tags` about itself: those it
+ * started with, or after a leave those its last version had, so that a rejoin keeps them.
+ */
+export function newCore(
+  options: NodeOptions,
+  address: Address,
+  version: number,
+  tags: Tags | undefined = options.tags,
+): Core {
   return new Core({
     address,
     version,
@@ -51,6 +59,7 @@ export function newCore(options: NodeOptions, address: Address, version: number)
         clusterOverheadBytes(options.cluster ?? ""),
     },
     suspicion: contactsOf(options).length === 0 ? options.suspicion : undefined,
+    ...(tags === undefined ? {} : { tags }),
   });
 }
 

@@ -247,7 +247,8 @@ export async function rejoin(driver: Driver): Promise<void> {
     rejoinContactsMax,
   );
   const version = nextVersion(driver.options.dataDir);
-  const undo = driver.renew(newCore(driver.options, driver.address, version));
+  // The new version says what the last one said: tags set at run time outlive a leave.
+  const undo = driver.renew(newCore(driver.options, driver.address, version, driver.core.tags));
   if (contacts.length === 0) {
     // It knew nobody: it starts a cluster of its own again.
     driver.becomeMember();

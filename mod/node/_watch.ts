@@ -49,14 +49,20 @@ const statusByName = new Map(
   Object.entries(statusNames).map(([status, name]) => [name, Number(status) as Status]),
 );
 
-/** An entry as the wire carries it. */
+/**
+ * An entry as the wire carries it. Tags go only with a member that has some, so that a watch of
+ * an untagged cluster sends the bytes it did before tags; the tags version the wire puts before
+ * them means nothing to a watcher, and is 0.
+ */
 function entryOf(entry: EntryJson): Entry {
+  const tags = entry.tags ?? {};
   return {
     address: entry.address,
     version: entry.version,
     incarnation: entry.incarnation,
     heartbeat: entry.heartbeat,
     status: statusByName.get(entry.status)!,
+    ...(Object.keys(tags).length === 0 ? {} : { tagsVersion: 0, tags }),
   };
 }
 

@@ -1,7 +1,7 @@
 /** What a node is started with, where it stands, and the error it fails to start with. */
 import type { Logger } from "@logtape/logtape";
 import type { Config } from "../core/config.ts";
-import type { Address } from "../core/types.ts";
+import type { Address, Tags } from "../core/types.ts";
 import type { Keyring } from "../wire/seal.ts";
 import type { EventRecord } from "../log/event_line.ts";
 
@@ -39,6 +39,8 @@ export interface NodeOptions {
   readonly config?: Partial<Config>;
   /** The profile `config` started from (`--profile`, or a config file's), shown in its stats. */
   readonly profile?: string;
+  /** What this node says about itself from the start (`--tag`); `tagsProblem` bounds them. */
+  readonly tags?: Tags;
   readonly logger: Logger;
   /** Join attempts before giving up. */
   readonly joinAttempts?: number;

@@ -1,6 +1,6 @@
 /** What `member stats --json` prints: this node's entry, its list, and its counters. */
 import type { MemberView } from "../core/core.ts";
-import { type Address, type Entry, memberId, statusNames } from "../core/types.ts";
+import { type Address, type Entry, memberId, statusNames, type Tags } from "../core/types.ts";
 import { version as toolVersion } from "../version.ts";
 import type { Driver } from "./_driver.ts";
 
@@ -22,6 +22,8 @@ export interface EntryJson {
   readonly statusForSeconds: number;
   /** Seconds since its heartbeat last grew, as this node heard it. */
   readonly heardSecondsAgo: number;
+  /** What the member says about itself (`--tag`, `member tags`), as far as this node has heard. */
+  readonly tags: Tags;
 }
 
 /** What `member stats --json` prints. */
@@ -114,5 +116,6 @@ function entryJson(
     incarnation: view.incarnation,
     statusForSeconds: round(view.sinceMs),
     heardSecondsAgo: round(view.heardMs),
+    tags: view.tags ?? {},
   };
 }

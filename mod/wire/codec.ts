@@ -79,6 +79,8 @@ export interface WatchEvent {
   readonly from?: string;
   readonly incarnation: number;
   readonly suspicion?: boolean;
+  /** For UPDATE, and JOIN of a member with tags: the member's tags. */
+  readonly tags?: Tags;
 }
 
 /** Events the node logged since the last frame, in order; none is a keep-alive. */
@@ -163,9 +165,12 @@ export interface StatsResponse {
 }
 
 /** What a control request asks a node to do. */
-export type ControlAction = "leave" | "join" | "set";
+export type ControlAction = "leave" | "join" | "set" | "tags";
 
-/** A command for the node itself (`member leave`, `join`, `set`); accepted from its own machine. */
+/**
+ * A command for the node itself (`member leave`, `join`, `set`, `tags`); accepted from its own
+ * machine.
+ */
 export interface ControlRequest {
   readonly kind: "control-request";
   readonly action: ControlAction;
@@ -173,6 +178,10 @@ export interface ControlRequest {
   readonly dropRate?: number;
   /** For `set`: switch suspicion on or off for the whole cluster. */
   readonly suspicion?: boolean;
+  /** For `tags`: tags to add or replace, checked by the node (`tagsProblem`) once merged. */
+  readonly setTags?: Tags;
+  /** For `tags`: keys to remove. */
+  readonly deleteTags?: readonly string[];
 }
 
 /** The outcome of a control request. */
@@ -287,6 +296,8 @@ function eventTuple(event: WatchEvent): unknown[] {
     event.from ?? null,
     event.incarnation,
     event.suspicion === undefined ? null : event.suspicion ? 1 : 0,
+    // Appended after the eight fields a watch had before tags, and only when there are tags.
+    ...(event.tags === undefined ? [] : [Object.entries(event.tags)]),
   ];
 }
 
@@ -324,13 +335,21 @@ function body(message: DatagramMessage | FrameMessage): unknown[] {
       return [Tag.StatsRequest];
     case "stats-response":
       return [Tag.StatsResponse, message.json];
-    case "control-request":
-      return [
+    case "control-request": {
+      const head = [
         Tag.ControlRequest,
         message.action,
         message.dropRate ?? null,
         message.suspicion === undefined ? null : message.suspicion ? 1 : 0,
       ];
+      // Tag changes are appended, so that every other request keeps the four elements it had.
+      if (message.setTags === undefined && message.deleteTags === undefined) return head;
+      return [
+        ...head,
+        Object.entries(message.setTags ?? {}),
+        [...(message.deleteTags ?? [])],
+      ];
+    }
     case "control-response":
       return [Tag.ControlResponse, message.ok ? 1 : 0, message.message];
     case "grep-request":
@@ -484,8 +503,9 @@ function memberIdOf(value: unknown): string {
 }
 
 function eventOf(value: unknown): WatchEvent {
-  if (!Array.isArray(value) || value.length !== 8) fail();
-  const [timeMs, kind, member, node, via, from, incarnation, suspicion] = value;
+  // Eight fields, or nine with the member's tags.
+  if (!Array.isArray(value) || value.length < 8 || value.length > 9) fail();
+  const [timeMs, kind, member, node, via, from, incarnation, suspicion, tags] = value;
   if (typeof kind !== "string" || !Object.hasOwn(eventKindSet, kind)) fail();
   if (typeof via !== "string" || !Object.hasOwn(viaSet, via)) fail();
   // Most often an address; a list exchange from a member that sent no entry names a bare host.
@@ -499,7 +519,32 @@ function eventOf(value: unknown): WatchEvent {
     ...(from === null ? {} : { from }),
     incarnation: uint32(incarnation),
     ...(suspicion === null ? {} : { suspicion: flag(suspicion) }),
+    ...(value.length === 9 ? { tags: tagsOf(tags) } : {}),
   };
+}
+
+/** A string of at most `charsMax` characters. */
+function shortString(value: unknown, charsMax: number): string {
+  if (typeof value !== "string" || value.length > charsMax) fail();
+  return value;
+}
+
+/**
+ * The tag changes of a control request: pairs to set and keys to delete, each at most as many as
+ * a member may have. Their values are checked by the node once merged with the tags it has, so
+ * that a refusal names what is wrong (`tagsProblem`) instead of the request being dropped.
+ */
+function tagChangesOf(set: unknown, deleted: unknown): { setTags: Tags; deleteTags: string[] } {
+  if (!Array.isArray(set) || set.length > tagsCountMax) fail();
+  if (!Array.isArray(deleted) || deleted.length > tagsCountMax) fail();
+  const setTags: Record<string, string> = {};
+  for (const pair of set) {
+    if (!Array.isArray(pair) || pair.length !== 2) fail();
+    const key = shortString(pair[0], 64);
+    if (Object.hasOwn(setTags, key)) fail();
+    setTags[key] = shortString(pair[1], 64 * 1024);
+  }
+  return { setTags, deleteTags: deleted.map((key) => shortString(key, 64)) };
 }
 
 function settingsOf(epoch: unknown, suspicion: unknown): Settings {
@@ -562,9 +607,10 @@ function messageOf(
       return { kind: "stats-response", json: value[1] };
     }
     case Tag.ControlRequest: {
-      if (value.length !== 4) fail();
-      const [, action, dropRate, suspicion] = value;
-      if (action !== "leave" && action !== "join" && action !== "set") fail();
+      // Four elements, or six with tag changes (`member tags`).
+      if (value.length !== 4 && value.length !== 6) fail();
+      const [, action, dropRate, suspicion, set, deleted] = value;
+      if (action !== "leave" && action !== "join" && action !== "set" && action !== "tags") fail();
       if (
         dropRate !== null && (typeof dropRate !== "number" || !(dropRate >= 0 && dropRate <= 1))
       ) {
@@ -576,6 +622,7 @@ function messageOf(
         action,
         ...(dropRate === null ? {} : { dropRate }),
         ...(suspicion === null ? {} : { suspicion: suspicion === 1 }),
+        ...(value.length === 6 ? tagChangesOf(set, deleted) : {}),
       };
     }
     case Tag.ControlResponse: {
