@@ -10,10 +10,12 @@ import { grepCommand, preparedArgs } from "./cmd/grep.ts";
 import { joinCommand } from "./cmd/join.ts";
 import { keygenCommand } from "./cmd/keygen.ts";
 import { leaveCommand } from "./cmd/leave.ts";
+import { membersCommand } from "./cmd/members.ts";
 import { serveCommand } from "./cmd/serve.ts";
 import { setCommand } from "./cmd/set.ts";
 import { simCommand } from "./cmd/sim.ts";
 import { statsCommand } from "./cmd/stats.ts";
+import { tagsCommand } from "./cmd/tags.ts";
 import { vizCommand } from "./cmd/viz.ts";
 import { watchCommand } from "./cmd/watch.ts";
 import { version } from "./mod/version.ts";
@@ -49,9 +51,11 @@ export async function main(args: string[]): Promise<number> {
     .addCommand(joinCommand(setExit))
     .addCommand(leaveCommand(setExit))
     .addCommand(statsCommand(setExit))
+    .addCommand(membersCommand(setExit))
     .addCommand(grepCommand(setExit))
     .addCommand(watchCommand(setExit))
     .addCommand(setCommand(setExit))
+    .addCommand(tagsCommand(setExit))
     .addCommand(vizCommand(setExit))
     .addCommand(keygenCommand(setExit))
     .addCommand(simCommand(setExit));

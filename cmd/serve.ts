@@ -25,6 +25,9 @@ import { integerIn, numberIn, RuntimeFailure, UsageError } from "./_cli.ts";
 import { KeyError, Keyring } from "../mod/wire/seal.ts";
 import { clusterNameProblem } from "../mod/wire/cluster.ts";
 import { advertiseAddress, bindHost, joinAddress, serveAddresses } from "./_addresses.ts";
+import { tagPair } from "./_tags.ts";
+import { tagsProblem } from "../mod/core/tags.ts";
+import type { Tags } from "../mod/core/types.ts";
 import {
   configOption,
   profileOption,
@@ -53,6 +56,7 @@ interface ServeFlags extends SettingsFlags {
   handlerTimeout: number;
   handlerQueue: number;
   metrics?: { host: string; port: number };
+  tag?: Tags;
 }
 
 /** Parses `--metrics HOST:PORT`: any address of this machine, `0.0.0.0` for all of them. */
@@ -123,6 +127,12 @@ export function serveCommand(setExit: (code: number) => void): Command {
       0,
     )
     .option("--no-suspicion", "start the cluster with suspicion off (a joiner takes the cluster's)")
+    .option(
+      "--tag <KEY=VALUE>",
+      "what this node says about itself, seen by every member (repeatable; at most 64 tags " +
+        "in 1,024 bytes; member tags changes them at run time)",
+      tagPair,
+    )
     .option(
       "--grep <PATH_OR_GLOB>",
       "a file `member grep` may search here, besides the event log; repeatable " +
@@ -203,6 +213,8 @@ async function serve(flags: ServeFlags): Promise<number> {
     const problem = programProblem(spec.program);
     if (problem !== undefined) throw new UsageError(`--on: ${problem}`);
   }
+  const tagsRefused = flags.tag === undefined ? undefined : tagsProblem(flags.tag);
+  if (tagsRefused !== undefined) throw new UsageError(`--tag: ${tagsRefused}`);
   // Checked before anything starts: a bad setting is the operator's error, one line, exit 2.
   const settings = resolveSettings(flags);
   configureLogging(flags.logLevel);
@@ -255,6 +267,7 @@ async function serve(flags: ServeFlags): Promise<number> {
       suspicion: flags.suspicion,
       config: settings.config,
       profile: settings.profile,
+      ...(flags.tag === undefined ? {} : { tags: flags.tag }),
       logger,
       grepPaths,
       keyring,

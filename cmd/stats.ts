@@ -7,6 +7,7 @@ import type { EntryJson, NodeStats } from "../mod/node/stats.ts";
 import { counted, err, numberIn, out, RuntimeFailure } from "./_cli.ts";
 import { ask, keyFileOption, loadKeyring, nodeOption, timeoutOption } from "./_client.ts";
 import type { Keyring } from "../mod/wire/seal.ts";
+import { tagsText } from "../mod/node/tags.ts";
 
 interface StatsFlags {
   keyFile?: string;
@@ -115,8 +116,11 @@ export function render(stats: NodeStats): string {
     } (${
       self.status === "alive" || self.status === "suspect" ? "itself included" : "not itself"
     }), suspicion ${node.suspicion ? "on" : "off"}, drop rate ${node.dropRate}`,
-    "",
   );
+  // A node of a build before tags answers without them.
+  const selfTags = tagsText(self.tags ?? {});
+  if (selfTags !== "") lines.push(`      tags ${selfTags}`);
+  lines.push("");
   if (node.state === "left" || node.state === "leaving") {
     // A node out of the group hears nothing more: its list stopped when it left.
     lines.push(
@@ -127,15 +131,19 @@ export function render(stats: NodeStats): string {
   }
   const members = [...stats.members].sort((a, b) => a.address.localeCompare(b.address));
   const width = Math.max(6, ...members.map((m) => m.id.length));
+  // The tags column only when a member has tags: an untagged cluster's table stays as it was.
+  const tagged = members.some((m) => tagsText(m.tags ?? {}) !== "");
   lines.push(
     `${pad("MEMBER", width)}  ${pad("STATUS", 8)}${pad("HEARTBEAT", 10, true)}${
       pad("INC", 5, true)
-    }  ${pad("HEARD", 9, true)}  ${pad("FOR", 8, true)}`,
+    }  ${pad("HEARD", 9, true)}  ${pad("FOR", 8, true)}${tagged ? "  TAGS" : ""}`,
   );
   const row = (m: EntryJson) =>
     `${pad(m.id, width)}  ${pad(m.status, 8)}${pad(String(m.heartbeat), 10, true)}${
       pad(String(m.incarnation), 5, true)
-    }  ${pad(`${m.heardSecondsAgo}s ago`, 9, true)}  ${pad(duration(m.statusForSeconds), 8, true)}`;
+    }  ${pad(`${m.heardSecondsAgo}s ago`, 9, true)}  ${pad(duration(m.statusForSeconds), 8, true)}${
+      tagged ? `  ${tagsText(m.tags ?? {})}` : ""
+    }`.trimEnd();
   for (const member of members) lines.push(row(member));
   if (members.length === 0) lines.push("(no other members)");
   lines.push("");

@@ -32,10 +32,10 @@ export function watchCommand(setExit: (code: number) => void): Command {
   return new Command("watch")
     .description(
       "Print the node's list as it stands (a MEMBER line per member, itself first), then every " +
-        "event as the node logs it (JOIN, LEAVE, SUSPECT, REFUTE, FAIL, REMOVE, SETTINGS), until " +
-        "interrupted. No event falls between the list and the first event, and none comes twice. " +
-        "A reader too slow for the node's queue of 10,000 events is cut off (exit 1), so that " +
-        "the node never waits for it; so is a watch whose node goes away.",
+        "event as the node logs it (JOIN, LEAVE, SUSPECT, REFUTE, FAIL, REMOVE, SETTINGS, UPDATE), " +
+        "until interrupted. No event falls between the list and the first event, and none " +
+        "comes twice. A reader too slow for the node's queue of 10,000 events is cut off " +
+        "(exit 1), so that the node never waits for it; so is a watch whose node goes away.",
     )
     .addOption(nodeOption())
     .addOption(timeoutOption(5, "give up if the node does not answer within this long"))
@@ -44,8 +44,8 @@ export function watchCommand(setExit: (code: number) => void): Command {
       "--json",
       'one JSON object per line: {"kind":"MEMBER","member":ID,"address","version","status",' +
         '"incarnation","heartbeat","node"} for the list, then each event with kind, member, ' +
-        "address, version, node, via, time (ISO-8601), incarnation, and from or suspicion " +
-        "when it has them",
+        "address, version, node, via, time (ISO-8601), incarnation, and from, suspicion or " +
+        "tags when it has them (MEMBER lines: tags always)",
     )
     .action(async (flags: WatchFlags) => setExit(await watch(flags)));
 }
@@ -56,6 +56,8 @@ const encoder = new TextEncoder();
 function memberLine(entry: Entry, node: string, json: boolean): string {
   const id = memberId(entry.address, entry.version);
   const status = statusNames[entry.status];
+  // A node sends tags only for a member that has some.
+  const tags = entry.tags ?? {};
   if (json) {
     return JSON.stringify({
       kind: "MEMBER",
@@ -66,9 +68,13 @@ function memberLine(entry: Entry, node: string, json: boolean): string {
       incarnation: entry.incarnation,
       heartbeat: entry.heartbeat,
       node,
+      tags,
     });
   }
-  return `MEMBER ${id} ${status} incarnation=${entry.incarnation} heartbeat=${entry.heartbeat}`;
+  // As the event log writes tags on UPDATE lines: percent-encoded JSON, one field without spaces.
+  return `MEMBER ${id} ${status} incarnation=${entry.incarnation} heartbeat=${entry.heartbeat}${
+    Object.keys(tags).length === 0 ? "" : ` tags=${encodeURIComponent(JSON.stringify(tags))}`
+  }`;
 }
 
 /** An event's line: as the event log writes it, or as its JSON form. */
@@ -84,6 +90,7 @@ function eventLine(event: WatchEvent, json: boolean): string {
     via: event.via,
     ...(event.from === undefined ? {} : { from: event.from }),
     ...(event.suspicion === undefined ? {} : { suspicion: event.suspicion }),
+    ...(event.tags === undefined ? {} : { tags: event.tags }),
   });
 }
 

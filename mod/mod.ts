@@ -27,6 +27,7 @@ import { type EventJson, eventJson } from "./log/event_line.ts";
 import { Node } from "./node/node.ts";
 import { StartError } from "./node/options.ts";
 import type { EntryJson } from "./node/stats.ts";
+import { tagsProblem } from "./core/tags.ts";
 import { version } from "./version.ts";
 
 export type { Address, Config, EntryJson, EventJson, EventKind, Tags, Via };
@@ -50,6 +51,11 @@ export interface MemberOptions {
   readonly config?: Partial<Config>;
   /** Files `member grep` may search here (paths or globs); the event log is always served. */
   readonly grepPaths?: readonly string[];
+  /**
+   * What this member says about itself (its role, its zone), seen by every member: at most 64
+   * tags in 1,024 bytes, keys of letters, digits, `_ . - /`. Default none.
+   */
+  readonly tags?: Tags;
 }
 
 /** One member of the list, as `member stats --json` prints it: `id`, `address`, `status`, ... */
@@ -73,6 +79,8 @@ export interface ListedMember {
   readonly heartbeat: number;
   /** True for the member this program runs. */
   readonly self: boolean;
+  /** What the member says about itself, as far as this member has heard; `{}` for none. */
+  readonly tags: Tags;
 }
 
 /** What {@linkcode Member.events} yields: the list first, then every event as it is logged. */
@@ -103,10 +111,18 @@ export interface Member extends AsyncDisposable {
   members(): MemberInfo[];
   /**
    * The list as it stands (one `MEMBER` item each, itself included), then every event as it is
-   * logged (`JOIN`, `SUSPECT`, `REFUTE`, `FAIL`, `LEAVE`, `REMOVE`, `SETTINGS`), with no gap and no
-   * duplicate between the two, until the iteration is ended (a `break`, or the signal).
+   * logged (`JOIN`, `SUSPECT`, `REFUTE`, `FAIL`, `LEAVE`, `REMOVE`, `SETTINGS`, `UPDATE` with
+   * the member's new `tags`), with no gap and no duplicate between the two, until the iteration
+   * is ended (a `break`, or the signal).
    */
   events(options?: EventsOptions): AsyncIterableIterator<MemberItem>;
+  /**
+   * Replaces what this member says about itself: the change reaches every member, which logs it
+   * as `UPDATE`, and a `join()` after a `leave()` keeps it. Throws a `RangeError` naming the
+   * bound when the tags break one (more than 1,024 bytes, a bad key), and an `Error` when this
+   * member is not in the cluster (it left).
+   */
+  setTags(tags: Tags): void;
   /** Leaves the cluster voluntarily (the others log LEAVE, not FAIL); the process stays up. */
   leave(): Promise<void>;
   /** Joins again after a leave, as a new version. */
@@ -121,9 +137,12 @@ const eventsBufferMax = 10_000;
 /**
  * Starts a member: binds UDP and TCP on `port`, opens the event log, and joins through `join`
  * (retrying with backoff) or starts a cluster. Resolves once it is a member; rejects with a
- * {@linkcode StartError} when it cannot (port in use, contact unreachable, data dir unusable).
+ * {@linkcode StartError} when it cannot (port in use, contact unreachable, data dir unusable),
+ * and with a `RangeError` naming the bound when `tags` break one.
  */
 export async function startMember(options: MemberOptions = {}): Promise<Member> {
+  const tagsRefused = options.tags === undefined ? undefined : tagsProblem(options.tags);
+  if (tagsRefused !== undefined) throw new RangeError(tagsRefused);
   const host = options.host ?? "127.0.0.1";
   const port = options.port ?? 3000;
   const dataDir = options.dataDir ?? `member-data/${host.replaceAll(":", "_")}_${port}`;
@@ -139,6 +158,7 @@ export async function startMember(options: MemberOptions = {}): Promise<Member> 
     ...(options.grepPaths === undefined ? {} : {
       grepPaths: [...options.grepPaths, `${dataDir}/*.log`],
     }),
+    ...(options.tags === undefined ? {} : { tags: options.tags }),
   });
   return new RunningMember(node);
 }
@@ -212,6 +232,13 @@ class RunningMember implements Member {
     return iterator;
   }
 
+  setTags(tags: Tags): void {
+    const problem = tagsProblem(tags);
+    if (problem !== undefined) throw new RangeError(problem);
+    const refused = this.#node.setTags(tags);
+    if (refused !== undefined) throw new Error(`cannot set tags: ${refused}`);
+  }
+
   async leave(): Promise<void> {
     await this.#node.leave();
   }
@@ -242,5 +269,6 @@ function listed(entry: EntryJson, self: boolean): ListedMember {
     incarnation: entry.incarnation,
     heartbeat: entry.heartbeat,
     self,
+    tags: entry.tags,
   };
 }

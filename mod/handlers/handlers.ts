@@ -10,7 +10,7 @@
  * passed.
  */
 import type { Logger } from "@logtape/logtape";
-import type { EventKind } from "../core/types.ts";
+import type { EventKind, Tags } from "../core/types.ts";
 import { describeFileError } from "../errors.ts";
 import { eventJson, eventKinds, type EventRecord } from "../log/event_line.ts";
 import type { EventListener } from "../node/_driver.ts";
@@ -28,6 +28,11 @@ export const handlerStderrBytesMax = 4_096;
 const stderrAfterExitMs = 500;
 /** How often an overflowing queue is reported, at most. */
 const droppedLogIntervalMs = 10_000;
+/**
+ * Members whose last known tags are kept for `MEMBER_TAGS`, at most. A member's are forgotten
+ * at its REMOVE; this bounds what members that never got one (a list started afresh) leave.
+ */
+const tagsKnownMax = 100_000;
 /** How long `close` lets queued runs finish before it kills the current one. */
 export const handlerCloseGraceMs = 2_000;
 
@@ -130,6 +135,8 @@ export function programProblem(program: string): string | undefined {
 interface Job {
   readonly spec: HandlerSpec;
   readonly record: EventRecord;
+  /** The member's tags as last known when the event was logged: `MEMBER_TAGS`. */
+  readonly tags: Tags;
 }
 
 /** The first bytes of a stream, read to its end so that the writer is never blocked. */
@@ -197,6 +204,11 @@ export class Handlers {
   /** Ends the current run early (at shutdown). */
   #killCurrent: (() => void) | undefined;
   #unsubscribe: (() => void) | undefined;
+  /**
+   * Each member's last known tags, by id: from the list a watch starts with and from the tags
+   * JOIN and UPDATE events carry, so that every event (a FAIL too) hands on the member's tags.
+   */
+  readonly #tags = new Map<string, Tags>();
 
   constructor(specs: readonly HandlerSpec[], options: HandlerOptions) {
     this.specs = specs;
@@ -213,13 +225,17 @@ export class Handlers {
   readonly listener: EventListener = (records) => {
     if (this.#closed) return;
     for (const record of records) {
+      if (record.tags !== undefined) this.#learnTags(record.member, record.tags);
+      const tags = this.#tags.get(record.member) ?? {};
+      // Its REMOVE is the last event of a member: its tags go with it.
+      if (record.kind === "REMOVE") this.#tags.delete(record.member);
       for (const spec of this.specs) {
         if (spec.kinds !== "*" && !spec.kinds.includes(record.kind)) continue;
         if (this.#queue.length >= this.#queueMax) {
           this.#drop(1);
           continue;
         }
-        this.#queue.push({ spec, record });
+        this.#queue.push({ spec, record, tags });
       }
     }
     if (this.#pump === undefined && this.#queue.length > 0) {
@@ -232,8 +248,17 @@ export class Handlers {
    * as `handlers`. A node started with `onEvents: handlers.listener` needs only `showStats`.
    */
   watch(node: Node): void {
-    this.#unsubscribe = node.watch(this.listener).stop;
+    const { self, members, stop } = node.watch(this.listener);
+    for (const entry of [self, ...members]) this.#learnTags(entry.id, entry.tags ?? {});
+    this.#unsubscribe = stop;
     this.showStats(node);
+  }
+
+  /** Keeps a member's tags, within `tagsKnownMax` members (the longest known forgotten first). */
+  #learnTags(member: string, tags: Tags): void {
+    this.#tags.delete(member);
+    this.#tags.set(member, tags);
+    if (this.#tags.size > tagsKnownMax) this.#tags.delete(this.#tags.keys().next().value!);
   }
 
   /** Shows the counters in `node`'s stats (`member stats --json`) as `handlers`. */
@@ -314,7 +339,7 @@ export class Handlers {
     }
   }
 
-  async #run({ spec, record }: Job): Promise<void> {
+  async #run({ spec, record, tags }: Job): Promise<void> {
     this.#runs++;
     const event = eventJson(record);
     const about = { program: spec.program, kind: event.kind, member: event.member };
@@ -331,8 +356,7 @@ export class Handlers {
           MEMBER_ADDRESS: event.address,
           MEMBER_VERSION: `${event.version}`,
           MEMBER_SELF: record.node,
-          // Tags come with a later change; a JSON object from the start, so readers need not.
-          MEMBER_TAGS: "{}",
+          MEMBER_TAGS: JSON.stringify(tags),
         },
       }).spawn();
     } catch (error) {

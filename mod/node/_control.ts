@@ -8,6 +8,22 @@ import type { Driver } from "./_driver.ts";
 import { leave, listed, rejoin } from "./_join.ts";
 import { stateWords } from "./options.ts";
 import { changedTags, tagsText } from "./tags.ts";
+import type { Tags } from "../core/types.ts";
+
+/**
+ * Replaces what the node says about itself (`member tags`, `Member.setTags`); returns why it
+ * cannot, in one line, or undefined once done.
+ */
+export function setTags(driver: Driver, tags: Tags): string | undefined {
+  if (driver.state !== "member") return `this node is ${stateWords[driver.state]}`;
+  // The core checks the whole set (`tagsProblem`): its refusal is the answer's one line.
+  const problem = driver.core.setTags(driver.now(), tags);
+  if (problem !== undefined) return problem;
+  driver.flush();
+  const text = tagsText(driver.core.tags);
+  driver.log.info("tags set to {tags}", { tags: text === "" ? "none" : text });
+  return undefined;
+}
 
 /** Carries out one control request and says how it went. */
 export async function control(driver: Driver, message: ControlRequest): Promise<ControlResponse> {
@@ -52,14 +68,10 @@ export async function control(driver: Driver, message: ControlRequest): Promise<
       return ok(changes.length > 0 ? `set ${changes.join(", ")}` : "nothing to set");
     }
     case "tags": {
-      if (driver.state !== "member") return no(`this node is ${stateWords[driver.state]}`);
       const tags = changedTags(driver.core.tags, message.setTags ?? {}, message.deleteTags ?? []);
-      // The core checks the whole set (`tagsProblem`): its refusal is the answer's one line.
-      const problem = driver.core.setTags(driver.now(), tags);
+      const problem = setTags(driver, tags);
       if (problem !== undefined) return no(problem);
-      driver.flush();
       const text = tagsText(driver.core.tags);
-      driver.log.info("tags set to {tags}", { tags: text === "" ? "none" : text });
       return ok(`${driver.id} says ${text === "" ? "no tags" : text}`);
     }
   }

@@ -9,7 +9,7 @@
  * answers the server hands on.
  */
 import { formatAddress, isAddress } from "../core/address.ts";
-import { type Address, memberId } from "../core/types.ts";
+import { type Address, memberId, type Tags } from "../core/types.ts";
 import { describe, describeFileError } from "../errors.ts";
 import { GrepServer } from "../grep/serve.ts";
 import { EventLog } from "../log/event_log.ts";
@@ -17,6 +17,7 @@ import { sendEvents } from "../log/stream.ts";
 import { bareHost, isLoopback } from "../net/host.ts";
 import type { Keyring } from "../wire/seal.ts";
 import { lockDataDir, nextVersion, readMembers } from "./_data_dir.ts";
+import { setTags } from "./_control.ts";
 import { Driver, type EventListener, newCore } from "./_driver.ts";
 import { join, JoinError, joinRemembered, leave, listed, rejoin } from "./_join.ts";
 import { Server } from "./_server.ts";
@@ -214,6 +215,20 @@ export class Node {
   /** The files this node serves to `member grep`. */
   grepPaths(): readonly string[] {
     return this.#grep.paths;
+  }
+
+  /** What this node says about itself now. */
+  get tags(): Tags {
+    return this.#driver.core.tags;
+  }
+
+  /**
+   * Replaces what this node says about itself; the change reaches every member and is logged as
+   * UPDATE. Returns why it cannot (the tags past a bound, the node not a member), in one line, or
+   * undefined once done.
+   */
+  setTags(tags: Tags): string | undefined {
+    return setTags(this.#driver, tags);
   }
 
   /** Leaves the group voluntarily; resolves once the leave has been announced. */
