@@ -30,6 +30,7 @@ import type { Random } from "./random.ts";
 import { versionMax } from "./wire_size.ts";
 import { epochNewer } from "./settings.ts";
 import { sameTags, tagsProblem } from "./tags.ts";
+import { userEventProblem } from "./user_events.ts";
 import type {
   Address,
   Entry,
@@ -454,6 +455,19 @@ export class Core {
       undefined,
       self.tags,
     );
+    return undefined;
+  }
+
+  /**
+   * Sends a user event to every member running now (`user_events.ts`); it is logged here as USER
+   * at once. Returns why it cannot be sent, in one line, or undefined when it was.
+   */
+  sendUserEvent(nowMs: number, name: string, payload: string): string | undefined {
+    this.#enter(nowMs);
+    if (!this.#v.self.active) return "this node is not a member";
+    const problem = userEventProblem(name, payload);
+    if (problem !== undefined) return problem;
+    this.#v.userEvents.send(nowMs, name, payload);
     return undefined;
   }
 

@@ -11,7 +11,8 @@ import type { News } from "./news.ts";
 import type { CoreCounters, Outputs } from "./outputs.ts";
 import type { Self } from "./self.ts";
 import type { SettingsSwitch } from "./settings.ts";
-import { type Address, type Entry, Status } from "./types.ts";
+import { type Address, type Entry, Status, type UserEvent } from "./types.ts";
+import type { UserEvents } from "./user_events.ts";
 import type { Watch } from "./watch.ts";
 import { assert } from "./assert.ts";
 import { entryBytesOf, gossipFrameBytes } from "./wire_size.ts";
@@ -34,6 +35,7 @@ export interface DatagramParts {
   readonly settings: SettingsSwitch;
   readonly outputs: Outputs;
   readonly counters: CoreCounters;
+  readonly userEvents: UserEvents;
 }
 
 /** Builds and queues this node's datagrams. */
@@ -71,8 +73,8 @@ export class Datagrams {
 
   /** Sends a member a heartbeat (`full` false) or a full gossip. */
   send(target: number, full: boolean): void {
-    const { entries, used } = this.build(target, full);
-    this.post(this.#p.table.address(target), entries, used);
+    const { entries, used, userEvents } = this.build(target, full);
+    this.post(this.#p.table.address(target), entries, used, userEvents);
   }
 
   /** Answers a member with a heartbeat, at most once a round. */
@@ -87,7 +89,7 @@ export class Datagrams {
 
   /** Queues a probe of a member: the heartbeat datagram it would get, sent over TCP. */
   probe(slot: number, confirm: boolean): void {
-    const { entries } = this.build(slot, false);
+    const { entries, userEvents } = this.build(slot, false);
     this.#p.outputs.probe({
       to: this.#p.table.address(slot),
       message: {
@@ -95,6 +97,7 @@ export class Datagrams {
         settings: this.#p.settings.current,
         members: this.#p.self.liveCount,
         entries,
+        ...(userEvents.length === 0 ? {} : { userEvents }),
       },
       ...(confirm ? { confirm } : {}),
     });
@@ -110,7 +113,7 @@ export class Datagrams {
     const table = this.#p.table;
     const slot = table.book.find(prober.address);
     if (table.hasRow(slot) && slot !== this.#p.self.slot) {
-      const entries = this.build(slot, false).entries;
+      const entries = this.build(slot, false, false).entries;
       // A prober speaking as an older version than the table holds: that version ended.
       if (table.version(slot) > prober.version) {
         entries.push(endedEntry(prober.address, prober.version));
@@ -153,8 +156,16 @@ export class Datagrams {
     this.post(address, entries, used);
   }
 
-  /** Queues a gossip datagram of `entries` (`entriesBytes` encoded) to `to`, and counts it. */
-  post(to: Address, entries: Entry[], entriesBytes: number): void {
+  /**
+   * Queues a gossip datagram of `entries` and `userEvents` (`entriesBytes` encoded, the events
+   * included) to `to`, and counts it.
+   */
+  post(
+    to: Address,
+    entries: Entry[],
+    entriesBytes: number,
+    userEvents: readonly UserEvent[] = [],
+  ): void {
     const { config, settings, counters } = this.#p;
     const members = this.#p.self.liveCount;
     const bytes = entriesBytes + gossipFrameBytes(settings.current, members, entries.length);
@@ -163,7 +174,13 @@ export class Datagrams {
     counters.bytesSent += bytes;
     this.#p.outputs.datagram({
       to,
-      message: { kind: "gossip", settings: settings.current, members, entries },
+      message: {
+        kind: "gossip",
+        settings: settings.current,
+        members,
+        entries,
+        ...(userEvents.length === 0 ? {} : { userEvents }),
+      },
       bytes,
     });
   }
@@ -173,7 +190,11 @@ export class Datagrams {
    * holds it as suspect or failed (so it can refute or come back), news, and, for a full gossip,
    * a rotating slice of the list until the datagram is full. Returns its entries and their size.
    */
-  build(target: number, full: boolean): { entries: Entry[]; used: number } {
+  build(
+    target: number,
+    full: boolean,
+    withEvents = true,
+  ): { entries: Entry[]; used: number; userEvents: UserEvent[] } {
     const { config, table, news, watch } = this.#p;
     const budget = this.#entriesBytesMax();
     const mark = table.nextStamp();
@@ -235,6 +256,14 @@ export class Datagrams {
     news.changes.pick(limit, full, take);
     if (full && used < budget) news.joins.pick(news.joinLimit(limit), true, take);
 
+    // User events ride in the room news left, before the slice of the list takes the rest.
+    let userEvents: UserEvent[] = [];
+    if (withEvents && this.#p.userEvents.pending) {
+      const picked = this.#p.userEvents.pick(budget - used);
+      userEvents = picked.events;
+      used += picked.bytes;
+    }
+
     if (full) {
       const present = table.present;
       let slice = 0;
@@ -255,7 +284,7 @@ export class Datagrams {
         slice++;
       }
     }
-    return { entries, used };
+    return { entries, used, userEvents };
   }
 
   /** A member's entry (this node's own too), shared within a round. */

@@ -24,6 +24,7 @@ import {
   type SyncRequest,
   type SyncResponse,
 } from "./types.ts";
+import type { UserEvents } from "./user_events.ts";
 import type { Watch } from "./watch.ts";
 
 /** The parts whole lists are built from and merged into. */
@@ -40,6 +41,7 @@ export interface ListParts {
   readonly datagrams: Datagrams;
   readonly outputs: Outputs;
   readonly counters: CoreCounters;
+  readonly userEvents: UserEvents;
 }
 
 /** Joins, list exchanges, and noticing when one is needed. */
@@ -174,11 +176,13 @@ export class ListExchange {
     if (joined < 0 || table.status(joined) === noEntryStatus) return refuse("member table full");
     this.#p.watch.heard(joined, nowMs, true);
     counters.joinsAccepted++;
+    const eventClock = this.#p.userEvents.clock;
     return {
       kind: "join-response",
       accepted: true,
       settings: this.#p.settings.current,
       entries: this.#fullList(),
+      ...(eventClock === 0 ? {} : { eventClock }),
     };
   }
 
@@ -189,6 +193,7 @@ export class ListExchange {
   applyJoinResponse(nowMs: number, response: JoinResponse, from: Address): void {
     if (!response.accepted || !this.#p.self.active) return;
     this.#p.health.heard(nowMs);
+    this.#p.userEvents.joined(response.eventClock ?? 0);
     this.#p.settings.mergeJoined(nowMs, response.settings, from);
     for (const entry of response.entries) {
       if (entry.address !== this.#p.self.address) {

@@ -23,6 +23,7 @@ import {
   Status,
   type Via,
 } from "./types.ts";
+import type { UserEvents } from "./user_events.ts";
 import type { Watch } from "./watch.ts";
 
 /** The parts a merge reads and changes. */
@@ -40,6 +41,7 @@ export interface MergeParts {
   readonly datagrams: Datagrams;
   readonly outputs: Outputs;
   readonly counters: CoreCounters;
+  readonly userEvents: UserEvents;
 }
 
 /** Merges entries and gossip into this node's state. */
@@ -123,6 +125,9 @@ export class Merger {
       }
     } finally {
       this.#behind = undefined;
+    }
+    if (message.userEvents !== undefined) {
+      this.#p.userEvents.receive(nowMs, message.userEvents, sender.address);
     }
     if (behind.length > 0) datagrams.tellBehind(nowMs, sender.address, behind);
     // A sender this node holds as failed, or as an older version, is told so: it then comes back

@@ -10,6 +10,7 @@ import type {
   Outgoing,
   OutgoingProbe,
   Tags,
+  UserEvent,
   Via,
 } from "./types.ts";
 
@@ -135,6 +136,21 @@ export class Outputs {
   ): void {
     const address = table.address(slot);
     this.event(nowMs, kind, address, table.version(slot), table.incarnation(slot), via, from);
+  }
+
+  /** Records a user event this node took (sent, or heard of first from `from`). */
+  userEvent(nowMs: number, event: UserEvent, via: Via, from?: Address): void {
+    this.#events.push({
+      kind: "USER",
+      atMs: nowMs,
+      address: event.origin,
+      version: event.originVersion,
+      incarnation: 0,
+      via,
+      ...(from === undefined ? {} : { from }),
+      name: event.name,
+      payload: event.payload,
+    });
   }
 
   /** Records a flip of the cluster's suspicion switch, as this node took it. */

@@ -78,6 +78,23 @@ export interface GossipFields {
   readonly members: number;
   /** The sender's own entry first. */
   readonly entries: readonly Entry[];
+  /** User events on their way to every member (left out when there are none). */
+  readonly userEvents?: readonly UserEvent[];
+}
+
+/**
+ * A user event (`member event NAME PAYLOAD`): every member running when it was sent receives it
+ * once, by gossip. `origin` and `originVersion` name the member that sent it, `seq` counts its
+ * events, and `clock` is the cluster's event clock when it was sent (a Lamport clock), by which a
+ * member that joins later tells events from before its time.
+ */
+export interface UserEvent {
+  readonly origin: Address;
+  readonly originVersion: number;
+  readonly seq: number;
+  readonly clock: number;
+  readonly name: string;
+  readonly payload: string;
 }
 
 /** A gossip datagram. */
@@ -131,6 +148,8 @@ export type JoinResponse =
     readonly accepted: true;
     readonly settings: Settings;
     readonly entries: readonly Entry[];
+    /** The cluster's user-event clock: events up to it were before the joiner's time. */
+    readonly eventClock?: number;
   }
   | {
     readonly kind: "join-response";
@@ -158,7 +177,8 @@ export type EventKind =
   | "FAIL"
   | "REMOVE"
   | "SETTINGS"
-  | "UPDATE";
+  | "UPDATE"
+  | "USER";
 
 /** Something that happened to a member, as seen by this node. */
 export interface MemberEvent {
@@ -174,6 +194,9 @@ export interface MemberEvent {
   readonly suspicion?: boolean;
   /** For UPDATE, and JOIN of a member with tags: the member's tags. */
   readonly tags?: Tags;
+  /** For USER: the event's name and payload (the member is its sender). */
+  readonly name?: string;
+  readonly payload?: string;
 }
 
 /** A datagram the core wants sent. `bytes` is its exact encoded size. */

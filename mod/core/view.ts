@@ -21,6 +21,7 @@ import { Self } from "./self.ts";
 import { SettingsSwitch } from "./settings.ts";
 import { Suspicion } from "./suspicion.ts";
 import type { Address, Settings, Tags } from "./types.ts";
+import { UserEvents } from "./user_events.ts";
 import { Watch } from "./watch.ts";
 
 /** What every view of a node shares: its address and settings, and what outlives a view. */
@@ -50,6 +51,7 @@ export class View {
   readonly merger: Merger;
   readonly lists: ListExchange;
   readonly rounds: Rounds;
+  readonly userEvents: UserEvents;
 
   /**
    * Builds a view as `version`, with the cluster's settings (or the switch a node starts a cluster
@@ -85,7 +87,20 @@ export class View {
     watch.setCenter(address, version);
     const settings = this.settings = new SettingsSwitch(settingsNow, self, outputs);
     const health = this.health = new LocalHealth(table, watch, config.isolatedAfterMs, nowMs);
-    const base = { config, table, watch, health, self, news, settings, outputs, counters, random };
+    const userEvents = this.userEvents = new UserEvents({ table, self, news, outputs });
+    const base = {
+      config,
+      table,
+      watch,
+      health,
+      self,
+      news,
+      settings,
+      outputs,
+      counters,
+      random,
+      userEvents,
+    };
     const datagrams = this.datagrams = new Datagrams(base);
     const endings = this.endings = new Endings({ ...base, datagrams }, nowMs);
     const suspicion = this.suspicion = new Suspicion({ ...base, datagrams, endings });

@@ -4,7 +4,7 @@
  * live in the core, which needs them to fill datagrams, and the codec takes them from here: the
  * core imports nothing from outside its folder.
  */
-import type { Entry, Settings, Tags } from "./types.ts";
+import type { Entry, Settings, Tags, UserEvent } from "./types.ts";
 
 /** The protocol-version byte that opens every datagram and every TCP frame's payload. */
 export const protocolVersion = 1;
@@ -84,6 +84,13 @@ function entryTagsBytes(tags: Tags): number {
   let bytes = entryTagsSizes.get(tags);
   if (bytes === undefined) entryTagsSizes.set(tags, bytes = tagsBytes(tags));
   return bytes;
+}
+
+/** Bytes of one user event: `[origin, originVersion, seq, clock, name, payload]`. */
+export function userEventBytes(event: UserEvent): number {
+  return 1 + strBytes(utf8.encode(event.origin).length) + uintBytes(event.originVersion) +
+    uintBytes(event.seq) + uintBytes(event.clock) + strBytes(utf8.encode(event.name).length) +
+    strBytes(utf8.encode(event.payload).length);
 }
 
 /**

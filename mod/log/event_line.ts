@@ -23,6 +23,7 @@ export const eventKinds: readonly EventKind[] = [
   "REMOVE",
   "SETTINGS",
   "UPDATE",
+  "USER",
 ];
 
 const vias: readonly Via[] = [
@@ -51,6 +52,9 @@ export interface EventRecord {
   readonly suspicion?: boolean;
   /** The member's tags: on UPDATE lines; on records made in the node, JOIN of a tagged member too. */
   readonly tags?: Tags;
+  /** For USER: the event's name and payload (the member is its sender). */
+  readonly name?: string;
+  readonly payload?: string;
 }
 
 /** The record of an event that `node` (its id) saw, at wall-clock time `timeMs`. */
@@ -65,6 +69,8 @@ export function eventRecord(timeMs: number, node: string, event: MemberEvent): E
     incarnation: event.incarnation,
     ...(event.suspicion === undefined ? {} : { suspicion: event.suspicion }),
     ...(event.tags === undefined ? {} : { tags: event.tags }),
+    ...(event.name === undefined ? {} : { name: event.name }),
+    ...(event.payload === undefined ? {} : { payload: event.payload }),
   };
 }
 
@@ -96,6 +102,9 @@ export interface EventJson {
   readonly suspicion?: boolean;
   /** For `UPDATE`, and `JOIN` of a member with tags: the member's tags. */
   readonly tags?: Tags;
+  /** For `USER`: the event's name and payload (`member` is the member that sent it). */
+  readonly name?: string;
+  readonly payload?: string;
 }
 
 /** The JSON form of an event record. */
@@ -113,6 +122,8 @@ export function eventJson(record: EventRecord): EventJson {
     ...(record.from === undefined ? {} : { from: record.from }),
     ...(record.suspicion === undefined ? {} : { suspicion: record.suspicion }),
     ...(record.tags === undefined ? {} : { tags: record.tags }),
+    ...(record.name === undefined ? {} : { name: record.name }),
+    ...(record.payload === undefined ? {} : { payload: record.payload }),
   };
 }
 
@@ -128,6 +139,9 @@ export function formatEventLine(timeMs: number, node: string, event: MemberEvent
   if (event.kind === "UPDATE" && event.tags !== undefined) {
     line += ` tags=${encodeURIComponent(JSON.stringify(event.tags))}`;
   }
+  // A name is a word; a payload may hold anything, so it is percent-encoded.
+  if (event.name !== undefined) line += ` name=${event.name}`;
+  if (event.payload !== undefined) line += ` payload=${encodeURIComponent(event.payload)}`;
   return line;
 }
 
@@ -185,6 +199,16 @@ export function parseEventLine(line: string): EventRecord | { error: string } {
       return { error: "bad tags=" };
     }
   }
+  let payload: string | undefined;
+  const payloadText = values.get("payload");
+  if (payloadText !== undefined) {
+    try {
+      payload = decodeURIComponent(payloadText);
+    } catch {
+      return { error: "bad payload=" };
+    }
+  }
+  const name = values.get("name");
   return {
     timeMs,
     kind: kind as EventKind,
@@ -195,5 +219,7 @@ export function parseEventLine(line: string): EventRecord | { error: string } {
     ...(values.has("from") ? { from: values.get("from")! } : {}),
     ...(suspicion === undefined ? {} : { suspicion: suspicion === "on" }),
     ...(tags === undefined ? {} : { tags }),
+    ...(name === undefined ? {} : { name }),
+    ...(payload === undefined ? {} : { payload }),
   };
 }

@@ -262,6 +262,15 @@ export class Simulation {
     this.#driver.flush(node);
   }
 
+  /** Sends a user event from a node; throws with the reason when it is refused. */
+  sendUserEvent(index: number, name: string, payload: string): void {
+    const node = this.node(index);
+    if (node.state !== "up") throw new Error(`node ${index} is not up`);
+    const problem = node.core!.sendUserEvent(this.nowMs, name, payload);
+    if (problem !== undefined) throw new Error(`node ${index}: ${problem}`);
+    this.#driver.flush(node);
+  }
+
   /** Replaces what a node says about itself; throws with the reason when the tags are refused. */
   setTags(index: number, tags: Tags): void {
     const node = this.node(index);

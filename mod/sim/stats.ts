@@ -56,6 +56,7 @@ export function emptyStats(): SimulationStats {
       REMOVE: 0,
       SETTINGS: 0,
       UPDATE: 0,
+      USER: 0,
     },
     falsePositives: 0,
     leavesSeenAsFailures: 0,

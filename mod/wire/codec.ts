@@ -24,9 +24,11 @@ import type {
   SyncRequest,
   SyncResponse,
   Tags,
+  UserEvent,
   Via,
 } from "../core/types.ts";
 import { tagKeyPattern, tagsCountMax, tagsProblem } from "../core/tags.ts";
+import { userEventProblem } from "../core/user_events.ts";
 import { gossipEntriesMax, protocolVersion, uint32Max, versionMax } from "../core/wire_size.ts";
 import { type GrepQuery, type OutputMode, queryProblem } from "./grep_query.ts";
 
@@ -301,6 +303,32 @@ function eventTuple(event: WatchEvent): unknown[] {
   ];
 }
 
+function userEventTuple(event: UserEvent): unknown[] {
+  return [event.origin, event.originVersion, event.seq, event.clock, event.name, event.payload];
+}
+
+/** User events as a gossip carries them, each within the bounds a sender may set. */
+function userEventsOf(value: unknown): UserEvent[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > 64) fail();
+  return value.map((item) => {
+    if (!Array.isArray(item) || item.length !== 6) fail();
+    const [origin, originVersion, seq, clock, name, payload] = item;
+    if (typeof origin !== "string" || !isAddress(origin)) fail();
+    if (typeof name !== "string" || typeof payload !== "string") fail();
+    if (userEventProblem(name, payload) !== undefined) fail();
+    const version = safeUint(originVersion);
+    if (version === 0 || version > versionMax) fail();
+    return {
+      origin,
+      originVersion: version,
+      seq: safeUint(seq),
+      clock: safeUint(clock),
+      name,
+      payload,
+    };
+  });
+}
+
 /** A gossip and its two TCP forms share one shape. */
 const gossipTags = { gossip: Tag.Gossip, probe: Tag.Probe, "probe-ack": Tag.ProbeAck } as const;
 const gossipKinds = {
@@ -320,6 +348,10 @@ function body(message: DatagramMessage | FrameMessage): unknown[] {
         message.settings.suspicion ? 1 : 0,
         message.members,
         message.entries.map(entryTuple),
+        // Appended, and only when there are some: a gossip without events is as it was.
+        ...(message.userEvents === undefined || message.userEvents.length === 0
+          ? []
+          : [message.userEvents.map(userEventTuple)]),
       ];
     case "sync-request":
     case "sync-response":
@@ -390,6 +422,7 @@ function body(message: DatagramMessage | FrameMessage): unknown[] {
           message.settings.epoch,
           message.settings.suspicion ? 1 : 0,
           message.entries.map(entryTuple),
+          ...(message.eventClock === undefined ? [] : [message.eventClock]),
         ]
         : [Tag.JoinResponse, 0, message.reason];
   }
@@ -480,6 +513,7 @@ const eventKindSet: Readonly<Record<EventKind, true>> = {
   REMOVE: true,
   SETTINGS: true,
   UPDATE: true,
+  USER: true,
 };
 const viaSet: Readonly<Record<Via, true>> = {
   self: true,
@@ -560,7 +594,7 @@ function messageOf(
     case Tag.Gossip:
     case Tag.Probe:
     case Tag.ProbeAck: {
-      if (value.length !== 5) fail();
+      if (value.length !== 5 && value.length !== 6) fail();
       const entries = entriesOf(value[4], limits);
       // Over TCP too a gossip is one datagram's worth, not a frame's.
       if (entries.length === 0 || entries.length > gossipEntriesMax) fail();
@@ -569,6 +603,7 @@ function messageOf(
         settings: settingsOf(value[1], value[2]),
         members: uint32(value[3]),
         entries,
+        ...(value.length === 6 ? { userEvents: userEventsOf(value[5]) } : {}),
       };
     }
     case Tag.SyncRequest:
@@ -585,12 +620,13 @@ function messageOf(
       return { kind: "join-request", entry: entryOf(value[1]) };
     }
     case Tag.JoinResponse: {
-      if (value[1] === 1 && value.length === 5) {
+      if (value[1] === 1 && (value.length === 5 || value.length === 6)) {
         return {
           kind: "join-response",
           accepted: true,
           settings: settingsOf(value[2], value[3]),
           entries: entriesOf(value[4], limits),
+          ...(value.length === 6 ? { eventClock: safeUint(value[5]) } : {}),
         };
       }
       if (value[1] === 0 && value.length === 3 && typeof value[2] === "string") {
