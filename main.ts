@@ -10,6 +10,7 @@ import { grepCommand, preparedArgs } from "./cmd/grep.ts";
 import { joinCommand } from "./cmd/join.ts";
 import { keygenCommand } from "./cmd/keygen.ts";
 import { leaveCommand } from "./cmd/leave.ts";
+import { eventCommand } from "./cmd/event.ts";
 import { membersCommand } from "./cmd/members.ts";
 import { serveCommand } from "./cmd/serve.ts";
 import { setCommand } from "./cmd/set.ts";
@@ -52,6 +53,7 @@ export async function main(args: string[]): Promise<number> {
     .addCommand(leaveCommand(setExit))
     .addCommand(statsCommand(setExit))
     .addCommand(membersCommand(setExit))
+    .addCommand(eventCommand(setExit))
     .addCommand(grepCommand(setExit))
     .addCommand(watchCommand(setExit))
     .addCommand(setCommand(setExit))

@@ -91,6 +91,8 @@ function eventLine(event: WatchEvent, json: boolean): string {
     ...(event.from === undefined ? {} : { from: event.from }),
     ...(event.suspicion === undefined ? {} : { suspicion: event.suspicion }),
     ...(event.tags === undefined ? {} : { tags: event.tags }),
+    ...(event.name === undefined ? {} : { name: event.name }),
+    ...(event.payload === undefined ? {} : { payload: event.payload }),
   });
 }
 

@@ -1,7 +1,7 @@
 /**
  * Control requests from this node's own machine: `member leave`, `member join`, `member set`
- * (the receive-side drop rate here, the suspicion switch for the whole cluster) and `member tags`
- * (what this node says about itself).
+ * (the receive-side drop rate here, the suspicion switch for the whole cluster), `member tags`
+ * (what this node says about itself) and `member event` (a user event to every member).
  */
 import type { ControlRequest, ControlResponse } from "../wire/codec.ts";
 import type { Driver } from "./_driver.ts";
@@ -66,6 +66,14 @@ export async function control(driver: Driver, message: ControlRequest): Promise<
         changes.push(`suspicion ${message.suspicion ? "on" : "off"} for the whole cluster`);
       }
       return ok(changes.length > 0 ? `set ${changes.join(", ")}` : "nothing to set");
+    }
+    case "event": {
+      if (driver.state !== "member") return no(`this node is ${stateWords[driver.state]}`);
+      const name = message.eventName ?? "";
+      const problem = driver.core.sendUserEvent(driver.now(), name, message.eventPayload ?? "");
+      if (problem !== undefined) return no(problem);
+      driver.flush();
+      return ok(`${driver.id} sent ${name} to every member`);
     }
     case "tags": {
       const tags = changedTags(driver.core.tags, message.setTags ?? {}, message.deleteTags ?? []);

@@ -83,6 +83,9 @@ export interface WatchEvent {
   readonly suspicion?: boolean;
   /** For UPDATE, and JOIN of a member with tags: the member's tags. */
   readonly tags?: Tags;
+  /** For USER: the event's name and payload. */
+  readonly name?: string;
+  readonly payload?: string;
 }
 
 /** Events the node logged since the last frame, in order; none is a keep-alive. */
@@ -167,7 +170,7 @@ export interface StatsResponse {
 }
 
 /** What a control request asks a node to do. */
-export type ControlAction = "leave" | "join" | "set" | "tags";
+export type ControlAction = "leave" | "join" | "set" | "tags" | "event";
 
 /**
  * A command for the node itself (`member leave`, `join`, `set`, `tags`); accepted from its own
@@ -184,6 +187,9 @@ export interface ControlRequest {
   readonly setTags?: Tags;
   /** For `tags`: keys to remove. */
   readonly deleteTags?: readonly string[];
+  /** For `event`: the user event to send to every member (`member event NAME PAYLOAD`). */
+  readonly eventName?: string;
+  readonly eventPayload?: string;
 }
 
 /** The outcome of a control request. */
@@ -298,8 +304,17 @@ function eventTuple(event: WatchEvent): unknown[] {
     event.from ?? null,
     event.incarnation,
     event.suspicion === undefined ? null : event.suspicion ? 1 : 0,
-    // Appended after the eight fields a watch had before tags, and only when there are tags.
-    ...(event.tags === undefined ? [] : [Object.entries(event.tags)]),
+    // Appended after the eight fields a watch had before tags, and only when there are tags;
+    // a user event's name and payload after those (the tags then null when there are none).
+    ...(event.name !== undefined
+      ? [
+        event.tags === undefined ? null : Object.entries(event.tags),
+        event.name,
+        event.payload ?? "",
+      ]
+      : event.tags === undefined
+      ? []
+      : [Object.entries(event.tags)]),
   ];
 }
 
@@ -374,12 +389,19 @@ function body(message: DatagramMessage | FrameMessage): unknown[] {
         message.dropRate ?? null,
         message.suspicion === undefined ? null : message.suspicion ? 1 : 0,
       ];
-      // Tag changes are appended, so that every other request keeps the four elements it had.
-      if (message.setTags === undefined && message.deleteTags === undefined) return head;
+      // Tag changes are appended, so that every other request keeps the four elements it had,
+      // and a user event after them.
+      const event = message.eventName === undefined
+        ? []
+        : [message.eventName, message.eventPayload ?? ""];
+      if (
+        message.setTags === undefined && message.deleteTags === undefined && event.length === 0
+      ) return head;
       return [
         ...head,
         Object.entries(message.setTags ?? {}),
         [...(message.deleteTags ?? [])],
+        ...event,
       ];
     }
     case "control-response":
@@ -537,9 +559,16 @@ function memberIdOf(value: unknown): string {
 }
 
 function eventOf(value: unknown): WatchEvent {
-  // Eight fields, or nine with the member's tags.
-  if (!Array.isArray(value) || value.length < 8 || value.length > 9) fail();
-  const [timeMs, kind, member, node, via, from, incarnation, suspicion, tags] = value;
+  // Eight fields, nine with the member's tags, eleven with a user event's name and payload.
+  if (!Array.isArray(value) || !(value.length === 8 || value.length === 9 || value.length === 11)) {
+    fail();
+  }
+  const [timeMs, kind, member, node, via, from, incarnation, suspicion, tags, name, payload] =
+    value;
+  if (value.length === 11) {
+    if (typeof name !== "string" || typeof payload !== "string") fail();
+    if (userEventProblem(name, payload) !== undefined) fail();
+  }
   if (typeof kind !== "string" || !Object.hasOwn(eventKindSet, kind)) fail();
   if (typeof via !== "string" || !Object.hasOwn(viaSet, via)) fail();
   // Most often an address; a list exchange from a member that sent no entry names a bare host.
@@ -553,7 +582,8 @@ function eventOf(value: unknown): WatchEvent {
     ...(from === null ? {} : { from }),
     incarnation: uint32(incarnation),
     ...(suspicion === null ? {} : { suspicion: flag(suspicion) }),
-    ...(value.length === 9 ? { tags: tagsOf(tags) } : {}),
+    ...(value.length >= 9 && tags !== null ? { tags: tagsOf(tags) } : {}),
+    ...(value.length === 11 ? { name: name as string, payload: payload as string } : {}),
   };
 }
 
@@ -643,10 +673,18 @@ function messageOf(
       return { kind: "stats-response", json: value[1] };
     }
     case Tag.ControlRequest: {
-      // Four elements, or six with tag changes (`member tags`).
-      if (value.length !== 4 && value.length !== 6) fail();
-      const [, action, dropRate, suspicion, set, deleted] = value;
-      if (action !== "leave" && action !== "join" && action !== "set" && action !== "tags") fail();
+      // Four elements, six with tag changes (`member tags`), eight with a user event.
+      if (value.length !== 4 && value.length !== 6 && value.length !== 8) fail();
+      const [, action, dropRate, suspicion, set, deleted, eventName, eventPayload] = value;
+      if (
+        action !== "leave" && action !== "join" && action !== "set" && action !== "tags" &&
+        action !== "event"
+      ) fail();
+      if (
+        value.length === 8 &&
+        (typeof eventName !== "string" || typeof eventPayload !== "string" ||
+          userEventProblem(eventName, eventPayload) !== undefined)
+      ) fail();
       if (
         dropRate !== null && (typeof dropRate !== "number" || !(dropRate >= 0 && dropRate <= 1))
       ) {
@@ -658,7 +696,8 @@ function messageOf(
         action,
         ...(dropRate === null ? {} : { dropRate }),
         ...(suspicion === null ? {} : { suspicion: suspicion === 1 }),
-        ...(value.length === 6 ? tagChangesOf(set, deleted) : {}),
+        ...(value.length >= 6 ? tagChangesOf(set, deleted) : {}),
+        ...(value.length === 8 ? { eventName, eventPayload } : {}),
       };
     }
     case Tag.ControlResponse: {
