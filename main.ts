@@ -43,7 +43,8 @@ export async function main(args: string[]): Promise<number> {
   const program = new Command("member")
     .description(
       "Cluster membership by gossip-style heartbeating with suspicion: fast failure detection, " +
-        "a grep over every live member's logs, statistics, and a replay in the browser.",
+        "tags that say what each member is, a grep over every live member's logs, statistics, " +
+        "and a replay in the browser.",
     )
     .version(version, "-V, --version")
     .showSuggestionAfterError(true)

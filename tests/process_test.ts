@@ -300,7 +300,19 @@ Deno.test("a narrowed build refuses a path outside its own with the reason, in o
 });
 
 Deno.test("help is on stdout with exit 0, for the tool and every subcommand", async () => {
-  const subcommands = ["serve", "join", "leave", "set", "stats", "grep", "viz", "sim", "keygen"];
+  const subcommands = [
+    "serve",
+    "join",
+    "leave",
+    "set",
+    "stats",
+    "grep",
+    "viz",
+    "sim",
+    "keygen",
+    "tags",
+    "members",
+  ];
   const cases = [["help"], ["--help"], ...subcommands.map((name) => [name, "--help"])];
   for (const args of cases) {
     const result = await member(args);
