@@ -5,20 +5,22 @@
  * processes, 10 and 50 nodes), `grep` (`member grep` on 4 and 10 nodes with 60 MB of log each,
  * against GNU grep in one process). `--quick` keeps to the smaller sizes and shorter runs, for a look.
  */
+import { changesBench } from "./changes.ts";
 import { grepBench } from "./grep.ts";
 import { programsBench } from "./programs.ts";
 import { realBench } from "./real.ts";
 import { simBench } from "./sim.ts";
 
-const parts = ["sim", "real", "grep", "programs"] as const;
+const parts = ["sim", "real", "grep", "programs", "changes"] as const;
 
-const usage = `usage: deno task bench [sim|real|grep|programs]... [--quick]
+const usage = `usage: deno task bench [sim|real|grep|programs|changes]... [--quick]
 
 Prints the figures the README records. With no part named, runs them all: sim (10 to 10,000
 simulated nodes, about 30 minutes and 10 GB), real (10 and 50 real processes, about 28 minutes),
 grep (4 and 10 nodes with 60 MB of log each), programs (10 real processes, the introducer with an
 event handler that sleeps 10 s per event and a watch whose reader never reads: detection and false
-positives, about 2 minutes). --quick keeps to the smaller sizes and shorter runs.`;
+positives, about 3 minutes), changes (the bytes a change of tags and a user event cost the cluster,
+simulated, 10 to 1,000 members). --quick keeps to the smaller sizes and shorter runs.`;
 
 async function main(args: string[]): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {
@@ -74,6 +76,14 @@ async function main(args: string[]): Promise<number> {
       console.log(
         `\nPrograms (\`deno task bench programs\`): a handler sleeping 10 s per event and a ` +
           `watch never read, on the introducer:\n`,
+      );
+      console.log(table);
+    }
+    if (part === "changes") {
+      const table = changesBench({ sizes: quick ? [10, 50] : [10, 50, 1000] });
+      console.log(
+        `\nChanges (\`deno task bench changes\`): bytes all members send in the 5 simulated ` +
+          `seconds after, less a quiet 5 s, seed 1:\n`,
       );
       console.log(table);
     }

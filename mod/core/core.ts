@@ -51,6 +51,12 @@ import type {
 export type { CoreCounters, MemberView };
 export { epochNewer };
 
+/**
+ * Rounds for which every datagram a node sends carries its new tags: its neighbours hear them
+ * straight away, and its random targets start them on their way as news.
+ */
+const ownTagsRounds = 3;
+
 /** What a core is created with. */
 export interface CoreOptions {
   /** This node's address, as the others reach it. */
@@ -444,7 +450,7 @@ export class Core {
     if (sameTags(tags, self.tags)) return undefined;
     self.tags = { ...tags };
     self.tagsVersion++;
-    self.tagsRoundsLeft = this.#v.news.limit(this.#v.table.live.size);
+    self.tagsRoundsLeft = ownTagsRounds;
     this.#outputs.event(
       nowMs,
       "UPDATE",

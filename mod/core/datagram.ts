@@ -240,8 +240,10 @@ export class Datagrams {
     const take = (slot: number): boolean | null => {
       if (table.stamped(slot, mark)) return true;
       if (taken >= newsMax) return null;
-      // News of a member with tags carries them: that is how a change of tags spreads.
-      const tagged = table.tagsVersion(slot) > 0;
+      // News of a member with tags carries them in full gossips: that is how a change of tags
+      // spreads. Heartbeats go to the same few neighbours every round, so the kilobyte would be
+      // sent to them again and again for as long as the news lasts.
+      const tagged = full && table.tagsVersion(slot) > 0;
       const entry = tagged ? this.#taggedEntry(slot) : this.entry(slot);
       const size = this.#entryBytes(entry);
       // A large item that does not fit leaves room for the smaller ones after it.

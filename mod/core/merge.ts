@@ -26,6 +26,9 @@ import {
 import type { UserEvents } from "./user_events.ts";
 import type { Watch } from "./watch.ts";
 
+/** Members whose tags are awaited at once, at most: past it the wait starts again. */
+const tagsWantedMax = 4096;
+
 /** The parts a merge reads and changes. */
 export interface MergeParts {
   readonly config: Config;
@@ -70,6 +73,8 @@ export class Merger {
   #endsHeardFromMs: number;
   /** When this node last asked for a whole list to hear of tags it lacks. */
   #tagsAskedMs = -Infinity;
+  /** Members whose newer tags this node knows of but lacks, and since when. */
+  readonly #tagsWanted = new Map<number, number>();
 
   constructor(parts: MergeParts, endsHeardFromMs = -Infinity) {
     this.#p = parts;
@@ -261,7 +266,7 @@ export class Merger {
     const outputs = this.#p.outputs;
     const tags = table.tagsVersion(slot) > 0 ? table.tags(slot) : undefined;
     outputs.event(nowMs, "JOIN", entry.address, entry.version, entry.incarnation, via, from, tags);
-    if (entry.tagsVersion !== undefined && tags === undefined) this.#askTags(nowMs, from);
+    if (entry.tagsVersion !== undefined && tags === undefined) this.#wantTags(nowMs, slot, from);
     if (entry.status === Status.Suspect) {
       outputs.event(nowMs, "SUSPECT", entry.address, entry.version, entry.incarnation, via, from);
     }
@@ -320,9 +325,10 @@ export class Merger {
   #tags(nowMs: number, slot: number, entry: Entry, via: Via, from: Address, news: boolean): void {
     const table = this.#p.table;
     if (entry.tags === undefined) {
-      this.#askTags(nowMs, from);
+      this.#wantTags(nowMs, slot, from);
       return;
     }
+    this.#tagsWanted.delete(slot);
     table.setTags(slot, entry.tagsVersion!, entry.tags);
     if (news) this.#p.news.announce(slot);
     this.#p.outputs.event(
@@ -335,6 +341,21 @@ export class Merger {
       from,
       entry.tags,
     );
+  }
+
+  /**
+   * Notes that this node lacks a member's newer tags. They are most often a round or two behind,
+   * as news: a whole list is asked for only when they have not come for two list intervals.
+   */
+  #wantTags(nowMs: number, slot: number, from: Address): void {
+    const since = this.#tagsWanted.get(slot);
+    if (since === undefined) {
+      if (this.#tagsWanted.size >= tagsWantedMax) this.#tagsWanted.clear();
+      this.#tagsWanted.set(slot, nowMs);
+    } else if (nowMs - since >= 2 * this.#p.config.syncIntervalMs) {
+      this.#tagsWanted.delete(slot);
+      this.#askTags(nowMs, from);
+    }
   }
 
   #askTags(nowMs: number, from: Address): void {

@@ -139,7 +139,7 @@ export class Self {
     // A new version starts with the tags the old one had, as its first set, and says so.
     if (this.tagsVersion > 0) {
       this.tagsVersion = 1;
-      this.tagsRoundsLeft = this.#news.limit(this.#table.live.size);
+      this.tagsRoundsLeft = 3;
     }
     this.#counters.rejoins++;
     this.#watch.setCenter(this.address, next);

@@ -28,7 +28,7 @@ const outgoingMax = 256;
  * Datagrams a node puts an event in, as a multiple of news's retransmit limit: most go to its
  * ring neighbours, which often have it already; the few to random members carry it on.
  */
-const sendsPerLimit = 3;
+const sendsPerLimit = 2;
 
 const utf8 = new TextEncoder();
 
