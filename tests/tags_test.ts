@@ -2,14 +2,15 @@
  * Tags as operators and programs meet them, on 10 real processes run from the bundle under the
  * binary's flags (run `deno task bundle` first): `serve --tag` at start, `member tags` at run
  * time, `member members` filtered by tag and status, the UPDATE lines of the event log, a
- * handler's MEMBER_TAGS, `member watch --json`, and the one line past the bound. Every wait has a
- * deadline; all is torn down in `finally`.
+ * handler's MEMBER_TAGS, `member watch --json`, and the one line past the bound; and the library's
+ * tags in-process. Every wait has a deadline; all is torn down in `finally`.
  */
 import assert from "node:assert/strict";
 import { tagsBytes } from "../mod/core/tags.ts";
 import type { EntryJson } from "../mod/node/stats.ts";
 import { binaryFlags } from "../tasks/flags.ts";
-import { bundle, Cluster, member, type MemberProcess, waitFor } from "./_cluster.ts";
+import { type Member, type MemberItem, startMember } from "../mod/mod.ts";
+import { bundle, Cluster, freePort, member, type MemberProcess, waitFor } from "./_cluster.ts";
 
 /** The members started with `--tag role=web`; the others say `role=db`, but for one untagged. */
 const web = [0, 3, 6, 9];
@@ -337,5 +338,47 @@ Deno.test("tags: set at start and at run time reach all 10 members within 2 s; m
   } finally {
     await watch?.stop();
     await cluster.stop();
+  }
+});
+
+Deno.test("tags in the library: startMember({ tags }), setTags, and what the others list", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "member-lib-tags-" });
+  const port = freePort(["127.0.0.1"], 2);
+  try {
+    await using a = await startMember({ port, dataDir: `${dir}/a`, tags: { role: "web" } });
+    await using b = await startMember({
+      port: port + 1,
+      dataDir: `${dir}/b`,
+      join: `127.0.0.1:${port}`,
+    });
+    const listedBy = (m: Member, id: string) => m.members().find((e) => e.id === id)?.tags;
+    await waitFor("b to list a's tags", () => listedBy(b, a.id)?.role === "web", 5000);
+    const seen: MemberItem[] = [];
+    const reading = (async () => {
+      for await (const item of b.events()) {
+        seen.push(item);
+        if (item.kind === "UPDATE") break;
+      }
+    })();
+    await waitFor("the list", () => seen.length >= 2, 5000);
+    const listedA = seen.find((item) => item.kind === "MEMBER" && item.member === a.id);
+    assert.deepEqual(listedA?.tags, { role: "web" });
+    a.setTags({ role: "web", zone: "b" });
+    await reading;
+    const update = seen.at(-1)!;
+    assert(update.kind === "UPDATE" && update.member === a.id);
+    assert.deepEqual(update.tags, { role: "web", zone: "b" });
+    assert.throws(() => a.setTags({ big: "x".repeat(1100) }), RangeError);
+    assert.deepEqual(a.members()[0].tags, { role: "web", zone: "b" }, "a refusal changes nothing");
+    await a.leave();
+    assert.throws(() => a.setTags({ role: "db" }), /cannot set tags: this node is not a member/);
+    await a.join();
+    assert.deepEqual(a.members()[0].tags, { role: "web", zone: "b" }, "a rejoin keeps them");
+    await assert.rejects(
+      startMember({ port: port + 1, dataDir: `${dir}/c`, tags: { "bad key": "" } }),
+      RangeError,
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
   }
 });
