@@ -196,6 +196,7 @@ export interface MemberEvent {
   readonly tags?: Tags;
   /** For USER: the event's name and payload (the member is its sender). */
   readonly name?: string;
+  /** For USER: the event's payload, any text of at most 1 KiB. */
   readonly payload?: string;
 }
 

@@ -54,6 +54,7 @@ export interface EventRecord {
   readonly tags?: Tags;
   /** For USER: the event's name and payload (the member is its sender). */
   readonly name?: string;
+  /** For USER: the event's payload, any text of at most 1 KiB. */
   readonly payload?: string;
 }
 
@@ -104,6 +105,7 @@ export interface EventJson {
   readonly tags?: Tags;
   /** For `USER`: the event's name and payload (`member` is the member that sent it). */
   readonly name?: string;
+  /** For USER: the event's payload, any text of at most 1 KiB. */
   readonly payload?: string;
 }
 

@@ -85,6 +85,7 @@ export interface WatchEvent {
   readonly tags?: Tags;
   /** For USER: the event's name and payload. */
   readonly name?: string;
+  /** For USER: the event's payload, any text of at most 1 KiB. */
   readonly payload?: string;
 }
 
