@@ -89,7 +89,10 @@ export class Tcp {
   joinArrive(item: JoinAsk): void {
     const now = this.#agenda.nowMs;
     const joiner = item.joiner;
-    if (joiner.state !== "up" || joiner.generation !== item.generation) return;
+    if (joiner.generation !== item.generation) return;
+    // A joiner stopped before its request went out sends it once it runs again.
+    if (joiner.state === "paused") return this.#retryJoin(joiner, item.generation);
+    if (joiner.state !== "up") return;
     const contact = this.#node(joiner.contact!);
     const connected = this.#network.connected(joiner, contact);
     if (connected && contact.state === "paused") {
@@ -100,13 +103,7 @@ export class Tcp {
     }
     if (contact.state !== "up" || !connected) {
       // A contact that is down refuses the connection; a paused or unreachable one times out.
-      const run = () => {
-        if (joiner.state === "up" && joiner.generation === item.generation) {
-          this.sendJoin(joiner);
-        }
-      };
-      const atMs = now + this.#joinRetryMs;
-      this.#agenda.push(Math.max(Math.ceil(atMs), this.#agenda.nowMs), { kind: "action", run });
+      this.#retryJoin(joiner, item.generation);
       return;
     }
     const response = contact.core!.acceptJoin(now, joiner.core!.joinRequest());
@@ -123,7 +120,10 @@ export class Tcp {
   /** The contact's answer reaches the joiner, which takes gossip from then on. */
   joinReply(item: JoinReply): void {
     const joiner = item.joiner;
-    if (joiner.state !== "up" || joiner.generation !== item.generation) return;
+    if (joiner.generation !== item.generation) return;
+    // An answer that came while the joiner was stopped is read too late: it asks again.
+    if (joiner.state === "paused") return this.#retryJoin(joiner, item.generation);
+    if (joiner.state !== "up") return;
     if (!item.response.accepted) {
       this.#fail(`join of ${joiner.address} refused: ${item.response.reason}`);
     }
@@ -210,6 +210,20 @@ export class Tcp {
         this.#flush(node);
       } else this.#answer(node, request);
     }
+  }
+
+  /**
+   * Tries a join again after the wait a joiner gives its contact: at once when its process runs,
+   * later again while it is stopped, never once it is gone.
+   */
+  #retryJoin(joiner: SimNode, generation: number): void {
+    const run = () => {
+      if (joiner.generation !== generation) return;
+      if (joiner.state === "up") this.sendJoin(joiner);
+      else if (joiner.state === "paused") this.#retryJoin(joiner, generation);
+    };
+    const atMs = this.#agenda.nowMs + this.#joinRetryMs;
+    this.#agenda.push(Math.max(Math.ceil(atMs), this.#agenda.nowMs), { kind: "action", run });
   }
 
   /** Sends a request the driver rules let through; it ends at its answer or its timeout. */
