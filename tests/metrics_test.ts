@@ -155,10 +155,14 @@ Deno.test("metrics: a 3-member cluster, scraped by hand and by a real Prometheus
     await cluster.waitForAgreement(30_000);
 
     await t.step("the text format, members by status, JOIN events counted", async () => {
-      const text = await waitFor("3 alive in the introducer's metrics", async () => {
+      // The introducer lists a joiner as soon as it accepts its join, over TCP: a scrape just after
+      // may come before the joiners' first gossip has.
+      const text = await waitFor("3 alive and traffic in the introducer's metrics", async () => {
         const text = await scrape(metricsOf(0));
-        return valueOf(parseText(text).samples, "member_members", { status: "alive" }) === 3 &&
-          text;
+        const samples = parseText(text).samples;
+        return valueOf(samples, "member_members", { status: "alive" }) === 3 &&
+          valueOf(samples, "member_received_bytes_total", { kind: "gossip" }) > 0 &&
+          valueOf(samples, "member_sent_messages_total", { kind: "gossip" }) > 0 && text;
       }, 10_000);
       const { samples, types } = parseText(text);
       for (const name of types.keys()) {
