@@ -66,6 +66,9 @@ export class Self {
     if (options.tags !== undefined && Object.keys(options.tags).length > 0) {
       this.tags = options.tags;
       this.tagsVersion = 1;
+      // Its first datagrams carry them: a member that hears of it second-hand first still gets
+      // them within a round or two, not only when its join's news or a whole list comes.
+      this.tagsRoundsLeft = 3;
     }
     this.#versionOrigin = options.origin?.version ?? options.version;
     this.#originMs = options.origin?.atMs ?? options.nowMs;
