@@ -11,14 +11,8 @@ import {
 } from "@logtape/logtape";
 import { parseAddress } from "../mod/core/address.ts";
 import { MetricsError, MetricsServer } from "../mod/metrics/metrics.ts";
-import {
-  handlerQueueMax,
-  Handlers,
-  type HandlerSpec,
-  handlerTimeoutDefaultMs,
-  parseHandlerSpec,
-  programProblem,
-} from "../mod/handlers/handlers.ts";
+import { handlerQueueMax, Handlers, handlerTimeoutDefaultMs } from "../mod/handlers/handlers.ts";
+import { type HandlerSpec, parseHandlerSpec, programProblem } from "../mod/handlers/spec.ts";
 import { Node } from "../mod/node/node.ts";
 import { StartError } from "../mod/node/options.ts";
 import { integerIn, numberIn, RuntimeFailure, UsageError } from "./_cli.ts";

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { binaryFlags } from "../tasks/flags.ts";
-import { parseHandlerSpec } from "../mod/handlers/handlers.ts";
+import { parseHandlerSpec } from "../mod/handlers/spec.ts";
 import { Cluster, member, type MemberProcess, waitFor } from "./_cluster.ts";
 
 const root = new URL("..", import.meta.url).pathname;

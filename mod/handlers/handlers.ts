@@ -10,11 +10,12 @@
  * passed.
  */
 import type { Logger } from "@logtape/logtape";
-import type { EventKind, Tags } from "../core/types.ts";
+import type { Tags } from "../core/types.ts";
 import { describeFileError } from "../errors.ts";
-import { eventJson, eventKinds, type EventRecord } from "../log/event_line.ts";
+import { eventJson, type EventRecord } from "../log/event_line.ts";
 import type { EventListener } from "../node/_driver.ts";
 import type { Node } from "../node/node.ts";
+import type { HandlerSpec } from "./spec.ts";
 
 /** Handler runs waiting at most; past it, new runs are dropped (and counted). */
 export const handlerQueueMax = 1_000;
@@ -35,14 +36,6 @@ const droppedLogIntervalMs = 10_000;
 const tagsKnownMax = 100_000;
 /** How long `close` lets queued runs finish before it kills the current one. */
 export const handlerCloseGraceMs = 2_000;
-
-/** One `--on KINDS=PROGRAM`: which event kinds run which program. */
-export interface HandlerSpec {
-  /** The kinds it runs for; `"*"` for every kind. */
-  readonly kinds: readonly EventKind[] | "*";
-  /** The program's absolute path: it is run as is, with no shell and no arguments. */
-  readonly program: string;
-}
 
 /** The counters `member stats --json` shows as `handlers`, and metrics read. */
 export interface HandlerStats {
@@ -66,70 +59,6 @@ export interface HandlerOptions {
   readonly timeoutMs?: number;
   /** Runs waiting at most. */
   readonly queueMax?: number;
-}
-
-/**
- * Parses `KINDS=PROGRAM` (KINDS a comma list of event kinds, or `*`); returns the reason when it
- * is not one.
- */
-export function parseHandlerSpec(text: string): HandlerSpec | { error: string } {
-  const eq = text.indexOf("=");
-  if (eq < 0) {
-    return { error: `'${text}' is not KINDS=PROGRAM (for example FAIL=/usr/local/bin/x)` };
-  }
-  const kindsText = text.slice(0, eq).trim();
-  const program = text.slice(eq + 1);
-  if (program === "") return { error: `'${text}' names no program after '='` };
-  if (!program.startsWith("/")) {
-    return {
-      error: `${program} is not an absolute path: give the program's full path, as the build's ` +
-        "--allow-run names it",
-    };
-  }
-  if (kindsText === "*") return { kinds: "*", program };
-  const kinds: EventKind[] = [];
-  for (const word of kindsText.split(",")) {
-    const kind = word.trim().toUpperCase();
-    if (!(eventKinds as readonly string[]).includes(kind)) {
-      return {
-        error: `unknown event kind '${word}' in '${text}': give ${eventKinds.join(", ")} or *`,
-      };
-    }
-    if (!kinds.includes(kind as EventKind)) kinds.push(kind as EventKind);
-  }
-  return { kinds, program };
-}
-
-/**
- * Why `program` cannot be run as a handler here, or undefined when it can: missing, not an
- * executable file, or outside what this build of member may run.
- */
-export function programProblem(program: string): string | undefined {
-  let info: Deno.FileInfo | undefined;
-  try {
-    info = Deno.statSync(program);
-  } catch (error) {
-    // A build whose file access is narrowed may not look at it: the run permission below and the
-    // run itself still tell.
-    if (!(error instanceof Deno.errors.NotCapable)) {
-      return `cannot use ${program} as a handler: ${describeFileError(error)}`;
-    }
-  }
-  if (info !== undefined && !info.isFile) return `${program} is not a file`;
-  if (info?.mode != null && (info.mode & 0o111) === 0) {
-    return `${program} is not executable: chmod +x it`;
-  }
-  let state: Deno.PermissionState = "denied";
-  try {
-    state = Deno.permissions.querySync({ name: "run", command: program }).state;
-  } catch {
-    // An unknown answer is taken as a no.
-  }
-  if (state !== "granted") {
-    return `this build of member may not run ${program}: rebuild it with ` +
-      `\`deno task compile --handler ${program}\` (the bundle: deno run --allow-run=grep,${program} ...)`;
-  }
-  return undefined;
 }
 
 interface Job {
