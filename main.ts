@@ -5,7 +5,7 @@
  * Exit codes: 0 success, 1 runtime failure, 2 usage error (grep: 0 matched, 1 none, 2 error).
  */
 import { Command, CommanderError } from "commander";
-import { RuntimeFailure, UsageError } from "./cmd/_cli.ts";
+import { editDistance, RuntimeFailure, UsageError } from "./cmd/_cli.ts";
 import { grepCommand, preparedArgs } from "./cmd/grep.ts";
 import { joinCommand } from "./cmd/join.ts";
 import { keygenCommand } from "./cmd/keygen.ts";
@@ -20,19 +20,6 @@ import { tagsCommand } from "./cmd/tags.ts";
 import { vizCommand } from "./cmd/viz.ts";
 import { watchCommand } from "./cmd/watch.ts";
 import { version } from "./mod/version.ts";
-
-/** How many one-letter edits turn `a` into `b`. */
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    row = next;
-  }
-  return row[b.length];
-}
 
 /** Runs the command line and returns the exit code. */
 export async function main(args: string[]): Promise<number> {

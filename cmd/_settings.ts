@@ -17,7 +17,7 @@ import {
 } from "../mod/core/profiles.ts";
 import { gossipEntriesMax } from "../mod/core/wire_size.ts";
 import { describeFileError } from "../mod/errors.ts";
-import { UsageError } from "./_cli.ts";
+import { editDistance, UsageError } from "./_cli.ts";
 
 /** The settings flags as commander hands them over. */
 export interface SettingsFlags {
@@ -116,21 +116,6 @@ export function fieldProblem(field: keyof Config, value: unknown): string | unde
   return undefined;
 }
 
-/** The edit distance between two names, ignoring case, for "did you mean". */
-function distance(a: string, b: string): number {
-  a = a.toLowerCase();
-  b = b.toLowerCase();
-  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    row = next;
-  }
-  return row[b.length];
-}
-
 /** The field an unknown name most likely meant, when one is close enough to say so. */
 function nearestField(name: string): string | undefined {
   const candidates = ["profile", ...configFields];
@@ -142,7 +127,7 @@ function nearestField(name: string): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {
-    const d = distance(name, candidate);
+    const d = editDistance(name.toLowerCase(), candidate.toLowerCase());
     if (d < bestDistance) [best, bestDistance] = [candidate, d];
   }
   return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
