@@ -136,7 +136,7 @@ export class Datagrams {
   tellEnded(nowMs: number, address: Address, version: number): void {
     if (!this.#onceARound(this.#toldEndedMs, address, nowMs)) return;
     const entries: Entry[] = [this.entry(this.#p.self.slot), endedEntry(address, version)];
-    this.post(address, entries, this.#entryBytes(entries[0]) + this.#entryBytes(entries[1]));
+    this.post(address, entries, entryBytesOf(entries[0]) + entryBytesOf(entries[1]));
   }
 
   /** Sends a member the failures and leaves it still lists as live, as many as fit. */
@@ -144,10 +144,10 @@ export class Datagrams {
     if (!this.#onceARound(this.#toldBehindMs, address, nowMs)) return;
     const budget = this.#entriesBytesMax();
     const entries: Entry[] = [this.entry(this.#p.self.slot)];
-    let used = this.#entryBytes(entries[0]);
+    let used = entryBytesOf(entries[0]);
     for (const slot of slots) {
       const entry = this.entry(slot);
-      const size = this.#entryBytes(entry);
+      const size = entryBytesOf(entry);
       if (used + size > budget) break;
       used += size;
       entries.push(entry);
@@ -201,12 +201,12 @@ export class Datagrams {
     const self = this.#p.self.slot;
     const entries: Entry[] = [this.entry(self)];
     table.stamp(self, mark);
-    let used = this.#entryBytes(entries[0]);
+    let used = entryBytesOf(entries[0]);
 
     const targetStatus = table.status(target);
     if (targetStatus !== Status.Alive && targetStatus !== noEntryStatus) {
       const entry = this.entry(target);
-      used += this.#entryBytes(entry);
+      used += entryBytesOf(entry);
       entries.push(entry);
       table.stamp(target, mark);
     }
@@ -224,7 +224,7 @@ export class Datagrams {
         // Entries come from the network and may be long (an address of 255 characters, numbers
         // at their widest): the budget holds for these too, or a crafted neighbour could make
         // this datagram too large to send.
-        const size = this.#entryBytes(entry);
+        const size = entryBytesOf(entry);
         if (used + size > budget) continue;
         used += size;
         entries.push(entry);
@@ -245,7 +245,7 @@ export class Datagrams {
       // sent to them again and again for as long as the news lasts.
       const tagged = full && table.tagsVersion(slot) > 0;
       const entry = tagged ? this.#taggedEntry(slot) : this.entry(slot);
-      const size = this.#entryBytes(entry);
+      const size = entryBytesOf(entry);
       // A large item that does not fit leaves room for the smaller ones after it.
       if (used + size > budget) return tagged ? false : null;
       used += size;
@@ -277,7 +277,7 @@ export class Datagrams {
           continue;
         }
         const entry = this.entry(slot);
-        const size = this.#entryBytes(entry);
+        const size = entryBytesOf(entry);
         if (used + size > budget) break;
         used += size;
         entries.push(entry);
@@ -327,10 +327,6 @@ export class Datagrams {
   listEntry(slot: number): Entry {
     const self = this.#p.self;
     return slot === self.slot ? self.entryWithTags : this.#p.table.entryWithTags(slot);
-  }
-
-  #entryBytes(entry: Entry): number {
-    return entryBytesOf(entry);
   }
 
   /** The most bytes of entries one datagram carries, whatever its count fields hold. */

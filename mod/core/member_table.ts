@@ -7,7 +7,7 @@
  */
 import type { AddressBook } from "./address_book.ts";
 import { SlotSet } from "./slot_set.ts";
-import { type Address, type Entry, isLive, type Status, type Tags } from "./types.ts";
+import { type Address, type Entry, isLive, makeEntry, type Status, type Tags } from "./types.ts";
 import { emptyTags } from "./tags.ts";
 
 /** A member as this node lists it. */
@@ -190,22 +190,26 @@ export class MemberTable {
 
   /** The row as an entry, as the wire carries it: with its tags version, not its tags. */
   entry(slot: number): Entry {
-    const at = slot * rowSize;
-    const entry: Entry = {
-      address: this.book.address(slot),
-      version: this.#rows[at + fVersion],
-      incarnation: this.#rows[at + fIncarnation],
-      heartbeat: this.#rows[at + fHeartbeat],
-      status: this.#rows[at + fStatus] as Status,
-    };
-    const tagsVersion = this.#rows[at + fTagsVersion];
-    return tagsVersion === 0 ? entry : { ...entry, tagsVersion };
+    return this.#entry(slot, false);
   }
 
   /** The row as an entry with its tags, when this node holds some. */
   entryWithTags(slot: number): Entry {
-    const entry = this.entry(slot);
-    return entry.tagsVersion === undefined ? entry : { ...entry, tags: this.tags(slot) };
+    return this.#entry(slot, true);
+  }
+
+  #entry(slot: number, withTags: boolean): Entry {
+    const at = slot * rowSize;
+    const tagsVersion = this.#rows[at + fTagsVersion];
+    return makeEntry(
+      this.book.address(slot),
+      this.#rows[at + fVersion],
+      this.#rows[at + fIncarnation],
+      this.#rows[at + fHeartbeat],
+      this.#rows[at + fStatus] as Status,
+      tagsVersion,
+      withTags && tagsVersion !== 0 ? this.tags(slot) : undefined,
+    );
   }
 
   /** The row as a view, with its times and tags. */

@@ -7,7 +7,7 @@ import type { MemberTable } from "./member_table.ts";
 import type { News } from "./news.ts";
 import type { CoreCounters, Outputs } from "./outputs.ts";
 import { emptyTags } from "./tags.ts";
-import { type Address, type Entry, Status, type Tags, type Via } from "./types.ts";
+import { type Address, type Entry, makeEntry, Status, type Tags, type Via } from "./types.ts";
 import type { Watch } from "./watch.ts";
 import { versionMax } from "./wire_size.ts";
 
@@ -87,20 +87,25 @@ export class Self {
 
   /** This node's own entry: with its tags version, not its tags. */
   get entry(): Entry {
-    const entry: Entry = {
-      address: this.address,
-      version: this.version,
-      incarnation: this.incarnation,
-      heartbeat: this.heartbeat,
-      status: this.phase === "active" ? Status.Alive : Status.Left,
-    };
-    return this.tagsVersion === 0 ? entry : { ...entry, tagsVersion: this.tagsVersion };
+    return this.#entry(undefined);
   }
 
   /** This node's own entry with its tags, when it has some. */
   get entryWithTags(): Entry {
-    const entry = this.entry;
-    return entry.tagsVersion === undefined ? entry : { ...entry, tags: this.tags };
+    return this.#entry(this.tags);
+  }
+
+  #entry(tags: Tags | undefined): Entry {
+    const status = this.phase === "active" ? Status.Alive : Status.Left;
+    return makeEntry(
+      this.address,
+      this.version,
+      this.incarnation,
+      this.heartbeat,
+      status,
+      this.tagsVersion,
+      tags,
+    );
   }
 
   /** Members listed alive or suspect, this node included while it is active. */

@@ -57,6 +57,24 @@ export interface Entry {
   readonly tags?: Tags;
 }
 
+/**
+ * An entry as the wire carries it, built in one piece: `tagsVersion` only once the tags were set
+ * (not 0), and `tags` only with it, when given.
+ */
+export function makeEntry(
+  address: Address,
+  version: number,
+  incarnation: number,
+  heartbeat: number,
+  status: Status,
+  tagsVersion: number,
+  tags?: Tags,
+): Entry {
+  if (tagsVersion === 0) return { address, version, incarnation, heartbeat, status };
+  if (tags === undefined) return { address, version, incarnation, heartbeat, status, tagsVersion };
+  return { address, version, incarnation, heartbeat, status, tagsVersion, tags };
+}
+
 /** The identity of a member: `host:port#version`. */
 export function memberId(address: Address, version: number): string {
   return `${address}#${version}`;

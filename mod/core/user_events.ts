@@ -57,6 +57,8 @@ export interface UserEventParts {
 
 interface Outgoing {
   readonly event: UserEvent;
+  /** Its size in a datagram (`userEventBytes`), worked out once when it is taken. */
+  readonly bytes: number;
   sendsLeft: number;
 }
 
@@ -128,7 +130,7 @@ export class UserEvents {
     const sent: Outgoing[] = [];
     let bytes = 0;
     for (const item of this.#outgoing) {
-      const size = userEventBytes(item.event);
+      const size = item.bytes;
       // The list's own header grows past 15 items; a datagram carries far fewer.
       if (events.length >= 15 || bytes + size + 1 > budget) {
         rest.push(item);
@@ -138,16 +140,16 @@ export class UserEvents {
       events.push(item.event);
       if (--item.sendsLeft > 0) sent.push(item);
     }
-    if (events.length > 0) bytes += 1;
+    if (events.length === 0) return { events, bytes: 0 };
     // Those just sent go last, so that a burst larger than one datagram takes turns.
     this.#outgoing = [...rest, ...sent];
-    return { events, bytes };
+    return { events, bytes: bytes + 1 };
   }
 
   #take(nowMs: number, event: UserEvent, via: "self" | "gossip", from?: Address): void {
     this.#remember(nowMs, keyOf(event));
     const limit = this.#p.news.limit(this.#p.table.live.size);
-    this.#outgoing.push({ event, sendsLeft: sendsPerLimit * limit });
+    this.#outgoing.push({ event, bytes: userEventBytes(event), sendsLeft: sendsPerLimit * limit });
     if (this.#outgoing.length > outgoingMax) this.#outgoing.shift();
     this.#p.outputs.userEvent(nowMs, event, via, from);
   }
