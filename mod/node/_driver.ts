@@ -7,61 +7,26 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { parseAddress } from "../core/address.ts";
-import { Core, type CoreCounters } from "../core/core.ts";
+import type { Core, CoreCounters } from "../core/core.ts";
 import { DriverRules } from "../core/driver_rules.ts";
 import { Random } from "../core/random.ts";
-import { type Address, type MemberEvent, memberId, type Tags } from "../core/types.ts";
+import { type Address, type MemberEvent, memberId } from "../core/types.ts";
 import { describe } from "../errors.ts";
 import type { EventLog } from "../log/event_log.ts";
 import { type EventRecord, eventRecord } from "../log/event_line.ts";
 import { bareHost } from "../net/host.ts";
-import { datagramLimits, decodeDatagram, encodeMessage } from "../wire/codec.ts";
-import { type Keyring, sealOverheadBytes } from "../wire/seal.ts";
-import {
-  bindCluster,
-  clusterOverheadBytes,
-  otherClusterReason,
-  unbindCluster,
-} from "../wire/cluster.ts";
+import { encodeMessage } from "../wire/codec.ts";
+import type { Keyring } from "../wire/seal.ts";
+import { bindCluster } from "../wire/cluster.ts";
 import { MembersFile, rememberVersion } from "./_data_dir.ts";
+import { Inbound } from "./_inbound.ts";
 import { CoreRequests } from "./_requests.ts";
 import { clock } from "./clock.ts";
-import { contactsOf, type NodeOptions, type NodeState } from "./options.ts";
+import type { NodeOptions, NodeState } from "./options.ts";
 import { Traffic, trafficKinds } from "./traffic.ts";
 
 /** Hears each batch of events as the node logs them. */
 export type EventListener = (records: readonly EventRecord[]) => void;
-
-/** Malformed datagrams logged per minute, at most. */
-const malformedLogsPerMinute = 10;
-
-/**
- * A core for this node's member at `version`, seeded afresh, saying `tags` about itself: those it
- * started with, or after a leave those its last version had, so that a rejoin keeps them.
- */
-export function newCore(
-  options: NodeOptions,
-  address: Address,
-  version: number,
-  tags: Tags | undefined = options.tags,
-): Core {
-  return new Core({
-    address,
-    version,
-    nowMs: clock.now(),
-    random: new Random(crypto.getRandomValues(new Uint32Array(1))[0]),
-    // A sealed datagram, or one carrying the cluster's name, is larger than its message: the core
-    // leaves room for the seal and the name.
-    config: {
-      ...options.config,
-      datagramOverheadBytes: (options.config?.datagramOverheadBytes ?? 0) +
-        (options.keyring === undefined ? 0 : sealOverheadBytes) +
-        clusterOverheadBytes(options.cluster ?? ""),
-    },
-    suspicion: contactsOf(options).length === 0 ? options.suspicion : undefined,
-    ...(tags === undefined ? {} : { tags }),
-  });
-}
 
 /** Sums two sets of counters, key by key. */
 function addCounters(past: Partial<CoreCounters>, now: CoreCounters): CoreCounters {
@@ -79,8 +44,8 @@ export class Driver {
   readonly traffic = new Traffic(trafficKinds);
   /** The shell's own randomness (drops, the members file, join order), apart from the core's. */
   readonly random = new Random(crypto.getRandomValues(new Uint32Array(1))[0]);
-  /** Input dropped as malformed, by reason. */
-  readonly malformed: Record<string, number> = {};
+  /** What arrives is checked here, and what is dropped counted. */
+  readonly inbound: Inbound;
   readonly #udp: Deno.DatagramConn;
   readonly #addrCache = new Map<Address, Deno.NetAddr>();
   readonly #tasks = new Set<Promise<unknown>>();
@@ -106,8 +71,6 @@ export class Driver {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAtMs = Infinity;
   #sampler: ReturnType<typeof setInterval> | undefined;
-  #malformedLogged = 0;
-  #malformedWindowMs = 0;
   /** The counters of this process's earlier versions (a leave and a join start a new core). */
   #pastCounters: Partial<CoreCounters> = {};
   /** Probes earlier versions asked for but did not send, at the in-flight limit. */
@@ -131,6 +94,7 @@ export class Driver {
     this.dropRate = options.dropRate;
     this.keyring = options.keyring;
     this.cluster = options.cluster ?? "";
+    this.inbound = new Inbound(this.log, this.cluster, () => this.now());
     this.#membersFile = new MembersFile(options.dataDir);
   }
 
@@ -240,65 +204,13 @@ export class Driver {
         this.droppedOnPurpose++;
         continue;
       }
-      const keyring = this.keyring;
-      if (keyring !== undefined) {
-        const opened = await keyring.open(bytes);
-        if (!opened.ok) {
-          this.countMalformed(opened.reason, "datagram");
-          continue;
-        }
-        bytes = opened.plain;
-      }
-      const unbound = unbindCluster(bytes);
-      if (!unbound.ok) {
-        this.countMalformed(unbound.reason, "datagram");
-        continue;
-      }
-      if (unbound.cluster !== this.cluster) {
-        this.countOtherCluster(unbound.cluster, "datagram");
-        continue;
-      }
-      const decoded = decodeDatagram(unbound.message, datagramLimits);
-      if (!decoded.ok) {
-        this.countMalformed(decoded.reason, "datagram");
-        continue;
-      }
+      const message = await this.inbound.datagram(bytes, this.keyring);
+      if (message === undefined) continue;
       // A node that left keeps its list for a join again, unchanged by what it hears since.
       if (!this.#rules.takesGossip || this.state === "left" || this.state === "closed") continue;
-      this.#core.receive(this.now(), decoded.message);
+      this.#core.receive(this.now(), message);
       this.flush();
     }
-  }
-
-  /** Counts bad input by reason, and logs it a few times a minute at most. */
-  countMalformed(reason: string, what: string): void {
-    if (this.#countDropped(reason)) {
-      this.log.warn("dropped a malformed {what}: {reason}", { what, reason });
-    }
-  }
-
-  /**
-   * Counts input from a member of another cluster (as `other-cluster`), and logs it a few times a
-   * minute at most: a cluster reusing this one's addresses, or a joiner given the wrong contact.
-   */
-  countOtherCluster(cluster: string, what: string): void {
-    if (this.#countDropped("other-cluster")) {
-      this.log.warn("dropped a {what} from another cluster: {why}", {
-        what,
-        why: otherClusterReason(cluster, this.cluster),
-      });
-    }
-  }
-
-  /** Counts one dropped input; true when the rate limit lets it be logged. */
-  #countDropped(reason: string): boolean {
-    this.malformed[reason] = (this.malformed[reason] ?? 0) + 1;
-    const now = this.now();
-    if (now - this.#malformedWindowMs > 60_000) {
-      this.#malformedWindowMs = now;
-      this.#malformedLogged = 0;
-    }
-    return this.#malformedLogged++ < malformedLogsPerMinute;
   }
 
   /**

@@ -7,7 +7,8 @@ import { type Address, isLive } from "../core/types.ts";
 import { describe } from "../errors.ts";
 import { request, RequestError } from "../net/client.ts";
 import { nextVersion } from "./_data_dir.ts";
-import { type Driver, newCore } from "./_driver.ts";
+import type { Driver } from "./_driver.ts";
+import { newCore } from "./options.ts";
 import { contactsOf, StartError, stateWords } from "./options.ts";
 import { formatAddress, parseAddress } from "../core/address.ts";
 

@@ -5,14 +5,7 @@
  */
 import { requestTimeoutMs } from "../core/config.ts";
 import { describe } from "../errors.ts";
-import {
-  ByteBudget,
-  frame,
-  FrameError,
-  frameLimits,
-  FrameReader,
-  writeAll,
-} from "../net/frames.ts";
+import { ByteBudget, FrameError, frameLimits, FrameReader, writeFrame } from "../net/frames.ts";
 import { isLocal } from "../net/host.ts";
 import type { ControlResponse, FrameMessage, GrepRequest } from "../wire/codec.ts";
 import type { Keyring } from "../wire/seal.ts";
@@ -114,7 +107,7 @@ export class Server {
       }
       if (this.#connections >= connectionsMax && !this.#evictWaiting()) {
         conn.close();
-        driver.countMalformed("too-many-connections", "connection");
+        driver.inbound.malformed("too-many-connections", "connection");
         continue;
       }
       this.#connections++;
@@ -165,9 +158,9 @@ export class Server {
       } catch (error) {
         // Cut short, too large, nothing sent in time, or closed to make room: bad input, counted
         // like a bad datagram.
-        if (this.#evicted.has(conn)) driver.countMalformed("evicted", "connection");
+        if (this.#evicted.has(conn)) driver.inbound.malformed("evicted", "connection");
         else if (error instanceof FrameError && !driver.closed) {
-          driver.countMalformed(error.reason, "request");
+          driver.inbound.malformed(error.reason, "request");
         }
         throw error;
       } finally {
@@ -176,12 +169,12 @@ export class Server {
       }
       if (received === null) return;
       if (!received.ok) {
-        driver.countMalformed(received.reason, "request");
+        driver.inbound.malformed(received.reason, "request");
         const why = keyRefusals[received.reason];
         if (why !== undefined) {
           // Say why, in the clear: it tells only that this cluster has a key.
           const refusal: FrameMessage = { kind: "control-response", ok: false, message: why };
-          await writeAll(conn, await frame(refusal), requestTimeoutMs);
+          await writeFrame(conn, refusal, requestTimeoutMs);
         }
         return;
       }
@@ -193,7 +186,7 @@ export class Server {
       const fromMember = kind === "join-request" || kind === "sync-request" || kind === "probe";
       const cluster = reader.lastCluster;
       if (cluster !== driver.cluster && (fromMember || cluster !== "")) {
-        driver.countOtherCluster(cluster, kind === "join-request" ? "join request" : "request");
+        driver.inbound.otherCluster(cluster, kind === "join-request" ? "join request" : "request");
         if (kind === "join-request") {
           // Answered in this node's cluster: the joiner names both clusters from it.
           const refusal: FrameMessage = {
@@ -201,7 +194,7 @@ export class Server {
             accepted: false,
             reason: otherClusterReason(cluster, driver.cluster),
           };
-          await writeAll(conn, await frame(refusal, replyKey, driver.cluster), requestTimeoutMs);
+          await writeFrame(conn, refusal, requestTimeoutMs, replyKey, driver.cluster);
         }
         return;
       }
@@ -212,7 +205,7 @@ export class Server {
         kind !== "watch-request"
       ) {
         // Local clients may ask without the key; members (join, sync) never may.
-        driver.countMalformed("plain-refused", "request");
+        driver.inbound.malformed("plain-refused", "request");
         if (kind === "join-request") {
           const refusal: FrameMessage = {
             kind: "join-response",
@@ -220,7 +213,7 @@ export class Server {
             reason:
               "this cluster seals its traffic: start the joiner with the cluster's --key-file",
           };
-          await writeAll(conn, await frame(refusal, undefined, driver.cluster), requestTimeoutMs);
+          await writeFrame(conn, refusal, requestTimeoutMs, undefined, driver.cluster);
         }
         return;
       }
@@ -239,9 +232,8 @@ export class Server {
       }
       const reply = await this.#answer(received.message, conn);
       if (reply !== undefined) {
-        const bytes = await frame(reply, replyKey, replyCluster);
-        driver.traffic.countOut(kindOf(reply), bytes.length);
-        await writeAll(conn, bytes, requestTimeoutMs);
+        const bytes = await writeFrame(conn, reply, requestTimeoutMs, replyKey, replyCluster);
+        driver.traffic.countOut(kindOf(reply), bytes);
       }
     } catch (error) {
       if (!driver.closed) {
@@ -268,7 +260,7 @@ export class Server {
           return { kind: "join-response", accepted: false, reason };
         }
         if (!this.#joinBucket.take(driver.now())) {
-          driver.countMalformed("join-flood", "join request");
+          driver.inbound.malformed("join-flood", "join request");
           return { kind: "join-response", accepted: false, reason: busyReason };
         }
         const response = driver.core.acceptJoin(driver.now(), message);

@@ -2,7 +2,11 @@
 import type { Logger } from "@logtape/logtape";
 import type { Config } from "../core/config.ts";
 import type { Address, Tags } from "../core/types.ts";
-import type { Keyring } from "../wire/seal.ts";
+import { type Keyring, sealOverheadBytes } from "../wire/seal.ts";
+import { clusterOverheadBytes } from "../wire/cluster.ts";
+import { Core } from "../core/core.ts";
+import { Random } from "../core/random.ts";
+import { clock } from "./clock.ts";
 import type { EventRecord } from "../log/event_line.ts";
 
 /** What a node is started with. */
@@ -78,3 +82,31 @@ export const stateWords: Record<NodeState, string> = {
   left: "not a member (it left)",
   closed: "shutting down",
 };
+
+/**
+ * A core for this node's member at `version`, seeded afresh, saying `tags` about itself: those it
+ * started with, or after a leave those its last version had, so that a rejoin keeps them.
+ */
+export function newCore(
+  options: NodeOptions,
+  address: Address,
+  version: number,
+  tags: Tags | undefined = options.tags,
+): Core {
+  return new Core({
+    address,
+    version,
+    nowMs: clock.now(),
+    random: new Random(crypto.getRandomValues(new Uint32Array(1))[0]),
+    // A sealed datagram, or one carrying the cluster's name, is larger than its message: the core
+    // leaves room for the seal and the name.
+    config: {
+      ...options.config,
+      datagramOverheadBytes: (options.config?.datagramOverheadBytes ?? 0) +
+        (options.keyring === undefined ? 0 : sealOverheadBytes) +
+        clusterOverheadBytes(options.cluster ?? ""),
+    },
+    suspicion: contactsOf(options).length === 0 ? options.suspicion : undefined,
+    ...(tags === undefined ? {} : { tags }),
+  });
+}

@@ -80,7 +80,7 @@ export function nodeStats(
     traffic: { perSecond: driver.traffic.rates(), totals: driver.traffic.totals() },
     dropped: {
       onPurpose: driver.droppedOnPurpose,
-      malformed: { ...driver.malformed },
+      malformed: { ...driver.inbound.dropped },
       sendErrors: driver.sendErrors,
     },
     detections: {
