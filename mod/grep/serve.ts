@@ -7,7 +7,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { grepBytesMax, grepTimeoutMaxMs } from "../limits.ts";
-import { frame, streamWriteTimeoutMs, writeAll } from "../net/frames.ts";
+import { streamWriteTimeoutMs, writeFrame } from "../net/frames.ts";
 import type { FrameMessage, GrepRequest } from "../wire/codec.ts";
 import type { Keyring } from "../wire/seal.ts";
 import { expandPaths } from "./glob.ts";
@@ -75,9 +75,7 @@ export class GrepServer {
     const send = (message: FrameMessage) => {
       sentMs = performance.now();
       sending = sending.then(async () => {
-        const bytes = await frame(message, keyring);
-        sent(bytes.length);
-        await writeAll(conn, bytes, streamWriteTimeoutMs);
+        sent(await writeFrame(conn, message, streamWriteTimeoutMs, keyring));
       });
       return sending;
     };

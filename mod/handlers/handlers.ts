@@ -11,6 +11,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { Tags } from "../core/types.ts";
+import { concat } from "../bytes.ts";
 import { describeFileError } from "../errors.ts";
 import { eventJson, type EventRecord } from "../log/event_line.ts";
 import type { EventListener } from "../node/_driver.ts";
@@ -93,13 +94,7 @@ function streamHead(stream: ReadableStream<Uint8Array>, bytesMax: number) {
   return {
     ended,
     text(): string {
-      const bytes = new Uint8Array(kept);
-      let offset = 0;
-      for (const chunk of chunks) {
-        bytes.set(chunk, offset);
-        offset += chunk.length;
-      }
-      return new TextDecoder().decode(bytes).trim() + (total > kept ? " ..." : "");
+      return new TextDecoder().decode(concat(...chunks)).trim() + (total > kept ? " ..." : "");
     },
     cancel(): void {
       reader.cancel().catch(() => {});

@@ -5,7 +5,7 @@
 import { concat } from "../bytes.ts";
 import { describe } from "../errors.ts";
 import { eventsBytesMax } from "../limits.ts";
-import { frame, streamWriteTimeoutMs, writeAll } from "../net/frames.ts";
+import { streamWriteTimeoutMs, writeFrame } from "../net/frames.ts";
 import type { FrameMessage } from "../wire/codec.ts";
 import type { Keyring } from "../wire/seal.ts";
 
@@ -21,9 +21,7 @@ export async function sendEvents(
   sent: (bytes: number) => void,
 ): Promise<void> {
   const send = async (message: FrameMessage) => {
-    const bytes = await frame(message, keyring);
-    sent(bytes.length);
-    await writeAll(conn, bytes, streamWriteTimeoutMs);
+    sent(await writeFrame(conn, message, streamWriteTimeoutMs, keyring));
   };
   let file: Deno.FsFile | undefined;
   let truncated = false;

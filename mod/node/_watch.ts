@@ -10,7 +10,7 @@
 import type { Logger } from "@logtape/logtape";
 import { type Entry, type Status, statusNames } from "../core/types.ts";
 import { watchKeepAliveMs } from "../limits.ts";
-import { frame, streamWriteTimeoutMs, writeAll } from "../net/frames.ts";
+import { streamWriteTimeoutMs, writeFrame } from "../net/frames.ts";
 import type { FrameMessage, WatchEnd, WatchEvent } from "../wire/codec.ts";
 import type { Keyring } from "../wire/seal.ts";
 import type { EventListener } from "./_driver.ts";
@@ -99,9 +99,7 @@ export class WatchServer {
     sent: (bytes: number) => void,
   ): Promise<void> {
     const send = async (message: FrameMessage) => {
-      const bytes = await frame(message, keyring);
-      sent(bytes.length);
-      await writeAll(conn, bytes, streamWriteTimeoutMs);
+      sent(await writeFrame(conn, message, streamWriteTimeoutMs, keyring));
     };
     if (this.#closed) return;
     if (this.#open.size >= watchersMax) {
