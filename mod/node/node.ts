@@ -24,7 +24,7 @@ import { join, JoinError, joinRemembered, leave, listed, rejoin } from "./_join.
 import { Server } from "./_server.ts";
 import { WatchServer } from "./_watch.ts";
 import { contactsOf, type NodeOptions, type NodeState, StartError } from "./options.ts";
-import { type EntryJson, type NodeStats, nodeStats } from "./stats.ts";
+import { type EntryJson, memberList, type NodeStats, nodeStats } from "./stats.ts";
 
 /** A running member: the shell around a core. */
 export class Node {
@@ -264,7 +264,7 @@ export class Node {
   watch(
     listener: EventListener,
   ): { readonly self: EntryJson; readonly members: EntryJson[]; readonly stop: () => void } {
-    const { self, members } = this.stats();
+    const { self, members } = memberList(this.#driver);
     return { self, members, stop: this.#driver.subscribe(listener) };
   }
 

@@ -44,6 +44,18 @@ export interface NodeStats {
   readonly settings: Record<string, string | number>;
 }
 
+/** This node's own entry and its list, sorted by address, as `member stats --json` prints them. */
+export function memberList(driver: Driver): { self: EntryJson; members: EntryJson[] } {
+  const now = driver.now();
+  const core = driver.core;
+  return {
+    self: entryJson(core.lookup(driver.address)!, now),
+    members: core.members().map((m) => entryJson(m, now)).sort((a, b) =>
+      a.address.localeCompare(b.address)
+    ),
+  };
+}
+
 /** The statistics of the node `driver` drives, started at `startedMs`, serving `grepPaths`. */
 export function nodeStats(
   driver: Driver,
@@ -53,16 +65,12 @@ export function nodeStats(
 ): NodeStats {
   const now = driver.now();
   const core = driver.core;
-  const self = core.lookup(driver.address)!;
   // Counters cover the whole process, as uptime and traffic do, across versions.
   const counters = driver.counters();
   const probesSkipped = driver.probesSkipped;
   counters.probesSent -= probesSkipped;
   return {
-    self: entryJson(self, now),
-    members: core.members().map((m) => entryJson(m, now)).sort((a, b) =>
-      a.address.localeCompare(b.address)
-    ),
+    ...memberList(driver),
     node: {
       tool: toolVersion,
       state: driver.state,
