@@ -18,22 +18,21 @@ import { Random } from "../core/random.ts";
 import { memberId } from "../core/types.ts";
 import { converged, disagreements } from "./checkers.ts";
 import { Simulation, SimulationError } from "./simulation.ts";
+import { drawPlan, overlaps, quietMs } from "./explore_plan.ts";
 import {
   allDetectedMaxMs,
-  drawPlan,
   type ExploreOptions,
   type ExploreResult,
   firstDetectedMaxMs,
   lookbackMs,
-  overlaps,
-  quietMs,
   type RunRecord,
   settleMs,
   type Violation,
-} from "./explore_plan.ts";
+} from "./explore_record.ts";
 import { pairName, schedule, Tracker } from "./explore_faults.ts";
 
 export * from "./explore_plan.ts";
+export * from "./explore_record.ts";
 
 /** Two 32-bit halves of a running hash of every event, as hex. */
 class EventHash {

@@ -5,13 +5,8 @@
 import type { Core } from "../core/core.ts";
 import type { Random } from "../core/random.ts";
 import type { Simulation } from "./simulation.ts";
-import {
-  allDetectedMaxMs,
-  type FaultKind,
-  type Plan,
-  type QuietCrash,
-  type RunRecord,
-} from "./explore_plan.ts";
+import type { FaultKind, Plan } from "./explore_plan.ts";
+import { allDetectedMaxMs, type QuietCrash, type RunRecord } from "./explore_record.ts";
 
 /** Core methods handed the time: a slept machine's clock is shifted back by its sleep. */
 const timedMethods = new Set([
