@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import type { Core } from "../mod/core/core.ts";
 import { Random } from "../mod/core/random.ts";
 import { converged, disagreements } from "../mod/sim/checkers.ts";
+import { sleepingCore } from "../mod/sim/explore_faults.ts";
 import { runSweep } from "../mod/sim/scenario.ts";
 import { Simulation } from "../mod/sim/simulation.ts";
 import { memberId, Status } from "../mod/core/types.ts";
@@ -767,32 +768,8 @@ Deno.test("a machine that slept 12 minutes, its clock stopped, keeps no ghost on
   // A suspended machine's monotonic clock stands still: its core sees no stall and learns only
   // that the others failed it. Members that crashed meanwhile, forgotten by everyone else, must
   // not live on in its list, unwatched, drawing list exchanges from the whole cluster.
-  const timed = new Set([
-    "tick",
-    "receive",
-    "acceptProbe",
-    "applyProbeAck",
-    "applyProbeRefused",
-    "acceptJoin",
-    "applyJoinResponse",
-    "leave",
-    "setSuspicion",
-    "acceptSync",
-    "applySync",
-  ]);
   const stood = { ms: 0 };
-  const asleep = (core: Core): Core =>
-    new Proxy(core, {
-      get(target, prop) {
-        if (prop === "nextWakeMs") return () => target.nextWakeMs() + stood.ms;
-        const value = Reflect.get(target, prop, target);
-        if (typeof value !== "function") return value;
-        const f = value as (...a: unknown[]) => unknown;
-        return timed.has(prop as string)
-          ? (now: number, ...rest: unknown[]) => f.call(target, now - stood.ms, ...rest)
-          : f.bind(target);
-      },
-    });
+  const asleep = (core: Core): Core => sleepingCore(core, stood);
   const sim = new Simulation({ seed: 1, pausedInboxMax: 0 });
   startCluster(sim, 20);
   runUntilConverged(sim);

@@ -27,7 +27,7 @@ const timedMethods = new Set([
  * A core seen through a clock that stood still while its machine slept: its time runs behind the
  * simulator's by `stood.ms`, as a suspended machine's monotonic clock does.
  */
-function sleepingCore(core: Core, stood: { ms: number }): Core {
+export function sleepingCore(core: Core, stood: { ms: number }): Core {
   return new Proxy(core, {
     get(target, prop) {
       if (prop === "nextWakeMs") return () => target.nextWakeMs() + stood.ms;
