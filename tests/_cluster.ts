@@ -15,6 +15,30 @@ export { freePort };
 export const bundle = `${root}dist/member.js`;
 
 /**
+ * Starts `command` (its stderr piped) with that stderr appended to the file at `stderrPath`, each
+ * piece as it comes (a file's `writable` holds writes back until it closes). `status` settles once
+ * the process has exited and all it wrote to stderr is in the file.
+ */
+export function spawnLogged(
+  command: Deno.Command,
+  stderrPath: string,
+): { child: Deno.ChildProcess; status: Promise<Deno.CommandStatus> } {
+  const stderr = Deno.openSync(stderrPath, { append: true, create: true });
+  const child = command.spawn();
+  const output = child.stderr;
+  const piped = (async () => {
+    try {
+      for await (const chunk of output) stderr.writeSync(chunk);
+    } catch {
+      // The process is gone.
+    } finally {
+      stderr.close();
+    }
+  })();
+  return { child, status: Promise.all([child.status, piped]).then(([status]) => status) };
+}
+
+/**
  * Runs the tool to completion, as a user would at a shell (`paths`: a narrowed build; `handlers`:
  * the programs the build may run besides grep, as `deno task compile --handler` allows them).
  */
@@ -78,7 +102,6 @@ export class MemberProcess {
     this.dataDir = dataDir;
     this.args = args;
     Deno.mkdirSync(dataDir, { recursive: true });
-    const stderr = Deno.openSync(`${dataDir}/stderr.log`, { append: true, create: true });
     // Least privilege, as an operator's narrow build has it: files only in the data dir, the
     // grep paths and the key file; programs only grep and the --on handlers.
     const option = (name: string) => args.flatMap((a, i) => a === name ? [args[i + 1]] : []);
@@ -87,36 +110,29 @@ export class MemberProcess {
       grepPaths: option("--grep"),
       keyFiles: option("--key-file"),
     }, option("--on").map((spec) => spec.slice(spec.indexOf("=") + 1)));
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        ...flags,
-        bundle,
-        "serve",
-        "--host",
-        host,
-        "--port",
-        `${port}`,
-        "--data-dir",
-        dataDir,
-        ...args,
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    // Each piece is written as it comes (a file's `writable` holds writes back until it closes).
-    const output = this.#child.stderr;
-    const piped = (async () => {
-      try {
-        for await (const chunk of output) stderr.writeSync(chunk);
-      } catch {
-        // The process is gone.
-      } finally {
-        stderr.close();
-      }
-    })();
+    const { child, status } = spawnLogged(
+      new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          ...flags,
+          bundle,
+          "serve",
+          "--host",
+          host,
+          "--port",
+          `${port}`,
+          "--data-dir",
+          dataDir,
+          ...args,
+        ],
+        stdout: "null",
+        stderr: "piped",
+      }),
+      `${dataDir}/stderr.log`,
+    );
+    this.#child = child;
     // Settles once the process has exited and all it wrote to stderr is in the file.
-    this.status = Promise.all([this.#child.status, piped]).then(([status]) => {
+    this.status = status.then((status) => {
       this.#exited = true;
       return status;
     });

@@ -8,7 +8,7 @@
 import { binaryFlags } from "../tasks/flags.ts";
 import { type EventRecord, parseEventLine } from "../mod/log/event_line.ts";
 import type { NodeStats } from "../mod/node/stats.ts";
-import { bundle } from "./_cluster.ts";
+import { bundle, spawnLogged } from "./_cluster.ts";
 
 /** The subnet the hosts live on; host i (from 1) has `subnet.i`. */
 export const subnet = "10.213.0";
@@ -302,38 +302,32 @@ export class HostMember {
   constructor(namespace: string, dataDir: string, args: string[]) {
     this.dataDir = dataDir;
     Deno.mkdirSync(dataDir, { recursive: true });
-    const stderr = Deno.openSync(`${dataDir}/stderr.log`, { append: true, create: true });
     // `ip netns exec` execs the program in place, so the child's id is the member's own and a
     // SIGKILL reaches it as a crash would. No --host and no --port: the defaults are under test.
-    this.#child = new Deno.Command("ip", {
-      args: [
-        "netns",
-        "exec",
-        namespace,
-        Deno.execPath(),
-        "run",
-        ...binaryFlags({ dataDirs: [dataDir] }),
-        bundle,
-        "serve",
-        "--data-dir",
-        dataDir,
-        ...args,
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    const output = this.#child.stderr;
-    const piped = (async () => {
-      try {
-        for await (const chunk of output) stderr.writeSync(chunk);
-      } catch {
-        // The process is gone.
-      } finally {
-        stderr.close();
-      }
-    })();
-    this.status = Promise.all([this.#child.status, piped]).then(([status]) => {
+    const { child, status } = spawnLogged(
+      new Deno.Command("ip", {
+        args: [
+          "netns",
+          "exec",
+          namespace,
+          Deno.execPath(),
+          "run",
+          ...binaryFlags({ dataDirs: [dataDir] }),
+          bundle,
+          "serve",
+          "--data-dir",
+          dataDir,
+          ...args,
+        ],
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }),
+      `${dataDir}/stderr.log`,
+    );
+    this.#child = child;
+    // Settles once the process has exited and all it wrote to stderr is in the file.
+    this.status = status.then((status) => {
       this.#exited = true;
       return status;
     });
