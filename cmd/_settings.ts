@@ -56,6 +56,7 @@ const fieldRules: Readonly<Record<keyof Config, FieldRule>> = {
   gossipIntervalMs: ms,
   gossipFanout: count(1, 64),
   gossipFanoutMax: count(1, 64),
+  newsFanout: count(1, 64),
   ringNeighbors: count(1, 32),
   probeAfterMs: ms,
   isolatedAfterMs: ms,

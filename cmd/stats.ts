@@ -173,7 +173,9 @@ export function render(stats: NodeStats): string {
     } stalls of this process (over a second without running)`,
     `probes: ${stats.detections.probesSent ?? 0} silent neighbours probed over TCP, ${
       stats.detections.probesAnswered ?? 0
-    } answered (an answer means their datagrams are being lost)${
+    } answered (an answer means their datagrams are being lost), ${
+      stats.detections.witnessProbesSent ?? 0
+    } of their far-side watchers asked, ${stats.detections.witnessProbesAnswered ?? 0} answered${
       stats.detections.probesSkipped
         ? `, ${stats.detections.probesSkipped} skipped (too many at once)`
         : ""

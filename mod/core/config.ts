@@ -12,6 +12,12 @@ export interface Config {
   /** The most random members sent a gossip in one round, when news has piled up. */
   readonly gossipFanoutMax: number;
   /**
+   * Random members sent a full gossip per round while news of a change (a suspicion, a failure,
+   * a leave, new tags) waits to be retransmitted: the news reaches everyone in fewer rounds, and
+   * a node at rest sends no more for it. From `gossipFanout` to `gossipFanoutMax`.
+   */
+  readonly newsFanout: number;
+  /**
    * Ring neighbours on each side. A node sends its heartbeat straight to its neighbours every
    * round, and only neighbours apply timeouts to each other; everyone else learns of a failure by
    * gossip. This keeps detection fast and independent of the cluster's size.
@@ -97,6 +103,7 @@ export const defaultConfig: Config = {
   gossipIntervalMs: 200,
   gossipFanout: 1,
   gossipFanoutMax: 8,
+  newsFanout: 3,
   ringNeighbors: 3,
   probeAfterMs: 800,
   isolatedAfterMs: 800,
@@ -125,6 +132,7 @@ export function configProblem(config: Config): string | undefined {
     "gossipIntervalMs",
     "gossipFanout",
     "gossipFanoutMax",
+    "newsFanout",
     "ringNeighbors",
     "probeAfterMs",
     "isolatedAfterMs",
@@ -153,6 +161,9 @@ export function configProblem(config: Config): string | undefined {
   }
   if (config.gossipFanoutMax < config.gossipFanout) {
     return "gossipFanoutMax must not be below gossipFanout";
+  }
+  if (config.newsFanout < config.gossipFanout || config.newsFanout > config.gossipFanoutMax) {
+    return "newsFanout must be from gossipFanout to gossipFanoutMax";
   }
   if (config.memberTableMax < 2 || config.memberTableMax > 1_000_000) {
     return `memberTableMax must be between 2 and 1000000, got ${config.memberTableMax}`;

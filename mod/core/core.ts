@@ -336,7 +336,7 @@ export class Core {
     const prober = probe.entries[0];
     if (this.#v.self.phase === "left" || prober === undefined) return undefined;
     const ended = this.#v.endings.ended.versionOf(prober.address);
-    const entries = this.#v.datagrams.probeAnswer(prober, ended);
+    const entries = this.#v.datagrams.probeAnswer(nowMs, prober, ended, probe.entries);
     return {
       kind: "probe-ack",
       settings: this.#v.settings.current,
@@ -355,7 +355,11 @@ export class Core {
     const slot = sender === undefined ? -1 : table.book.find(sender.address);
     const known = table.hasRow(slot) && table.version(slot) === sender!.version;
     const confirmed = this.#v.recovery.confirming && known && this.#v.recovery.confirm(slot);
-    if (!confirmed) this.counters.probesAnswered++;
+    if (!confirmed) {
+      if (slot >= 0 && this.#v.suspicion.answeredAsWitness(slot)) {
+        this.counters.witnessProbesAnswered++;
+      } else this.counters.probesAnswered++;
+    }
     // The answer was made just now, whatever heartbeat it carries (others may have passed on as
     // new a one): the member is alive.
     if (known && this.#v.self.active && table.live.has(slot)) {

@@ -90,6 +90,29 @@ export class Datagrams {
   /** Queues a probe of a member: the heartbeat datagram it would get, sent over TCP. */
   probe(slot: number, confirm: boolean): void {
     const { entries, userEvents } = this.build(slot, false);
+    this.#sendProbe(slot, entries, userEvents, confirm);
+  }
+
+  /**
+   * Queues a probe of `witness`, a member that watches silent neighbour `about` too, carrying
+   * this node's copy of `about`: the witness answers with its own copy when it is newer
+   * (`probeAnswer`), which shows the neighbour alive when only the link from here to it is down.
+   */
+  probeThrough(witness: number, about: number): void {
+    const { entries, used, userEvents } = this.build(witness, false);
+    if (!entries.some((entry) => entry.address === this.#p.table.address(about))) {
+      const entry = this.entry(about);
+      let bytes = used + entryBytesOf(entry);
+      // Room is made by leaving out news (this node's own entry, first, stays).
+      while (bytes > this.#entriesBytesMax() && entries.length > 1) {
+        bytes -= entryBytesOf(entries.pop()!);
+      }
+      entries.push(entry);
+    }
+    this.#sendProbe(witness, entries, userEvents, false);
+  }
+
+  #sendProbe(slot: number, entries: Entry[], userEvents: UserEvent[], confirm: boolean): void {
     this.#p.outputs.probe({
       to: this.#p.table.address(slot),
       message: {
@@ -107,16 +130,32 @@ export class Datagrams {
    * The entries that answer a probe: the heartbeat datagram this node would send the prober, with
    * the prober's own entry when this node holds it as suspect, failed or ended (`ended`: the
    * version of the prober's address that ended and was forgotten here, if any), so that it
-   * refutes or comes back.
+   * refutes or comes back, and this node's copy of any neighbour the probe `carried` where this
+   * copy is newer and fresh (`probeThrough`), as room allows.
    */
-  probeAnswer(prober: Entry, ended: number | undefined): Entry[] {
+  probeAnswer(
+    nowMs: number,
+    prober: Entry,
+    ended: number | undefined,
+    carried: readonly Entry[] = [],
+  ): Entry[] {
     const table = this.#p.table;
     const slot = table.book.find(prober.address);
     if (table.hasRow(slot) && slot !== this.#p.self.slot) {
-      const entries = this.build(slot, false, false).entries;
+      const built = this.build(slot, false, false);
+      const entries = built.entries;
       // A prober speaking as an older version than the table holds: that version ended.
       if (table.version(slot) > prober.version) {
         entries.push(endedEntry(prober.address, prober.version));
+      }
+      let used = built.used;
+      for (let i = 1; i < carried.length; i++) {
+        const entry = this.#newerCopy(nowMs, carried[i]);
+        if (entry === undefined || entries.some((e) => e.address === entry.address)) continue;
+        const size = entryBytesOf(entry);
+        if (used + size > this.#entriesBytesMax()) break;
+        used += size;
+        entries.push(entry);
       }
       return entries;
     }
@@ -126,6 +165,22 @@ export class Datagrams {
       entries.push(endedEntry(prober.address, ended));
     }
     return entries;
+  }
+
+  /**
+   * This node's entry of the member `carried` speaks of, when it is newer than that one and its
+   * heartbeat grew here within `probeAfterMs`: the member was running a moment ago.
+   */
+  #newerCopy(nowMs: number, carried: Entry): Entry | undefined {
+    const { table, config } = this.#p;
+    const slot = table.book.find(carried.address);
+    if (!table.hasRow(slot) || !table.listedLive(slot) || slot === this.#p.self.slot) return;
+    if (table.version(slot) !== carried.version) return;
+    if (table.heardMs(slot) <= nowMs - config.probeAfterMs) return;
+    const incarnation = table.incarnation(slot);
+    const newer = incarnation > carried.incarnation ||
+      (incarnation === carried.incarnation && table.heartbeat(slot) > carried.heartbeat);
+    return newer ? this.entry(slot) : undefined;
   }
 
   /**

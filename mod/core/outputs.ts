@@ -31,6 +31,12 @@ export interface CoreCounters {
   /** Probes of silent neighbours sent over TCP, and the answers that came back. */
   probesSent: number;
   probesAnswered: number;
+  /**
+   * Probes of a silent neighbour's watcher on the far side (`probeThrough`), and its answers; an
+   * answer shows the neighbour alive when its copy is newer.
+   */
+  witnessProbesSent: number;
+  witnessProbesAnswered: number;
   /** After a stall: members a whole list lacked, asked to confirm themselves; and those ended. */
   confirmsAsked: number;
   confirmsEnded: number;
@@ -67,6 +73,8 @@ export function newCounters(): CoreCounters {
     stalls: 0,
     probesSent: 0,
     probesAnswered: 0,
+    witnessProbesSent: 0,
+    witnessProbesAnswered: 0,
     confirmsAsked: 0,
     confirmsEnded: 0,
     behindTold: 0,

@@ -28,11 +28,15 @@ export function ringHash(address: string, version: number): number {
   return h >>> 0;
 }
 
-/** The `k` nearest members on each side of one point, kept up to date as members come and go. */
+/**
+ * The `k` nearest members on each side of one point, kept up to date as members come and go. The
+ * `k` next beyond them are kept too: they are the neighbours' own neighbours on the far side, the
+ * members that watch a neighbour alongside this node (`farWatchers`).
+ */
 export class Ring {
   readonly k: number;
   #center = 0;
-  /** Nearest first, as [slot, distance] pairs flattened. */
+  /** Nearest first, as [slot, distance] pairs flattened: `2k` at most, the first `k` neighbours. */
   #after: number[] = [];
   #before: number[] = [];
   #members = new Set<number>();
@@ -66,8 +70,9 @@ export class Ring {
   }
 
   /**
-   * Tells the ring a member is no longer live. Returns true when it was a neighbour: the caller
-   * must then rebuild with {@linkcode rebuild}, since the next-nearest member is unknown here.
+   * Tells the ring a member is no longer live. Returns true when it was a neighbour or one beyond:
+   * the caller must then rebuild with {@linkcode rebuild}, since the next-nearest member is
+   * unknown here.
    */
   lose(slot: number): boolean {
     return this.#listed(slot);
@@ -91,6 +96,23 @@ export class Ring {
   }
 
   /**
+   * The members on the far side of neighbour `slot` that are most likely its own neighbours: they
+   * watch it too, so a copy of its heartbeat newer than this node's shows it alive when only the
+   * link between this node and it is down. This node's own neighbours are left out (they relay
+   * the neighbour's heartbeats already). Nearest first; empty for a member not a neighbour.
+   */
+  farWatchers(slot: number): number[] {
+    const far: number[] = [];
+    for (const list of [this.#after, this.#before]) {
+      const at = list.indexOf(slot);
+      if (at < 0 || at % 2 !== 0 || at / 2 >= this.k) continue;
+      for (let i = at + 2; i < list.length && i <= at + 2 * this.k; i += 2) far.push(list[i]);
+    }
+    const neighbors = this.neighbors();
+    return [...new Set(far)].filter((other) => other !== slot && !neighbors.has(other));
+  }
+
+  /**
    * The neighbours that are most likely the given neighbour's own neighbours too: those within
    * `k` ring positions of it. When the two sides overlap (a small cluster), all of them.
    */
@@ -102,17 +124,20 @@ export class Ring {
   #shared = new Map<number, number[]>();
 
   #recompute(): void {
+    // The first k pairs of each side are the neighbours.
+    const after = this.#after.slice(0, 2 * this.k);
+    const before = this.#before.slice(0, 2 * this.k);
     const next = new Set<number>();
-    for (let i = 0; i < this.#after.length; i += 2) next.add(this.#after[i]);
-    for (let i = 0; i < this.#before.length; i += 2) next.add(this.#before[i]);
+    for (let i = 0; i < after.length; i += 2) next.add(after[i]);
+    for (let i = 0; i < before.length; i += 2) next.add(before[i]);
     this.#members = next;
     this.#changed = false;
     this.#shared = new Map();
-    const overlap = next.size < this.#after.length / 2 + this.#before.length / 2;
+    const overlap = next.size < after.length / 2 + before.length / 2;
     // Positions around this node: before[0] is -1, after[0] is +1.
     const positioned: [number, number][] = [];
-    for (let i = 0; i < this.#before.length; i += 2) positioned.push([this.#before[i], -1 - i / 2]);
-    for (let i = 0; i < this.#after.length; i += 2) positioned.push([this.#after[i], 1 + i / 2]);
+    for (let i = 0; i < before.length; i += 2) positioned.push([before[i], -1 - i / 2]);
+    for (let i = 0; i < after.length; i += 2) positioned.push([after[i], 1 + i / 2]);
     for (const [slot, position] of positioned) {
       const shared = overlap ? [...next] : positioned
         .filter(([other, p]) => other !== slot && Math.abs(p - position) <= this.k)
@@ -127,14 +152,19 @@ export class Ring {
     return false;
   }
 
-  /** Inserts by distance into a nearest-first list of at most k; true if it made the list. */
+  /**
+   * Inserts by distance into a nearest-first list of at most 2k; true if it made the first k (the
+   * neighbours changed).
+   */
   #insert(list: number[], slot: number, distance: number): boolean {
+    const kept = 2 * this.k;
     const count = list.length / 2;
-    if (count >= this.k && distance >= list[list.length - 1]) return false;
+    if (count >= kept && distance >= list[list.length - 1]) return false;
     let at = count;
     while (at > 0 && list[2 * at - 1] > distance) at--;
     list.splice(2 * at, 0, slot, distance);
-    if (list.length > 2 * this.k) list.length = 2 * this.k;
-    return true;
+    if (list.length > 2 * kept) list.length = 2 * kept;
+    if (at < this.k) this.#changed = true;
+    return at < this.k;
   }
 }

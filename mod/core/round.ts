@@ -1,7 +1,8 @@
 /**
  * The gossip round, every `gossipIntervalMs`: a node bumps its heartbeat and sends it straight to
  * its ring neighbours, with a few items of news, and sends a full gossip to `gossipFanout` random
- * members (more while news is backed up, up to `gossipFanoutMax`). While leaving, it announces
+ * members (`newsFanout` while news of a change waits, more while news is backed up, up to
+ * `gossipFanoutMax`). While leaving, it announces
  * the leave to its neighbours and a few random members for `leaveRounds` rounds, then goes quiet.
  */
 import type { Config } from "./config.ts";
@@ -60,12 +61,18 @@ export class Rounds {
       return;
     }
     for (const slot of neighbors) datagrams.send(slot, false);
-    // A backlog of news (a wave of joins, say) is worked off with more random targets per round.
+    // A backlog of news (a wave of joins, say) is worked off with more random targets per round,
+    // and news of a change is spread to `newsFanout` members a round while it waits.
+    const news = this.#p.news;
     const extra = Math.min(
       config.gossipFanoutMax - config.gossipFanout,
-      Math.floor(this.#p.news.size / newsPerExtraGossip),
+      Math.floor(news.size / newsPerExtraGossip),
     );
-    const fanout = Math.min(config.gossipFanout + Math.max(0, extra), live.size);
+    const wanted = Math.max(
+      config.gossipFanout + Math.max(0, extra),
+      news.changes.size > 0 ? config.newsFanout : 0,
+    );
+    const fanout = Math.min(wanted, live.size);
     if (fanout === live.size) {
       for (let i = 0; i < live.size; i++) datagrams.send(live.at(i), true);
     } else {

@@ -22,6 +22,9 @@ import { type Address, type Entry, Status, type Via } from "./types.ts";
 import type { Watch } from "./watch.ts";
 import { uint32Max } from "./wire_size.ts";
 
+/** Witnesses awaiting an answer remembered at most: a few per silent neighbour is all. */
+const witnessesAskedMax = 256;
+
 /** How long a member must be silent before it is failed, with suspicion on or off. */
 export function failedAfterMs(config: Config, suspicion: boolean): number {
   return suspicion ? config.suspectAfterMs + config.suspectTimeoutMs : config.failAfterMs;
@@ -178,11 +181,29 @@ export class Suspicion {
   /**
    * Sends a silent neighbour, over TCP, the heartbeat it would get by UDP. Its answer, if it is
    * alive and reachable over TCP, ends the silence before the neighbour is suspected or failed.
+   * The link from here to it may be all that is down (a firewall, a broken route): one member
+   * that watches it from the far side is probed too, with this node's copy of it, and answers
+   * with a newer copy if it has one, which ends the silence just as well.
    */
   #probe(slot: number): void {
-    this.#p.watch.probed(slot);
-    this.#p.counters.probesSent++;
-    this.#p.datagrams.probe(slot, false);
+    const { watch, table, self, counters, datagrams } = this.#p;
+    watch.probed(slot);
+    counters.probesSent++;
+    datagrams.probe(slot, false);
+    const witness = watch.farWatchers(slot).find((w) => w !== self.slot && table.listedLive(w));
+    if (witness === undefined) return;
+    counters.witnessProbesSent++;
+    if (this.#witnessesAsked.size >= witnessesAskedMax) this.#witnessesAsked.clear();
+    this.#witnessesAsked.add(witness);
+    datagrams.probeThrough(witness, slot);
+  }
+
+  /** Witnesses probed and not yet answered. */
+  readonly #witnessesAsked = new Set<number>();
+
+  /** True, once, when the member at `slot` answers as a witness this node probed. */
+  answeredAsWitness(slot: number): boolean {
+    return this.#witnessesAsked.delete(slot);
   }
 
   #emit(nowMs: number, kind: "SUSPECT" | "REFUTE", slot: number, via: Via, from?: Address): void {

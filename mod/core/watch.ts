@@ -46,6 +46,11 @@ export class Watch {
     return this.#ring.sharedWith(slot);
   }
 
+  /** The members beyond neighbour `slot` that watch it too, nearest first (`Ring.farWatchers`). */
+  farWatchers(slot: number): number[] {
+    return this.#ring.farWatchers(slot);
+  }
+
   /** True for a neighbour not heard from itself since it became one. */
   unheard(slot: number): boolean {
     return this.#unheard.has(slot);
@@ -97,11 +102,16 @@ export class Watch {
     this.#unheard.delete(slot);
   }
 
-  /** True when an unheard neighbour's entry comes from a neighbour likely to watch it too. */
+  /**
+   * True when an unheard neighbour's entry comes from a member likely to watch it too: a fellow
+   * neighbour, or one beyond it on the far side (the answer to `probeThrough`).
+   */
   relayedByWatcher(slot: number, from: Address): boolean {
     if (!this.#unheard.has(slot)) return false;
     const sender = this.#table.book.find(from);
-    return sender >= 0 && this.#ring.sharedWith(slot).includes(sender);
+    return sender >= 0 &&
+      (this.#ring.sharedWith(slot).includes(sender) ||
+        this.#ring.farWatchers(slot).includes(sender));
   }
 
   /** Places a member that became live on the ring. */

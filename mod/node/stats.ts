@@ -100,6 +100,8 @@ export function nodeStats(
       probesSent: counters.probesSent,
       probesSkipped,
       probesAnswered: counters.probesAnswered,
+      witnessProbesSent: counters.witnessProbesSent,
+      witnessProbesAnswered: counters.witnessProbesAnswered,
       listExchangesAsked: driver.listExchangesAsked,
     },
     counters: { ...counters },
