@@ -46,6 +46,7 @@ async function main(args: string[]): Promise<number> {
       const table = await simBench({
         sizes: quick ? [10, 100, 1000] : [10, 100, 1000, 10_000],
         losses: [0, 0.03, 0.1, 0.3],
+        machineLosses: [0, 0.3],
         durationS: 30,
         seed: 1,
         sweepFrom: 10_000,

@@ -7,12 +7,22 @@
  * The largest clusters spend most of their run joining, so from `sweepFrom` nodes on, one cluster
  * joins once and runs every setting in turn ({@linkcode runSweep}), here in this process.
  */
-import { runSweep, type ScenarioReport, type SweepSetting } from "../mod/sim/scenario.ts";
+import {
+  type CrashKind,
+  runSweep,
+  type ScenarioReport,
+  type SweepSetting,
+} from "../mod/sim/scenario.ts";
 
 /** What the simulation part is run with. */
 export interface SimBenchOptions {
   readonly sizes: number[];
   readonly losses: number[];
+  /**
+   * Losses also run with whole machines crashing (nothing answers, so no refused probe fails
+   * them at once): the timeouts' own detection.
+   */
+  readonly machineLosses: number[];
   readonly durationS: number;
   readonly seed: number;
   /** Sizes from this on run as one sweep; its settings run `sweepDurationS` each. */
@@ -37,6 +47,7 @@ async function runOne(
   nodes: number,
   loss: number,
   suspicion: boolean,
+  crash: CrashKind,
   options: SimBenchOptions,
 ): Promise<Row> {
   const fail = nodes <= 10 ? 3 : 5;
@@ -51,6 +62,8 @@ async function runOne(
     `${loss}`,
     "--fail",
     `${fail}`,
+    "--crash",
+    crash,
     "--duration",
     `${options.durationS}`,
     "--seed",
@@ -67,9 +80,9 @@ async function runOne(
 function row(nodes: number, report: ScenarioReport, wallMs: number): string {
   const first = report.failures.map((f) => f.firstDetectedMs ?? Infinity);
   const all = report.failures.map((f) => f.allDetectedMs ?? Infinity);
-  return `| ${nodes} | ${report.loss * 100}% | ${report.suspicion ? "on" : "off"} | ${
-    seconds(median(first))
-  } / ${seconds(Math.max(...first))} | ${seconds(median(all))} / ${
+  return `| ${nodes} | ${report.crash} | ${report.loss * 100}% | ${
+    report.suspicion ? "on" : "off"
+  } | ${seconds(median(first))} / ${seconds(Math.max(...first))} | ${seconds(median(all))} / ${
     seconds(Math.max(...all))
   } | ${report.falsePositives} | ${report.bytesPerNodePerSecond.mean} | ${report.datagramBytesMax} | ${
     (wallMs / 1000).toFixed(1)
@@ -113,9 +126,9 @@ function sweep(nodes: number, settings: SweepSetting[], options: SimBenchOptions
 /** Runs the simulation benchmark and returns the markdown table. */
 export async function simBench(options: SimBenchOptions): Promise<string> {
   const header = [
-    "| nodes | loss | suspicion | first detected, median / worst (s) | all detected, median / " +
-    "worst (s) | false positives | bytes/node/s | largest datagram | run time (s) |",
-    "|---:|---:|:---:|---:|---:|---:|---:|---:|---:|",
+    "| nodes | crash | loss | suspicion | first detected, median / worst (s) | all detected, " +
+    "median / worst (s) | false positives | bytes/node/s | largest datagram | run time (s) |",
+    "|---:|:---|---:|:---:|---:|---:|---:|---:|---:|---:|",
   ];
   const lines = [...header];
   for (const nodes of options.sizes) {
@@ -126,8 +139,14 @@ export async function simBench(options: SimBenchOptions): Promise<string> {
       lines.push(...sweep(nodes, settings, options));
       continue;
     }
-    for (const { lossRate, suspicion } of settings) {
-      const { report } = await runOne(nodes, lossRate, suspicion, options);
+    const runs = [
+      ...settings.map((s) => ({ ...s, crash: "process" as CrashKind })),
+      ...options.machineLosses.flatMap((lossRate) =>
+        [true, false].map((suspicion) => ({ lossRate, suspicion, crash: "machine" as CrashKind }))
+      ),
+    ];
+    for (const { lossRate, suspicion, crash } of runs) {
+      const { report } = await runOne(nodes, lossRate, suspicion, crash, options);
       const line = row(nodes, report, report.wallMs);
       lines.push(line);
       console.error(line);

@@ -2,7 +2,7 @@
  * `member sim`: the real protocol code on a simulated cluster, to choose settings before
  * deploying them.
  */
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { formatEventLine } from "../mod/log/event_line.ts";
 import { ConvergenceError, runScenario, type ScenarioReport } from "../mod/sim/scenario.ts";
 import { simulationEpochMs } from "../mod/sim/simulation.ts";
@@ -31,6 +31,7 @@ interface SimFlags extends SettingsFlags {
   nodes: number;
   loss: number;
   fail: number;
+  crash: "process" | "machine";
   duration: number;
   seed?: number;
   suspicion: boolean;
@@ -49,6 +50,7 @@ const scenarioFlags = [
   "nodes",
   "loss",
   "fail",
+  "crash",
   "duration",
   "suspicion",
   "profile",
@@ -67,6 +69,13 @@ export function simCommand(setExit: (code: number) => void): Command {
     .option("--nodes <N>", "cluster size", integerIn(2, defaultConfig.memberTableMax), 10)
     .option("--loss <P>", "probability that a datagram is lost (0 to 1)", numberIn(0, 1), 0)
     .option("--fail <K>", "members crashed at once after convergence", integerIn(0, 100_000), 1)
+    .addOption(
+      new Option(
+        "--crash <KIND>",
+        "what a crash takes down: the process (its machine refuses connections) or the whole " +
+          "machine (nothing answers)",
+      ).choices(["process", "machine"]).default("process"),
+    )
     .option("--duration <SECONDS>", "simulated time after the crash", numberIn(1, 86_400), 60)
     .option("--seed <S>", "seed; the same seed replays the same run", integerIn(0, 2 ** 53 - 1))
     .option("--no-suspicion", "fail silent members without suspecting them first")
@@ -140,6 +149,7 @@ function runSim(flags: SimFlags): number {
       seed,
       lossRate: flags.loss,
       fail: flags.fail,
+      crash: flags.crash,
       durationMs: flags.duration * 1000,
       suspicion: flags.suspicion,
       config: settings.config,
@@ -185,7 +195,13 @@ function summary(
     }% loss, suspicion ${report.suspicion ? "on" : "off"}, seed ${report.seed}`,
     `converged after ${seconds(report.convergedMs)} (simulated)`,
   ];
-  if (report.failures.length > 0) lines.push(`crashed ${report.failures.length}:`);
+  if (report.failures.length > 0) {
+    lines.push(
+      `crashed ${report.failures.length} (${
+        report.crash === "machine" ? "machines" : "processes"
+      }):`,
+    );
+  }
   for (const failure of report.failures) {
     lines.push(
       `  ${failure.member}: first detected ${seconds(failure.firstDetectedMs)}, all ${

@@ -240,8 +240,9 @@ Deno.test("the suspicion switch flips for the whole cluster", () => {
   sim.setSuspicion(6, false);
   sim.runFor(2000);
   for (const node of sim.upNodes()) assert.equal(node.core!.settings.suspicion, false);
+  // Machines gone, not processes: a refused probe fails a member at once, suspicion or not.
   const victim = sim.node(2).id!;
-  sim.crash(2);
+  sim.crash(2, true);
   sim.runFor(10_000);
   const about = seen.filter((s) => memberId(s.event.address, s.event.version) === victim);
   assert(!about.some((s) => s.event.kind === "SUSPECT"), "suspicion off: no SUSPECT");
@@ -250,7 +251,7 @@ Deno.test("the suspicion switch flips for the whole cluster", () => {
   sim.runFor(2000);
   for (const node of sim.upNodes()) assert.equal(node.core!.settings.suspicion, true);
   const second = sim.node(8).id!;
-  sim.crash(8);
+  sim.crash(8, true);
   sim.runFor(10_000);
   const suspects = seen.filter((s) =>
     memberId(s.event.address, s.event.version) === second && s.event.kind === "SUSPECT"
@@ -625,8 +626,11 @@ Deno.test("a node paused for 25 minutes brings back neither itself nor a member 
     sim.resume(3);
     runUntilConverged(sim);
     assert.notEqual(sim.node(3).id, pausedId, `it came back as a new version ${seedNote(sim)}`);
-    const stale = seen.filter((s) => s.observer === 3 && s.event.via === "stale");
-    assert.deepEqual(stale.map((s) => s.event.address), [sim.node(5).address], seedNote(sim));
+    // The dead member is dropped as stale (unanswered), or failed by the refusal of its port.
+    const ended = seen.filter((s) =>
+      s.observer === 3 && (s.event.via === "stale" || s.event.via === "refused")
+    );
+    assert.deepEqual(ended.map((s) => s.event.address), [sim.node(5).address], seedNote(sim));
     assert.equal(sim.stats.falsePositives, 0, seedNote(sim));
   }
 });

@@ -47,6 +47,7 @@ import type {
   SyncResponse,
   Tags,
 } from "./types.ts";
+import { Status } from "./types.ts";
 
 export type { CoreCounters, MemberView };
 export { epochNewer };
@@ -369,7 +370,8 @@ export class Core {
 
   /**
    * Notes that a probe of `address` was refused: the host answered and no process holds the
-   * port, so the member there is gone. It lets an isolated node fail it (`local_health.ts`).
+   * port, so the member there is gone, and a neighbour is failed at once, whatever the suspicion
+   * switch (no process is left to refute it) and even by an isolated node (`local_health.ts`).
    */
   applyProbeRefused(nowMs: number, address: Address): void {
     this.#enter(nowMs);
@@ -379,6 +381,9 @@ export class Core {
       return;
     }
     this.#v.health.refused(slot);
+    if (!this.#v.self.active) return;
+    this.counters.failuresDetected++;
+    this.#v.endings.end(nowMs, slot, Status.Failed, "refused");
   }
 
   /** The request that opens a list exchange. */

@@ -146,24 +146,39 @@ Deno.test("a left member is LEAVE, never FAIL, and stays left", () => {
   assert.deepEqual(kinds(c.takeEvents(), a), ["LEAVE"]);
 });
 
+/**
+ * Ticks `c` at every wake-up before `untilMs` while `talker` keeps gossiping (so that `c` is not
+ * isolated and may conclude from silence); probes go unanswered, as to a machine that is gone.
+ */
+function tickWhileTalking(c: Core, talker: string, untilMs: number, beat = { n: 1 }): void {
+  while (c.nextWakeMs() < untilMs) {
+    const at = c.nextWakeMs();
+    c.receive(at, gossip(entry(talker, { heartbeat: ++beat.n })));
+    c.tick(at);
+    c.takeDatagrams();
+    c.takeProbes();
+  }
+}
+
 Deno.test("silence: suspect after suspectAfterMs, failed after suspectTimeoutMs more", () => {
   const a = "10.0.0.2:3000";
-  const c = withMembers([a]);
+  const b = "10.0.0.3:3000";
+  const c = withMembers([a, b]);
   const { suspectAfterMs, suspectTimeoutMs } = defaultConfig;
   assert.equal(c.nextWakeMs(), 0, "the first round is due at once");
   c.tick(0);
   c.takeDatagrams();
-  const wake = () => Math.min(c.nextWakeMs(), suspectAfterMs + suspectTimeoutMs + 1);
-  // Ticks at every wake-up until the suspicion is due; nothing happens to `a` before it. It
-  // crashed: its port refuses the probe, which a node hearing from nobody needs as proof.
-  while (wake() < suspectAfterMs) {
-    const at = wake();
-    c.tick(at);
-    c.takeDatagrams();
-    for (const probe of c.takeProbes()) c.applyProbeRefused(at, probe.to);
-  }
+  // Ticks at every wake-up until the suspicion is due; nothing happens to `a` before it. Its
+  // machine is gone: the probe is not answered; `b` keeps talking.
+  const beat = { n: 1 };
+  tickWhileTalking(c, b, suspectAfterMs, beat);
   assert.deepEqual(kinds(c.takeEvents(), a), []);
-  assert.equal(c.nextWakeMs(), suspectAfterMs, "the core wakes exactly when the timeout runs out");
+  assert(c.nextWakeMs() >= suspectAfterMs, "the core wakes exactly when the timeout runs out");
+  assert.equal(
+    Math.min(c.nextWakeMs(), suspectAfterMs),
+    suspectAfterMs,
+    "no wake-up is skipped",
+  );
   c.tick(suspectAfterMs - 1);
   assert.equal(c.lookup(a)!.status, Status.Alive, "an early tick does nothing");
   c.tick(suspectAfterMs);
@@ -175,8 +190,9 @@ Deno.test("silence: suspect after suspectAfterMs, failed after suspectTimeoutMs 
   assert(
     toA.some((d) => d.message.entries.some((e) => e.address === a && e.status === Status.Suspect)),
   );
-  while (c.nextWakeMs() < suspectAfterMs + suspectTimeoutMs) c.tick(c.nextWakeMs());
+  tickWhileTalking(c, b, suspectAfterMs + suspectTimeoutMs, beat);
   assert.equal(c.nextWakeMs(), suspectAfterMs + suspectTimeoutMs);
+  c.receive(suspectAfterMs + suspectTimeoutMs, gossip(entry(b, { heartbeat: ++beat.n })));
   c.tick(suspectAfterMs + suspectTimeoutMs);
   assert.equal(c.lookup(a)!.status, Status.Failed);
   const events = c.takeEvents().filter((e) => e.address === a);
@@ -198,19 +214,41 @@ Deno.test("silence with suspicion off: failed after failAfterMs, never suspected
   assert.deepEqual(kinds(c.takeEvents(), a), ["FAIL"]);
 });
 
+Deno.test("a refused probe fails the neighbour at once, suspicion on or off", () => {
+  for (const suspicion of [true, false]) {
+    const a = "10.0.0.2:3000";
+    const c = withMembers([a]);
+    c.setSuspicion(0, suspicion);
+    let refusedAt = -1;
+    for (let t = 0; t < defaultConfig.probeAfterMs + 200 && refusedAt < 0; t += 100) {
+      c.tick(t);
+      for (const probe of c.takeProbes()) {
+        c.applyProbeRefused(t + 1, probe.to);
+        refusedAt = t + 1;
+      }
+    }
+    assert.equal(refusedAt, defaultConfig.probeAfterMs + 1, "probed once silent long enough");
+    assert.equal(c.lookup(a)!.status, Status.Failed);
+    const events = c.takeEvents().filter((e) => e.address === a);
+    assert.deepEqual(events.map((e) => [e.kind, e.via, e.atMs]), [["FAIL", "refused", refusedAt]]);
+  }
+});
+
 Deno.test("a silent neighbour is probed once per silence; no answer changes no timeout", () => {
   const a = "10.0.0.2:3000";
-  const c = withMembers([a], { suspectAfterMs: 1200 });
+  const b = "10.0.0.3:3000";
+  const c = withMembers([a, b], { suspectAfterMs: 1200 });
   const { probeAfterMs, suspectTimeoutMs } = defaultConfig;
   const probes: { at: number; to: string; from: string }[] = [];
+  let beat = 1;
   const run = (untilMs: number) => {
     while (c.nextWakeMs() <= untilMs) {
       const at = c.nextWakeMs();
+      c.receive(at, gossip(entry(b, { heartbeat: ++beat })));
       c.tick(at);
       c.takeDatagrams();
       for (const p of c.takeProbes()) {
         probes.push({ at, to: p.to, from: p.message.entries[0].address });
-        c.applyProbeRefused(at, p.to);
       }
     }
   };

@@ -182,6 +182,7 @@ export type Via =
   | "list" // from a whole list a member sent: the answer to a join, or a list exchange
   | "gossip" // from a datagram another member sent
   | "timeout" // this node's own timer expired: it detected it
+  | "refused" // this node's probe of it was refused: the host answered, no process holds the port
   | "superseded" // a newer version of the same address was seen
   | "cleanup" // the cleanup timeout removed it from the list
   | "stale"; // after this node doubted its list, the member did not answer for itself in time

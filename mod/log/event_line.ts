@@ -32,6 +32,7 @@ const vias: readonly Via[] = [
   "list",
   "gossip",
   "timeout",
+  "refused",
   "superseded",
   "cleanup",
   "stale",

@@ -9,6 +9,9 @@ import type { EventKind, MemberEvent } from "../core/types.ts";
 import { converged, disagreements } from "./checkers.ts";
 import { type NetworkOptions, type SimNode, Simulation } from "./simulation.ts";
 
+/** What a crash takes down: the process, or its whole machine. */
+export type CrashKind = "process" | "machine";
+
 /** What the scenario is run with. */
 export interface ScenarioOptions {
   readonly nodes: number;
@@ -16,6 +19,11 @@ export interface ScenarioOptions {
   readonly lossRate: number;
   /** Nodes crashed at once after convergence. */
   readonly fail: number;
+  /**
+   * What a crash takes down: the process (`process`, the default; its machine refuses
+   * connections to the port) or the whole machine (`machine`; nothing answers).
+   */
+  readonly crash?: CrashKind;
   /** Simulated time after the crash. */
   readonly durationMs: number;
   readonly suspicion: boolean;
@@ -46,6 +54,8 @@ export interface ScenarioReport {
   readonly nodes: number;
   readonly seed: number;
   readonly loss: number;
+  /** What the crashes took down. */
+  readonly crash: CrashKind;
   readonly suspicion: boolean;
   /** From the first start until every node listed every other, in simulated ms. */
   readonly convergedMs: number;
@@ -210,6 +220,7 @@ interface MeasureOptions {
   readonly seed: number;
   readonly nodes: number;
   readonly fail: number;
+  readonly crash?: CrashKind;
   readonly durationMs: number;
   readonly lossRate: number;
   readonly suspicion: boolean;
@@ -257,7 +268,7 @@ function measureCrash(sim: Simulation, options: MeasureOptions): ScenarioReport 
   }
   const crashedAtMs = sim.nowMs;
   const crashed = victims.map((index) => sim.node(index).id!);
-  for (const index of victims) sim.crash(index);
+  for (const index of victims) sim.crash(index, options.crash === "machine");
 
   const endMs = crashedAtMs + options.durationMs;
   while (sim.nowMs < endMs) {
@@ -288,6 +299,7 @@ function measureCrash(sim: Simulation, options: MeasureOptions): ScenarioReport 
     nodes: options.nodes,
     seed,
     loss: options.lossRate,
+    crash: options.crash ?? "process",
     suspicion: options.suspicion,
     convergedMs: options.convergedMs,
     failures,

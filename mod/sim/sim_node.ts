@@ -22,6 +22,8 @@ export class SimNode {
   readonly index: number;
   readonly address: Address;
   state: "down" | "up" | "paused" = "down";
+  /** Down with its machine (powered off, unplugged): connections to it time out, not refused. */
+  machineDown = false;
   core: Core | undefined;
   /** Bumped at every start, so that messages meant for an earlier process are dropped. */
   generation = 0;

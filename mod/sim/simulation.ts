@@ -168,6 +168,7 @@ export class Simulation {
     node.lastVersion = version;
     node.generation++;
     node.state = "up";
+    node.machineDown = false;
     node.inbox = [];
     node.replies = [];
     node.requests = [];
@@ -192,12 +193,17 @@ export class Simulation {
     if (contact !== undefined) this.#tcp.sendJoin(node);
   }
 
-  /** Kills a node's process (kill -9): it sends nothing more and its datagrams are lost. */
-  crash(index: number): void {
+  /**
+   * Kills a node's process (kill -9): it sends nothing more and its datagrams are lost; its
+   * machine refuses connections to the port. With `machine`, the whole machine goes (power, link):
+   * connections to it time out instead.
+   */
+  crash(index: number, machine = false): void {
     const node = this.node(index);
     if (node.state === "down") return;
     this.#observer.ended(node.id!);
     node.state = "down";
+    node.machineDown = machine;
     node.core = undefined;
     node.wakeAtMs = Infinity;
     node.inbox = [];

@@ -148,11 +148,12 @@ export class Tcp {
 
   /**
    * A request reaches its peer: a paused peer answers once it runs again, a cut off one never,
-   * and the machine of a crashed one refuses the connection (no process holds the port).
+   * and the machine of a crashed one refuses the connection (no process holds the port), unless
+   * the machine went down with it.
    */
   requestArrive(item: RequestArrive): void {
     const peer = item.to;
-    if (!this.#network.connected(item.node, peer)) return;
+    if (!this.#network.connected(item.node, peer) || peer.machineDown) return;
     if (peer.state === "down") {
       this.#agenda.push(this.#agenda.nowMs + this.#network.delay(), {
         kind: "request-refused",

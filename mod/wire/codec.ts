@@ -544,6 +544,7 @@ const viaSet: Readonly<Record<Via, true>> = {
   list: true,
   gossip: true,
   timeout: true,
+  refused: true,
   superseded: true,
   cleanup: true,
   stale: true,
