@@ -196,3 +196,35 @@ Deno.test("a real cluster under --profile lean: stats shows it, a kill -9 is fai
     await cluster.stop();
   }
 });
+
+Deno.test("a member whose timing differs from the cluster's is warned of in both logs", async () => {
+  const cluster = new Cluster("ports");
+  try {
+    await cluster.start(2);
+    // The same profile: no warning on either side.
+    for (const m of cluster.members) assert.doesNotMatch(m.stderr(), /timing/);
+    const odd = cluster.add(["--join", cluster.members[0].address, "--profile", "wan"]);
+    await cluster.waitForAgreement(30_000);
+    await waitFor("the warnings", () => /timing/.test(cluster.members[0].stderr()), 5000);
+    assert.match(
+      odd.stderr(),
+      new RegExp(
+        `WRN.*this member's timing differs from that of "?${cluster.members[0].address}"? \\(` +
+          `gossipIntervalMs 600 here, 200 there, probeAfterMs 2400 here, 800 there, .*\\): .*` +
+          `run every member with the same settings`,
+      ),
+    );
+    assert.match(
+      cluster.members[0].stderr(),
+      new RegExp(
+        `WRN.*"?${odd.address}"? joined with a timing unlike this one's \\(gossipIntervalMs 200 ` +
+          `here, 600 there, .*\\)`,
+      ),
+    );
+    // A member that joined with the same timing is not named.
+    const warnings = cluster.members[0].stderr().split("\n").filter((l) => /timing/.test(l));
+    assert(!warnings.some((l) => l.includes(cluster.members[1].address)), warnings.join("\n"));
+  } finally {
+    await cluster.stop();
+  }
+});

@@ -126,6 +126,45 @@ export const defaultConfig: Config = {
   sliceEntriesMax: 24,
 };
 
+/**
+ * The fields by which members judge one another, compared when a member joins: a member that
+ * sends heartbeats more rarely than its watchers expect, or fails others sooner than they fail
+ * it, is failed by mistake or fails others by mistake. In wire order; append only.
+ */
+export const timingFields = [
+  "gossipIntervalMs",
+  "ringNeighbors",
+  "probeAfterMs",
+  "suspectAfterMs",
+  "suspectTimeoutMs",
+  "failAfterMs",
+] as const;
+
+/** A member's timing: the values of `timingFields`, in their order. */
+export type Timing = readonly number[];
+
+/** The timing of `config`; undefined when it is the defaults' (a join then carries none). */
+export function timingOf(config: Config): Timing | undefined {
+  const timing = timingFields.map((field) => config[field]);
+  return timing.every((value, i) => value === defaultConfig[timingFields[i]]) ? undefined : timing;
+}
+
+/**
+ * How the timing `theirs` (undefined: the defaults') differs from `mine`, one phrase per field,
+ * such as "gossipIntervalMs 200 here, 600 there"; empty when they agree. Fields past those this
+ * build knows are not compared.
+ */
+export function timingDifferences(mine: Config, theirs: Timing | undefined): string[] {
+  const other = theirs ?? timingFields.map((field) => defaultConfig[field]);
+  const differences: string[] = [];
+  timingFields.forEach((field, i) => {
+    if (i < other.length && other[i] !== mine[field]) {
+      differences.push(`${field} ${mine[field]} here, ${other[i]} there`);
+    }
+  });
+  return differences;
+}
+
 /** Checks a configuration, returning the first problem found, or undefined when it is sound. */
 export function configProblem(config: Config): string | undefined {
   const positive: (keyof Config)[] = [

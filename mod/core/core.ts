@@ -22,7 +22,7 @@
 import { AddressBook } from "./address_book.ts";
 import { isAddress } from "./address.ts";
 import { assert, AssertionError } from "./assert.ts";
-import { type Config, configProblem, defaultConfig } from "./config.ts";
+import { type Config, configProblem, defaultConfig, timingOf } from "./config.ts";
 import type { MemberView } from "./member_table.ts";
 import { View } from "./view.ts";
 import { type CoreCounters, newCounters, Outputs } from "./outputs.ts";
@@ -412,13 +412,24 @@ export class Core {
 
   /** The request a joiner sends to any member. */
   joinRequest(): JoinRequest {
-    return { kind: "join-request", entry: this.#v.self.entryWithTags };
+    const timing = timingOf(this.config);
+    return {
+      kind: "join-request",
+      entry: this.#v.self.entryWithTags,
+      ...(timing === undefined ? {} : { timing }),
+    };
   }
 
-  /** Admits a joiner and answers with the whole list, or refuses it with a reason. */
+  /**
+   * Admits a joiner and answers with the whole list, or refuses it with a reason. The answer
+   * carries this node's timing, so that a joiner whose timing differs can say so
+   * (`timingDifferences`).
+   */
   acceptJoin(nowMs: number, request: JoinRequest): JoinResponse {
     this.#enter(nowMs);
-    return this.#v.lists.acceptJoin(nowMs, request);
+    const response = this.#v.lists.acceptJoin(nowMs, request);
+    const timing = timingOf(this.config);
+    return response.accepted && timing !== undefined ? { ...response, timing } : response;
   }
 
   /** Adopts the list a member answered a join with, and the cluster's settings. */

@@ -157,6 +157,8 @@ export interface JoinRequest {
   readonly kind: "join-request";
   /** The joiner's own entry: its address and its new version. */
   readonly entry: Entry;
+  /** The joiner's timing (`timingFields` of `config.ts`), when it is not the defaults'. */
+  readonly timing?: readonly number[];
 }
 
 /** The answer to a {@linkcode JoinRequest}: the whole list, or why the join was refused. */
@@ -168,6 +170,8 @@ export type JoinResponse =
     readonly entries: readonly Entry[];
     /** The cluster's user-event clock: events up to it were before the joiner's time. */
     readonly eventClock?: number;
+    /** The answering member's timing (`timingFields` of `config.ts`), when not the defaults'. */
+    readonly timing?: readonly number[];
   }
   | {
     readonly kind: "join-response";

@@ -2,7 +2,7 @@
  * Joining and leaving: a join through a contact with retries and backoff, a start through the
  * members a data dir remembers, a voluntary leave, and a join again after it as a new version.
  */
-import { requestTimeoutMs } from "../core/config.ts";
+import { requestTimeoutMs, type Timing, timingDifferences } from "../core/config.ts";
 import { type Address, isLive } from "../core/types.ts";
 import { describe } from "../errors.ts";
 import { request, RequestError } from "../net/client.ts";
@@ -153,6 +153,33 @@ async function joinOnce(driver: Driver, contact: Address, timeoutMs: number): Pr
   if (!reply.accepted) throw new JoinError(contact, reply.reason);
   driver.core.applyJoinResponse(driver.now(), reply, contact);
   driver.flush();
+  if (reply.accepted) {
+    warnOfTiming(
+      driver,
+      reply.timing,
+      "this member's timing differs from that of {member}",
+      contact,
+    );
+  }
+}
+
+/**
+ * Logs a warning when the timing a member joined with, or answered a join with, differs from
+ * this node's: `lead` names the member as `{member}`. Both sides of the join warn.
+ */
+export function warnOfTiming(
+  driver: Driver,
+  timing: Timing | undefined,
+  lead: string,
+  member?: Address,
+): void {
+  const differences = timingDifferences(driver.core.config, timing);
+  if (differences.length === 0) return;
+  driver.log.warn(
+    `${lead} ({differences}): members judge one another by their own clocks, so one of them ` +
+      "may be failed by mistake; run every member with the same settings",
+    { member, differences: differences.join(", ") },
+  );
 }
 
 /** Why a join request failed, and whether asking again could change it. */

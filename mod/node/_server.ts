@@ -12,7 +12,7 @@ import type { Keyring } from "../wire/seal.ts";
 import { otherClusterReason } from "../wire/cluster.ts";
 import { control } from "./_control.ts";
 import type { Driver } from "./_driver.ts";
-import { busyReason } from "./_join.ts";
+import { busyReason, warnOfTiming } from "./_join.ts";
 import { stateWords } from "./options.ts";
 import type { NodeStats } from "./stats.ts";
 import { kindOf } from "./traffic.ts";
@@ -265,6 +265,15 @@ export class Server {
         }
         const response = driver.core.acceptJoin(driver.now(), message);
         driver.flush();
+        if (response.accepted) {
+          const joiner = message.entry.address;
+          warnOfTiming(
+            driver,
+            message.timing,
+            "{member} joined with a timing unlike this one's",
+            joiner,
+          );
+        }
         return response;
       }
       case "sync-request": {

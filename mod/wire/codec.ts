@@ -378,7 +378,12 @@ function body(message: DatagramMessage | FrameMessage): unknown[] {
         message.entries.map(entryTuple),
       ];
     case "join-request":
-      return [Tag.JoinRequest, entryTuple(message.entry)];
+      // The timing is appended, and only when it is not the defaults'.
+      return [
+        Tag.JoinRequest,
+        entryTuple(message.entry),
+        ...(message.timing === undefined ? [] : [message.timing]),
+      ];
     case "stats-request":
       return [Tag.StatsRequest];
     case "stats-response":
@@ -445,7 +450,13 @@ function body(message: DatagramMessage | FrameMessage): unknown[] {
           message.settings.epoch,
           message.settings.suspicion ? 1 : 0,
           message.entries.map(entryTuple),
-          ...(message.eventClock === undefined ? [] : [message.eventClock]),
+          // Appended: the event clock when it has started (null before a timing), the timing when
+          // it is not the defaults'.
+          ...(message.timing !== undefined
+            ? [message.eventClock ?? null, message.timing]
+            : message.eventClock === undefined
+            ? []
+            : [message.eventClock]),
         ]
         : [Tag.JoinResponse, 0, message.reason];
   }
@@ -550,6 +561,12 @@ const viaSet: Readonly<Record<Via, true>> = {
   stale: true,
 };
 
+/** A timing as sent: a short list of whole numbers (fields this build does not know are kept). */
+function timingOfWire(value: unknown): number[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > 32) fail();
+  return value.map(safeUint);
+}
+
 /** A member id, `host:port#version`, with a valid address and version. */
 function memberIdOf(value: unknown): string {
   if (typeof value !== "string") fail();
@@ -648,17 +665,22 @@ function messageOf(
       };
     }
     case Tag.JoinRequest: {
-      if (value.length !== 2) fail();
-      return { kind: "join-request", entry: entryOf(value[1]) };
+      if (value.length !== 2 && value.length !== 3) fail();
+      return {
+        kind: "join-request",
+        entry: entryOf(value[1]),
+        ...(value.length === 3 ? { timing: timingOfWire(value[2]) } : {}),
+      };
     }
     case Tag.JoinResponse: {
-      if (value[1] === 1 && (value.length === 5 || value.length === 6)) {
+      if (value[1] === 1 && value.length >= 5 && value.length <= 7) {
         return {
           kind: "join-response",
           accepted: true,
           settings: settingsOf(value[2], value[3]),
           entries: entriesOf(value[4], limits),
-          ...(value.length === 6 ? { eventClock: safeUint(value[5]) } : {}),
+          ...(value.length >= 6 && value[5] !== null ? { eventClock: safeUint(value[5]) } : {}),
+          ...(value.length === 7 ? { timing: timingOfWire(value[6]) } : {}),
         };
       }
       if (value[1] === 0 && value.length === 3 && typeof value[2] === "string") {

@@ -75,6 +75,23 @@ Deno.test("every message round-trips", () => {
       entries: [randomEntry(random), randomEntry(random)],
     },
     { kind: "join-response", accepted: false, reason: "member table full" },
+    // A timing rides on both sides of a join, with or without the event clock before it.
+    { kind: "join-request", entry: randomEntry(random), timing: [600, 3, 2400, 3600, 3000, 6600] },
+    {
+      kind: "join-response",
+      accepted: true,
+      settings: { epoch: 1, suspicion: true },
+      entries: [randomEntry(random)],
+      timing: [1400, 1, 1500, 1700, 600, 2300],
+    },
+    {
+      kind: "join-response",
+      accepted: true,
+      settings: { epoch: 1, suspicion: true },
+      entries: [randomEntry(random)],
+      eventClock: 7,
+      timing: [1400, 1, 1500, 1700, 600, 2300, 99],
+    },
     { kind: "sync-request", settings: { epoch: 0, suspicion: true }, entries: [] },
     {
       kind: "sync-response",
