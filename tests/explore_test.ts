@@ -46,8 +46,9 @@ Deno.test("a million simulated node-seconds of drawn faults break no property", 
 // Found by the explorer: a 4 s cut of 9 of 52 members (a third is 17). A member of the cut side
 // took its group's FAILs by gossip just after the heal and handed them to the majority, which
 // failed members that never lost a datagram; and others like it (seeds 476, 687: cuts of 13 to
-// 30 s). Each now passes.
-for (const seed of [23, 476, 687, 890, 1161]) {
+// 30 s). Each now passes; 1192 (13 of 51 cut for 3.7 s, suspicion off: the cut healed before its
+// side had failed most of the rest) since news of a change goes to 3 members a round.
+for (const seed of [23, 476, 687, 890, 1161, 1192]) {
   Deno.test(`seed ${seed}: a group cut's FAILs are not taken up by the majority`, () => {
     const result = explore(seed);
     assert.deepEqual(result.violations.map((v) => v.message).slice(0, 3), []);
