@@ -13,7 +13,7 @@
  * This class is a facade: each mechanism lives in a file of its own, built together as one
  * `View` (`view.ts`), and the facade hands every input to them in order (docs/layout.md lists
  * them). A node builds a new view when, on the smaller side of a healed cut, it starts afresh.
- * The file is a little over 400 lines because it is the whole public API, every input and output
+ * The file is over 400 lines because it is the whole public API, every input and output
  * documented where a caller looks; what each does is in the file it hands on to.
  *
  * Failed and left are final for a version (fail-stop). A node told that it failed comes back as

@@ -87,20 +87,16 @@ export class Datagrams {
     this.#repliedMs.delete(slot);
   }
 
-  /** Queues a probe of a member: the heartbeat datagram it would get, sent over TCP. */
-  probe(slot: number, confirm: boolean): void {
-    const { entries, userEvents } = this.build(slot, false);
-    this.#sendProbe(slot, entries, userEvents, confirm);
-  }
-
   /**
-   * Queues a probe of `witness`, a member that watches silent neighbour `about` too, carrying
-   * this node's copy of `about`: the witness answers with its own copy when it is newer
+   * Queues a probe of a member: the heartbeat datagram it would get, sent over TCP. With `about`,
+   * the member is a witness that watches silent neighbour `about` too, and the probe carries this
+   * node's copy of `about`: the witness answers with its own copy when it is newer
    * (`probeAnswer`), which shows the neighbour alive when only the link from here to it is down.
    */
-  probeThrough(witness: number, about: number): void {
-    const { entries, used, userEvents } = this.build(witness, false);
-    if (!entries.some((entry) => entry.address === this.#p.table.address(about))) {
+  probe(slot: number, confirm: boolean, about?: number): void {
+    const { table, settings, self } = this.#p;
+    const { entries, used, userEvents } = this.build(slot, false);
+    if (about !== undefined && !entries.some((e) => e.address === table.address(about))) {
       const entry = this.entry(about);
       let bytes = used + entryBytesOf(entry);
       // Room is made by leaving out news (this node's own entry, first, stays).
@@ -109,16 +105,12 @@ export class Datagrams {
       }
       entries.push(entry);
     }
-    this.#sendProbe(witness, entries, userEvents, false);
-  }
-
-  #sendProbe(slot: number, entries: Entry[], userEvents: UserEvent[], confirm: boolean): void {
     this.#p.outputs.probe({
-      to: this.#p.table.address(slot),
+      to: table.address(slot),
       message: {
         kind: "probe",
-        settings: this.#p.settings.current,
-        members: this.#p.self.liveCount,
+        settings: settings.current,
+        members: self.liveCount,
         entries,
         ...(userEvents.length === 0 ? {} : { userEvents }),
       },
@@ -131,7 +123,7 @@ export class Datagrams {
    * the prober's own entry when this node holds it as suspect, failed or ended (`ended`: the
    * version of the prober's address that ended and was forgotten here, if any), so that it
    * refutes or comes back, and this node's copy of any neighbour the probe `carried` where this
-   * copy is newer and fresh (`probeThrough`), as room allows.
+   * copy is newer and fresh (`Datagrams.probe` with `about`), as room allows.
    */
   probeAnswer(
     nowMs: number,

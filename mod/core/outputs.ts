@@ -32,7 +32,7 @@ export interface CoreCounters {
   probesSent: number;
   probesAnswered: number;
   /**
-   * Probes of a silent neighbour's watcher on the far side (`probeThrough`), and its answers; an
+   * Probes of a silent neighbour's watcher on the far side (`Datagrams.probe` with `about`), and its answers; an
    * answer shows the neighbour alive when its copy is newer.
    */
   witnessProbesSent: number;

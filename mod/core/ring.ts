@@ -164,7 +164,6 @@ export class Ring {
     while (at > 0 && list[2 * at - 1] > distance) at--;
     list.splice(2 * at, 0, slot, distance);
     if (list.length > 2 * kept) list.length = 2 * kept;
-    if (at < this.k) this.#changed = true;
     return at < this.k;
   }
 }

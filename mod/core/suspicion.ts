@@ -48,6 +48,8 @@ export interface SuspicionParts {
 /** Suspects, fails and refutes. */
 export class Suspicion {
   readonly #p: SuspicionParts;
+  /** Witnesses probed and not yet answered. */
+  readonly #witnessesAsked = new Set<number>();
 
   constructor(parts: SuspicionParts) {
     this.#p = parts;
@@ -195,11 +197,8 @@ export class Suspicion {
     counters.witnessProbesSent++;
     if (this.#witnessesAsked.size >= witnessesAskedMax) this.#witnessesAsked.clear();
     this.#witnessesAsked.add(witness);
-    datagrams.probeThrough(witness, slot);
+    datagrams.probe(witness, false, slot);
   }
-
-  /** Witnesses probed and not yet answered. */
-  readonly #witnessesAsked = new Set<number>();
 
   /** True, once, when the member at `slot` answers as a witness this node probed. */
   answeredAsWitness(slot: number): boolean {

@@ -104,7 +104,7 @@ export class Watch {
 
   /**
    * True when an unheard neighbour's entry comes from a member likely to watch it too: a fellow
-   * neighbour, or one beyond it on the far side (the answer to `probeThrough`).
+   * neighbour, or one beyond it on the far side (the answer to a probe with `about`).
    */
   relayedByWatcher(slot: number, from: Address): boolean {
     if (!this.#unheard.has(slot)) return false;
