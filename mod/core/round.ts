@@ -2,8 +2,8 @@
  * The gossip round, every `gossipIntervalMs`: a node bumps its heartbeat and sends it straight to
  * its ring neighbours, with a few items of news, and sends a full gossip to `gossipFanout` random
  * members (`newsFanout` while news of a change waits, more while news is backed up, up to
- * `gossipFanoutMax`). While leaving, it announces
- * the leave to its neighbours and a few random members for `leaveRounds` rounds, then goes quiet.
+ * `gossipFanoutMax`). While leaving, it announces the leave to its neighbours and a few random
+ * members for `leaveRounds` rounds, then goes quiet.
  */
 import type { Config } from "./config.ts";
 import type { Datagrams } from "./datagram.ts";

@@ -153,14 +153,7 @@ async function joinOnce(driver: Driver, contact: Address, timeoutMs: number): Pr
   if (!reply.accepted) throw new JoinError(contact, reply.reason);
   driver.core.applyJoinResponse(driver.now(), reply, contact);
   driver.flush();
-  if (reply.accepted) {
-    warnOfTiming(
-      driver,
-      reply.timing,
-      "this member's timing differs from that of {member}",
-      contact,
-    );
-  }
+  warnOfTiming(driver, reply.timing, "this member's timing differs from that of {member}", contact);
 }
 
 /**
