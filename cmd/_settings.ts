@@ -57,6 +57,7 @@ const fieldRules: Readonly<Record<keyof Config, FieldRule>> = {
   gossipFanout: count(1, 64),
   gossipFanoutMax: count(1, 64),
   newsFanout: count(1, 64),
+  quietGossipIntervalMs: ms,
   ringNeighbors: count(1, 32),
   probeAfterMs: ms,
   isolatedAfterMs: ms,

@@ -18,6 +18,15 @@ export interface Config {
    */
   readonly newsFanout: number;
   /**
+   * At rest (no news waiting, and the members heard lately count as many members as this node
+   * lists) the full gossip goes out only this often: it is background repair then (the rotating
+   * slice), while the heartbeats to neighbours, which detection waits on, still go every round.
+   * At most `gossipIntervalMs` (the default), a full gossip goes every round. Longer saves bytes
+   * and slows repair: a member that missed another's comeback after a partition lists its old
+   * version until the slice brings the new one.
+   */
+  readonly quietGossipIntervalMs: number;
+  /**
    * Ring neighbours on each side. A node sends its heartbeat straight to its neighbours every
    * round, and only neighbours apply timeouts to each other; everyone else learns of a failure by
    * gossip. This keeps detection fast and independent of the cluster's size.
@@ -104,6 +113,7 @@ export const defaultConfig: Config = {
   gossipFanout: 1,
   gossipFanoutMax: 8,
   newsFanout: 3,
+  quietGossipIntervalMs: 200,
   ringNeighbors: 3,
   probeAfterMs: 800,
   isolatedAfterMs: 800,
@@ -172,6 +182,7 @@ export function configProblem(config: Config): string | undefined {
     "gossipFanout",
     "gossipFanoutMax",
     "newsFanout",
+    "quietGossipIntervalMs",
     "ringNeighbors",
     "probeAfterMs",
     "isolatedAfterMs",

@@ -510,6 +510,7 @@ export class Core {
     if (this.#v.merger.gossip(nowMs, message)) {
       const sender = message.entries[0].address;
       this.#v.lists.compareCounts(nowMs, message.members, sender);
+      this.#v.rounds.countHeard(nowMs, message.members);
     }
   }
 

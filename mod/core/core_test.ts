@@ -552,6 +552,38 @@ Deno.test("a datagram stays within 1,400 bytes however large the list", () => {
   }
 });
 
+Deno.test("at rest the full gossip goes every quietGossipIntervalMs; news sends it every round", () => {
+  const others = Array.from({ length: 30 }, (_, i) => `10.0.1.${i}:3000`);
+  const quietGossipIntervalMs = 1000;
+  const c = withMembers(others, { quietGossipIntervalMs });
+  // A full gossip carries a slice of the list; a heartbeat, this node's entry and a few relays.
+  const fullGossips = (from: number, to: number): number => {
+    let count = 0;
+    for (let t = from; t < to; t += 200) {
+      c.tick(t);
+      count += c.takeDatagrams().filter((d) => d.message.entries.length > 12).length;
+    }
+    return count;
+  };
+  // The join's news is spread first, a round at a time.
+  fullGossips(0, 10_000);
+  assert.equal(fullGossips(10_000, 14_000), 4000 / quietGossipIntervalMs);
+  // A member gossiped as failed is news: it goes out every round while it waits (until it has
+  // been sent its retransmit limit), to `newsFanout` members.
+  c.receive(14_000, gossip(entry(others[20], { status: Status.Failed, heartbeat: 5 })));
+  assert.deepEqual(kinds(c.takeEvents()), ["FAIL"]);
+  assert.equal(fullGossips(14_000, 14_200), defaultConfig.newsFanout);
+  assert.equal(fullGossips(14_200, 14_400), defaultConfig.newsFanout);
+  // The news spent, the node is at rest again, until a member counts otherwise: the lists
+  // differ, and the repair goes every round for an interval.
+  fullGossips(14_400, 20_000);
+  assert.equal(fullGossips(20_000, 21_000), 1);
+  const counted = { ...gossip(entry(others[3], { heartbeat: 50 })), members: 99 };
+  c.receive(21_000, counted);
+  assert.equal(fullGossips(21_000, 22_000), quietGossipIntervalMs / 200);
+  assert.equal(fullGossips(22_000, 23_000), 1);
+});
+
 Deno.test("a node that was stalled does not fail everyone at once when it runs again", () => {
   const others = ["10.0.0.2:3000", "10.0.0.3:3000", "10.0.0.4:3000"];
   const c = withMembers(others);

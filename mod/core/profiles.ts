@@ -61,6 +61,12 @@ const lean: Partial<Config> = {
   gossipIntervalMs: 1400,
   /** One neighbour on each side: two heartbeats a round, and two members watch each member. */
   ringNeighbors: 1,
+  /**
+   * At rest a full gossip every other round: a fifth fewer bytes, and repair can wait (after a
+   * third of 50 members is cut off for 10 s, all agree 10 to 15 s after the heal, against 7 to
+   * 14 s with a full gossip every round).
+   */
+  quietGossipIntervalMs: 2800,
   /** The probe comes as soon as one heartbeat is late, since each carries so much time. */
   probeAfterMs: 1500,
   /** Just past one interval: one lost round from everyone is not yet isolation. */
