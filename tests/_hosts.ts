@@ -206,6 +206,11 @@ export class Hosts {
     await ip("-n", this.name(i), "link", "set", device, up ? "up" : "down");
   }
 
+  /** Host i's port on the bridge down (false) or up (true): the carrier lost at the switch. */
+  async carrier(i: number, up: boolean): Promise<void> {
+    await ip("-n", this.bridge, "link", "set", `p${i}`, up ? "up" : "down");
+  }
+
   /** Runs iptables inside host i (`-A ...` to add a rule, `-D ...` to delete it). */
   async iptables(i: number, args: string[]): Promise<void> {
     const result = await run("ip", ["netns", "exec", this.name(i), "iptables", ...args]);
