@@ -60,6 +60,7 @@ const fieldRules: Readonly<Record<keyof Config, FieldRule>> = {
   quietGossipIntervalMs: ms,
   ringNeighbors: count(1, 32),
   probeAfterMs: ms,
+  indirectProbes: count(0, 16),
   isolatedAfterMs: ms,
   suspectAfterMs: ms,
   suspectTimeoutMs: ms,

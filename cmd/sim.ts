@@ -217,7 +217,7 @@ function summary(
     `traffic per node: ${kb(report.bytesPerNodePerSecond.mean)} mean, ${
       kb(report.bytesPerNodePerSecond.max)
     } max; largest datagram ${report.datagramBytesMax} bytes`,
-    `over TCP: ${report.syncs} list exchanges, ${report.probes} probes of silent neighbours and their watchers (${report.probesAnswered} answered)`,
+    `over TCP: ${report.syncs} list exchanges, ${report.probes} probes of silent neighbours, their watchers and helpers (${report.probesAnswered} answered)`,
     `events: ${Object.entries(report.events).map(([k, v]) => `${k} ${v}`).join(", ")}`,
   );
   if (report.disagreements.length > 0) {

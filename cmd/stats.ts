@@ -175,7 +175,11 @@ export function render(stats: NodeStats): string {
       stats.detections.probesAnswered ?? 0
     } answered (an answer means their datagrams are being lost), ${
       stats.detections.witnessProbesSent ?? 0
-    } of their far-side watchers asked, ${stats.detections.witnessProbesAnswered ?? 0} answered${
+    } of their far-side watchers asked, ${stats.detections.witnessProbesAnswered ?? 0} answered, ${
+      stats.detections.indirectProbesSent ?? 0
+    } indirect probes asked of other members, ${
+      stats.detections.indirectProbesAnswered ?? 0
+    } answered, ${stats.detections.indirectProbesRelayed ?? 0} made for others${
       stats.detections.probesSkipped
         ? `, ${stats.detections.probesSkipped} skipped (too many at once)`
         : ""

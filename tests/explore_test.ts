@@ -55,6 +55,15 @@ for (const seed of [23, 476, 687, 890, 1161, 1192]) {
   });
 }
 
+// Found by the explorer with indirect probes new: a deaf member (it hears no datagram) asks about
+// every silent neighbour at once; had those questions taken the place of its probes of the
+// neighbours themselves, it would have failed one that a probe would have shown alive, and its
+// FAIL would have spread. Probes about a neighbour now have a budget of their own.
+Deno.test("seed 5210: a deaf member's questions about its neighbours do not crowd out its probes", () => {
+  const result = explore(5210);
+  assert.deepEqual(result.violations.map((v) => v.message).slice(0, 3), []);
+});
+
 /** A small run whose record has two members no fault ever touched. */
 function quietPair(): { result: ExploreResult; a: number; b: number } {
   for (let seed = 1; seed < 100; seed++) {

@@ -6,6 +6,9 @@ import assert from "node:assert/strict";
 import type { EventRecord } from "../mod/log/event_line.ts";
 import { bundle, Cluster, freePort, member, MemberProcess, waitFor } from "./_cluster.ts";
 import { binaryFlags } from "../tasks/flags.ts";
+import { type Entry, type ProbeRelay, Status } from "../mod/core/types.ts";
+import type { EntryJson } from "../mod/node/stats.ts";
+import { request } from "../mod/net/client.ts";
 
 function addressOf(id: string): string {
   return id.slice(0, id.lastIndexOf("#"));
@@ -231,6 +234,39 @@ Deno.test("real processes: a node that hears no datagram fails nobody; it is tol
     assert.match(deaf.stderr(), /answered over TCP, yet none of its datagrams came/);
     const text = await member(["stats", "--node", deaf.address]);
     assert.match(text.stdout, /probes: \d+ silent neighbours probed over TCP, \d+ answered/);
+  } finally {
+    await cluster.stop();
+  }
+});
+
+Deno.test("real processes: a member asked for an indirect probe probes the member and vouches for it", async () => {
+  // As a member whose own link to a silent neighbour is down asks another: the request carries
+  // the asker's stale copy of the neighbour; the answer carries the helper's fresh one, second.
+  const cluster = new Cluster("addresses");
+  try {
+    await cluster.start(3);
+    const [asker, helper, neighbour] = cluster.members;
+    const entryOf = (e: EntryJson, heartbeat = e.heartbeat): Entry => ({
+      address: e.address,
+      version: e.version,
+      incarnation: e.incarnation,
+      heartbeat,
+      status: Status.Alive,
+    });
+    const stale = entryOf((await neighbour.stats()).self, 1);
+    const relay: ProbeRelay = {
+      kind: "probe-relay",
+      settings: { epoch: 0, suspicion: true },
+      members: 3,
+      entries: [entryOf((await asker.stats()).self), stale],
+    };
+    const reply = await request(helper.address, relay, 3000, undefined, undefined, "");
+    assert.equal(reply.kind, "probe-ack");
+    if (reply.kind !== "probe-ack") return;
+    assert.equal(reply.entries[0].address, helper.address);
+    assert.equal(reply.entries[1]?.address, neighbour.address, "the word is second");
+    assert(reply.entries[1].heartbeat > stale.heartbeat, `${reply.entries[1].heartbeat}`);
+    assert.equal((await helper.stats()).detections.indirectProbesRelayed, 1);
   } finally {
     await cluster.stop();
   }

@@ -39,6 +39,13 @@ export interface Config {
    */
   readonly probeAfterMs: number;
   /**
+   * Members, drawn at random, asked to probe a silent neighbour on this node's behalf along with
+   * the direct probe (SWIM's indirect probes): a newer copy of the neighbour in an answer ends the
+   * silence, so that a member whose links to this node and to its other watchers are down, but not
+   * to the rest, is not failed for it. 0 asks nobody.
+   */
+  readonly indirectProbes: number;
+  /**
    * A node that has heard from no member at all for this long is isolated (its link is down, or
    * everyone else is gone): it concludes nothing from silence until it hears from one again,
    * unless a probe's connection was refused (`local_health.ts`). Shorter than the suspect and
@@ -104,6 +111,12 @@ export interface Config {
  * simulator waits as long: an answer later than this is lost.
  */
 export const probeTimeoutMs = 1000;
+/**
+ * How long a member asked for an indirect probe waits for the probed member at each step
+ * (connect, send, answer): three steps within the asker's `probeTimeoutMs`, so that the answer,
+ * made after it, still counts. The simulator waits as long in all.
+ */
+export const relayProbeTimeoutMs = 300;
 /** How long the shell waits for any other answer over TCP (a join, a list exchange). */
 export const requestTimeoutMs = 5000;
 
@@ -116,6 +129,7 @@ export const defaultConfig: Config = {
   quietGossipIntervalMs: 200,
   ringNeighbors: 3,
   probeAfterMs: 800,
+  indirectProbes: 3,
   isolatedAfterMs: 800,
   suspectAfterMs: 1200,
   suspectTimeoutMs: 1000,

@@ -42,6 +42,7 @@ import type {
   OutgoingProbe,
   Probe,
   ProbeAck,
+  ProbeRelay,
   Settings,
   SyncRequest,
   SyncResponse,
@@ -57,6 +58,19 @@ export { epochNewer };
  * straight away, and its random targets start them on their way as news.
  */
 const ownTagsRounds = 3;
+
+/** What a probe answered to {@linkcode Core.applyProbeAck} was, beyond a plain probe. */
+export interface ProbeAsked {
+  /** Made on another member's behalf (an indirect probe). */
+  readonly relayed?: boolean;
+  /** A request for an indirect probe of the member at this address. */
+  readonly about?: Address;
+}
+
+/** What the answer to a probe sent as `message` is to be applied as. */
+export function probeAsked(message: Probe | ProbeRelay): ProbeAsked {
+  return message.kind === "probe-relay" ? { about: message.entries[1]?.address } : {};
+}
 
 /** What a core is created with. */
 export interface CoreOptions {
@@ -334,10 +348,30 @@ export class Core {
     this.#enter(nowMs);
     this.#mergeGossip(nowMs, probe);
     this.#restartIfAsked(nowMs);
+    return this.#probeAck(nowMs, probe);
+  }
+
+  /**
+   * The answer to a request for an indirect probe, once the probe it asked for (`relayProbe`)
+   * ended: as `acceptProbe`'s, with this node's word on the member second. The request is not
+   * merged again: it was when it came, and it may have waited long enough to be stale.
+   */
+  answerRelay(nowMs: number, request: ProbeRelay): ProbeAck | undefined {
+    this.#enter(nowMs);
+    return this.#probeAck(nowMs, request);
+  }
+
+  #probeAck(nowMs: number, probe: Probe | ProbeRelay): ProbeAck | undefined {
     const prober = probe.entries[0];
     if (this.#v.self.phase === "left" || prober === undefined) return undefined;
     const ended = this.#v.endings.ended.versionOf(prober.address);
-    const entries = this.#v.datagrams.probeAnswer(nowMs, prober, ended, probe.entries);
+    const entries = this.#v.datagrams.probeAnswer(
+      nowMs,
+      prober,
+      ended,
+      probe.entries,
+      probe.kind === "probe-relay",
+    );
     return {
       kind: "probe-ack",
       settings: this.#v.settings.current,
@@ -346,17 +380,53 @@ export class Core {
     };
   }
 
-  /** Merges the answer to a probe this node sent: it counts as hearing from that member. */
-  applyProbeAck(nowMs: number, ack: ProbeAck): void {
+  /**
+   * Takes a request to probe a member on the prober's behalf (`ProbeRelay`): merges what it
+   * carries, and returns the probe this node's driver is to make of the member it asks about, then
+   * hand back with `applyProbeAck(..., true)` before it answers with `answerRelay`: the member's own
+   * answer is its newest heartbeat. Undefined when there is nothing to probe: a member this node
+   * does not list as live.
+   */
+  relayProbe(nowMs: number, request: ProbeRelay): OutgoingProbe | undefined {
     this.#enter(nowMs);
-    this.#mergeGossip(nowMs, ack);
+    this.#mergeGossip(nowMs, request);
     this.#restartIfAsked(nowMs);
+    const about = request.entries[1];
+    if (about === undefined || !this.#v.self.active) return undefined;
+    const table = this.#v.table;
+    const slot = table.book.find(about.address);
+    if (
+      !table.hasRow(slot) || slot === this.#v.self.slot || !table.listedLive(slot) ||
+      table.version(slot) !== about.version
+    ) return undefined;
+    this.counters.indirectProbesRelayed++;
+    return { to: about.address, message: this.#v.datagrams.probeMessage(slot) };
+  }
+
+  /**
+   * Merges the answer to a probe this node sent: it counts as hearing from that member. `asked`
+   * says what the probe was, when it was not a probe of a silent neighbour or a witness:
+   * `relayed`, made on another member's behalf (`relayProbe`), and counted there; `about`, a
+   * request for an indirect probe of the member at that address (`ProbeRelay`), whose answer may
+   * vouch for it.
+   */
+  applyProbeAck(nowMs: number, ack: ProbeAck, asked: ProbeAsked = {}): void {
+    this.#enter(nowMs);
     const table = this.#v.table;
     const sender = ack.entries[0];
     const slot = sender === undefined ? -1 : table.book.find(sender.address);
+    // Read before the merge, which takes the helper's copy in.
+    const vouched = asked.about === undefined ? undefined : this.#vouchedFor(asked.about, ack);
+    this.#mergeGossip(nowMs, ack);
+    this.#restartIfAsked(nowMs);
     const known = table.hasRow(slot) && table.version(slot) === sender!.version;
     const confirmed = this.#v.recovery.confirming && known && this.#v.recovery.confirm(slot);
-    if (!confirmed) {
+    if (asked.about !== undefined) {
+      this.counters.indirectProbesAnswered++;
+      if (vouched !== undefined && this.#v.self.active && table.live.has(vouched)) {
+        this.#v.watch.heard(vouched, nowMs, true);
+      }
+    } else if (!confirmed && asked.relayed !== true) {
       if (slot >= 0 && this.#v.suspicion.answeredAsWitness(slot)) {
         this.counters.witnessProbesAnswered++;
       } else this.counters.probesAnswered++;
@@ -506,12 +576,30 @@ export class Core {
   // ---- the facade's own ---------------------------------------------------------------------
 
   /** Merges a gossip, then compares the member count it carries with this node's own. */
-  #mergeGossip(nowMs: number, message: Gossip | Probe | ProbeAck): void {
+  #mergeGossip(nowMs: number, message: Gossip | Probe | ProbeAck | ProbeRelay): void {
     if (this.#v.merger.gossip(nowMs, message)) {
       const sender = message.entries[0].address;
       this.#v.lists.compareCounts(nowMs, message.members, sender);
       this.#v.rounds.countHeard(nowMs, message.members);
     }
+  }
+
+  /**
+   * The slot of the member at `address` when a helper's answer vouches for it: the answer carries
+   * its copy second, newer than this node's. The helper puts it there only when it heard the
+   * member a moment ago, most often in answer to its own probe (`Datagrams.probeAnswer`), which is
+   * as good as hearing it here, even for a new neighbour not yet heard from directly.
+   */
+  #vouchedFor(address: Address, ack: ProbeAck): number | undefined {
+    const copy = ack.entries[1];
+    if (copy === undefined || copy.address !== address || copy.status !== Status.Alive) return;
+    const table = this.#v.table;
+    const about = table.book.find(address);
+    if (!table.hasRow(about) || table.version(about) !== copy.version) return undefined;
+    const incarnation = table.incarnation(about);
+    const newer = copy.incarnation > incarnation ||
+      (copy.incarnation === incarnation && copy.heartbeat > table.heartbeat(about));
+    return newer ? about : undefined;
   }
 
   /** Every input starts here: time never goes back, and a gap is a stall. */

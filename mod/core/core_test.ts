@@ -1,9 +1,16 @@
 import assert from "node:assert/strict";
 import { defaultConfig } from "./config.ts";
-import { Core, epochNewer } from "./core.ts";
+import { Core, epochNewer, probeAsked } from "./core.ts";
 import { ringHash } from "./ring.ts";
 import { Random } from "./random.ts";
-import { type Entry, type Gossip, type MemberEvent, type Probe, Status } from "./types.ts";
+import {
+  type Entry,
+  type Gossip,
+  type MemberEvent,
+  type Probe,
+  type ProbeRelay,
+  Status,
+} from "./types.ts";
 import { uint32Max, versionMax } from "./wire_size.ts";
 import { decodeDatagram, encodeMessage } from "../wire/codec.ts";
 
@@ -31,6 +38,16 @@ function gossip(...entries: Entry[]): Gossip {
 
 function kinds(events: readonly MemberEvent[], address?: string): string[] {
   return events.filter((e) => address === undefined || e.address === address).map((e) => e.kind);
+}
+
+/**
+ * A probe answered as a driver answers it; a request for an indirect probe, without the probe it
+ * asks for (whose answer would only add a copy of the member).
+ */
+function answerProbe(c: Core | undefined, nowMs: number, message: Probe | ProbeRelay) {
+  if (message.kind === "probe") return c?.acceptProbe(nowMs, message);
+  c?.relayProbe(nowMs, message);
+  return c?.answerRelay(nowMs, message);
 }
 
 /** A core that knows `others` as alive members, events already taken. */
@@ -277,6 +294,88 @@ Deno.test("a neighbour heard after a probe is probed again on time, between roun
   assert.equal(c.takeProbes().length, 1);
 });
 
+Deno.test("indirect probes: helpers are asked about a silent neighbour, and one's word ends the silence", () => {
+  for (const word of [false, true]) {
+    const others = Array.from({ length: 9 }, (_, i) => `10.0.2.${i + 2}:3000`);
+    const c = withMembers(others, { indirectProbes: 2 });
+    const neighbours = c.neighbors();
+    const talker = others.find((a) => !neighbours.includes(a))!;
+    // A member that is not a neighbour keeps talking, so that this node is not isolated.
+    const tickTo = (to: number, from: number) => {
+      for (let t = from; t <= to; t += 100) {
+        c.receive(t, gossip(entry(talker, { heartbeat: 10 + t })));
+        c.tick(t);
+      }
+    };
+    tickTo(defaultConfig.probeAfterMs, 0);
+    const relays = c.takeProbes().filter((p) => p.message.kind === "probe-relay");
+    // Every neighbour is silent: two helpers are asked about each.
+    assert.equal(relays.length, 2 * neighbours.length);
+    for (const relay of relays) {
+      const [prober, about] = relay.message.entries;
+      assert.equal(prober.address, c.address);
+      assert(neighbours.includes(about.address));
+      assert.notEqual(relay.to, about.address, "a helper is not asked about itself");
+      assert.equal(relay.message.entries.length, 2);
+    }
+    // A helper answers with a newer copy of the member second: its word that it heard the member
+    // a moment ago, as good as hearing it here, though this is a neighbour never heard from
+    // directly. A copy no newer than this node's is no word: the member may have stopped there.
+    const asked = relays[0];
+    const about = asked.message.entries[1];
+    c.applyProbeAck(defaultConfig.probeAfterMs + 50, {
+      kind: "probe-ack",
+      settings,
+      members: 10,
+      entries: [
+        entry(asked.to, { heartbeat: 3 }),
+        { ...about, heartbeat: about.heartbeat + (word ? 5 : 0) },
+      ],
+    }, probeAsked(asked.message));
+    assert.equal(c.counters.indirectProbesAnswered, 1);
+    c.takeEvents();
+    tickTo(defaultConfig.suspectAfterMs + 100, defaultConfig.probeAfterMs + 100);
+    const suspected = c.takeEvents().filter((e) => e.kind === "SUSPECT").map((e) => e.address);
+    assert.equal(suspected.includes(about.address), !word, `word ${word}: ${suspected}`);
+    assert.equal(suspected.length, neighbours.length - (word ? 1 : 0));
+  }
+});
+
+Deno.test("indirect probes: a helper probes the member, and vouches with a newer copy only", () => {
+  const [prober, member] = ["10.0.3.2:3000", "10.0.3.3:3000"];
+  const helper = withMembers([prober, member]);
+  const request = (heartbeat: number): ProbeRelay => ({
+    kind: "probe-relay",
+    settings,
+    members: 3,
+    entries: [entry(prober, { heartbeat: 9 }), entry(member, { heartbeat })],
+  });
+  // Heard from nobody since the join: it probes the member, and takes the answer in.
+  const t = 5000;
+  const probe = helper.relayProbe(t, request(1));
+  assert(probe !== undefined);
+  assert.equal(probe.to, member);
+  assert.equal(probe.message.kind, "probe");
+  helper.applyProbeAck(t + 5, {
+    kind: "probe-ack",
+    settings,
+    members: 3,
+    entries: [entry(member, { heartbeat: 40 })],
+  }, { relayed: true });
+  assert.equal(helper.counters.probesAnswered, 0, "counted by the prober, not here");
+  // Its answer to the prober carries the fresh copy second, and nowhere else.
+  const ack = helper.answerRelay(t + 6, request(1))!;
+  assert.equal(ack.entries[1].address, member);
+  assert.equal(ack.entries[1].heartbeat, 40);
+  assert.equal(ack.entries.filter((e) => e.address === member).length, 1);
+  // A prober whose copy is as new gets no word: the member may have stopped at that heartbeat.
+  const same = helper.answerRelay(t + 7, request(40))!;
+  assert(!same.entries.some((e) => e.address === member));
+  // Nor one that asks after the helper's copy went stale.
+  const late = helper.answerRelay(t + 5 + defaultConfig.probeAfterMs + 1, request(1))!;
+  assert.notEqual(late.entries[1]?.address, member);
+});
+
 Deno.test("a probe's answer is hearing from the member: never suspected, told the news", () => {
   // `a` hears no datagram; the others hear it and each other. Probes are answered by their
   // targets. At 10 s `d` joins through `b`: only an answer can tell `a`.
@@ -307,8 +406,8 @@ Deno.test("a probe's answer is hearing from the member: never suspected, told th
         if (d.to !== a.address) cores.get(d.to)?.receive(now, d.message);
       }
       for (const probe of c.takeProbes()) {
-        const ack = cores.get(probe.to)?.acceptProbe(now + 1, probe.message);
-        if (ack !== undefined) c.applyProbeAck(now + 2, ack);
+        const ack = answerProbe(cores.get(probe.to), now + 1, probe.message);
+        if (ack !== undefined) c.applyProbeAck(now + 2, ack, probeAsked(probe.message));
       }
     }
   }
@@ -667,7 +766,7 @@ Deno.test("after a stall, a member a list lacks but that answers its probe stays
   const [probe] = c.takeProbes();
   assert.equal(probe.to, joiner);
   const member = new Core({ address: joiner, version: v0 + 1, nowMs: 5000, random: new Random(3) });
-  c.applyProbeAck(5012, member.acceptProbe(5011, probe.message)!);
+  c.applyProbeAck(5012, answerProbe(member, 5011, probe.message)!);
   for (let t = 5100; t <= 5010 + 2 * defaultConfig.suspectAfterMs; t += 100) {
     c.receive(t, gossip(entry(alive, { heartbeat: t })));
     c.receive(t, gossip(entry(joiner, { heartbeat: t })));

@@ -11,7 +11,14 @@ import type { News } from "./news.ts";
 import type { CoreCounters, Outputs } from "./outputs.ts";
 import type { Self } from "./self.ts";
 import type { SettingsSwitch } from "./settings.ts";
-import { type Address, type Entry, Status, type UserEvent } from "./types.ts";
+import {
+  type Address,
+  type Entry,
+  type Probe,
+  type ProbeRelay,
+  Status,
+  type UserEvent,
+} from "./types.ts";
 import type { UserEvents } from "./user_events.ts";
 import type { Watch } from "./watch.ts";
 import { assert } from "./assert.ts";
@@ -89,12 +96,35 @@ export class Datagrams {
 
   /**
    * Queues a probe of a member: the heartbeat datagram it would get, sent over TCP. With `about`,
-   * the member is a witness that watches silent neighbour `about` too, and the probe carries this
-   * node's copy of `about`: the witness answers with its own copy when it is newer
-   * (`probeAnswer`), which shows the neighbour alive when only the link from here to it is down.
+   * the member is a witness that watches silent neighbour `about` too, or with `relay` a member
+   * asked to probe `about` first, and the probe carries this node's copy of `about`: the member
+   * answers with its own copy when it is newer (`probeAnswer`), which shows the neighbour alive
+   * when only the link from here to it is down.
    */
-  probe(slot: number, confirm: boolean, about?: number): void {
+  probe(slot: number, confirm: boolean, about?: number, relay = false): void {
+    this.#p.outputs.probe({
+      to: this.#p.table.address(slot),
+      message: this.probeMessage(slot, about, relay),
+      ...(confirm ? { confirm } : {}),
+      ...(about !== undefined ? { second: true } : {}),
+    });
+  }
+
+  /**
+   * The message of a probe (`probe`), built and not queued. One asking for a relay carries this
+   * node's entry and its copy of `about`, nothing else: the helper probes the second entry's
+   * member.
+   */
+  probeMessage(slot: number, about?: number, relay = false): Probe | ProbeRelay {
     const { table, settings, self } = this.#p;
+    if (relay && about !== undefined) {
+      return {
+        kind: "probe-relay",
+        settings: settings.current,
+        members: self.liveCount,
+        entries: [this.entry(self.slot), this.entry(about)],
+      };
+    }
     const { entries, used, userEvents } = this.build(slot, false);
     if (about !== undefined && !entries.some((e) => e.address === table.address(about))) {
       const entry = this.entry(about);
@@ -105,17 +135,13 @@ export class Datagrams {
       }
       entries.push(entry);
     }
-    this.#p.outputs.probe({
-      to: table.address(slot),
-      message: {
-        kind: "probe",
-        settings: settings.current,
-        members: self.liveCount,
-        entries,
-        ...(userEvents.length === 0 ? {} : { userEvents }),
-      },
-      ...(confirm ? { confirm } : {}),
-    });
+    return {
+      kind: "probe",
+      settings: settings.current,
+      members: self.liveCount,
+      entries,
+      ...(userEvents.length === 0 ? {} : { userEvents }),
+    };
   }
 
   /**
@@ -123,13 +149,16 @@ export class Datagrams {
    * the prober's own entry when this node holds it as suspect, failed or ended (`ended`: the
    * version of the prober's address that ended and was forgotten here, if any), so that it
    * refutes or comes back, and this node's copy of any neighbour the probe `carried` where this
-   * copy is newer and fresh (`Datagrams.probe` with `about`), as room allows.
+   * copy is newer and fresh (`Datagrams.probe` with `about`), as room allows. Asked for an
+   * indirect probe (`relay`), that copy goes second, where the prober reads it as this node's word
+   * that the member is running (`#vouch`).
    */
   probeAnswer(
     nowMs: number,
     prober: Entry,
     ended: number | undefined,
     carried: readonly Entry[] = [],
+    relay = false,
   ): Entry[] {
     const table = this.#p.table;
     const slot = table.book.find(prober.address);
@@ -141,6 +170,7 @@ export class Datagrams {
         entries.push(endedEntry(prober.address, prober.version));
       }
       let used = built.used;
+      if (relay) return this.#vouch(nowMs, entries, carried[1]);
       for (let i = 1; i < carried.length; i++) {
         const entry = this.#newerCopy(nowMs, carried[i]);
         if (entry === undefined || entries.some((e) => e.address === entry.address)) continue;
@@ -157,6 +187,25 @@ export class Datagrams {
       entries.push(endedEntry(prober.address, ended));
     }
     return entries;
+  }
+
+  /**
+   * The answer to an indirect probe of `about`: the heartbeat datagram `entries`, with this node's copy of `about` second when it is newer and fresh, and nowhere else. The
+   * prober takes the second entry, and only that one, as this node's word (`Core.applyProbeAck`):
+   * a copy among the news or relays may be stale.
+   */
+  #vouch(nowMs: number, entries: Entry[], about: Entry | undefined): Entry[] {
+    if (about === undefined) return entries;
+    const kept = entries.filter((e, i) => i === 0 || e.address !== about.address);
+    const copy = this.#newerCopy(nowMs, about);
+    if (copy === undefined) return kept;
+    let bytes = kept.reduce((sum, e) => sum + entryBytesOf(e), 0) + entryBytesOf(copy);
+    // Room is made by leaving out what follows (this node's own entry, first, stays).
+    while (bytes > this.#entriesBytesMax() && kept.length > 1) {
+      bytes -= entryBytesOf(kept.pop()!);
+    }
+    kept.splice(1, 0, copy);
+    return kept;
   }
 
   /**

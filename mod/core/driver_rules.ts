@@ -7,9 +7,14 @@
  *   everywhere before it joined, or though its join then fails.
  * - At most `probesInFlightMax` probes of silent neighbours wait for their answers at once; the
  *   rest of a burst is skipped (and counted), since each holds a TCP connection for up to the
- *   probe timeout. A probe asking a member to confirm itself after a stall is sent whatever else
+ *   probe timeout. Probes that ask other members about a silent neighbour (far-side watchers,
+ *   indirect probes) have a budget of their own, `secondProbesInFlightMax`: a node that hears
+ *   nothing asks about every neighbour at once, and those must not crowd out the probes of the
+ *   neighbours themselves. A probe asking a member to confirm itself after a stall is sent whatever else
  *   is in flight: the core asks at most `probesInFlightMax` at a time, and one not asked would be
  *   ended.
+ * - At most `relaysInFlightMax` indirect probes made on other members' behalf at once; a request
+ *   for one more is answered without it, from what this node knows.
  * - One list exchange at a time: a node that asks for a whole list while one is on its way would
  *   only merge the same list twice.
  *
@@ -20,12 +25,21 @@ import type { OutgoingProbe } from "./types.ts";
 
 /** Probes of silent neighbours waiting for an answer at once, at most. */
 export const probesInFlightMax = 8;
+/**
+ * Probes asking other members about silent neighbours waiting at once, at most: four a silence
+ * (a far-side watcher, three indirect), so four silences at once.
+ */
+export const secondProbesInFlightMax = 16;
+/** Indirect probes made on other members' behalf at once, at most. */
+export const relaysInFlightMax = 8;
 
 /** What one process may hand its core, and what it may send, at a given moment. */
 export class DriverRules {
   #joined = false;
   #probesInFlight = 0;
+  #secondProbesInFlight = 0;
   #syncing = false;
+  #relaysInFlight = 0;
   /** Probes of silent neighbours not sent because `probesInFlightMax` were in flight. */
   probesSkipped = 0;
 
@@ -42,6 +56,14 @@ export class DriverRules {
   /** True, and counted as in flight, when `probe` may be sent now; the driver then sends it. */
   beginProbe(probe: OutgoingProbe): boolean {
     if (!this.#joined) return false;
+    if (probe.second === true) {
+      if (this.#secondProbesInFlight >= secondProbesInFlightMax) {
+        this.probesSkipped++;
+        return false;
+      }
+      this.#secondProbesInFlight++;
+      return true;
+    }
     if (probe.confirm !== true && this.#probesInFlight >= probesInFlightMax) {
       this.probesSkipped++;
       return false;
@@ -51,8 +73,21 @@ export class DriverRules {
   }
 
   /** Notes that a probe `beginProbe` let through was answered or timed out. */
-  endProbe(): void {
-    this.#probesInFlight--;
+  endProbe(probe: Pick<OutgoingProbe, "second">): void {
+    if (probe.second === true) this.#secondProbesInFlight--;
+    else this.#probesInFlight--;
+  }
+
+  /** True, and counted as in flight, when an indirect probe for another member may start now. */
+  beginRelay(): boolean {
+    if (!this.#joined || this.#relaysInFlight >= relaysInFlightMax) return false;
+    this.#relaysInFlight++;
+    return true;
+  }
+
+  /** Notes that an indirect probe `beginRelay` let through was answered or timed out. */
+  endRelay(): void {
+    this.#relaysInFlight--;
   }
 
   /** True, and noted, when a list exchange may start now. */

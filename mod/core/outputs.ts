@@ -37,6 +37,13 @@ export interface CoreCounters {
    */
   witnessProbesSent: number;
   witnessProbesAnswered: number;
+  /**
+   * Indirect probes: members asked to probe a silent neighbour on this node's behalf, and their
+   * answers; and the probes this node made on another's behalf.
+   */
+  indirectProbesSent: number;
+  indirectProbesAnswered: number;
+  indirectProbesRelayed: number;
   /** After a stall: members a whole list lacked, asked to confirm themselves; and those ended. */
   confirmsAsked: number;
   confirmsEnded: number;
@@ -75,6 +82,9 @@ export function newCounters(): CoreCounters {
     probesAnswered: 0,
     witnessProbesSent: 0,
     witnessProbesAnswered: 0,
+    indirectProbesSent: 0,
+    indirectProbesAnswered: 0,
+    indirectProbesRelayed: 0,
     confirmsAsked: 0,
     confirmsEnded: 0,
     behindTold: 0,

@@ -16,6 +16,7 @@ import type { LocalHealth } from "./local_health.ts";
 import type { MemberTable } from "./member_table.ts";
 import type { News } from "./news.ts";
 import type { CoreCounters, Outputs } from "./outputs.ts";
+import type { Random } from "./random.ts";
 import type { Self } from "./self.ts";
 import type { SettingsSwitch } from "./settings.ts";
 import { type Address, type Entry, Status, type Via } from "./types.ts";
@@ -43,6 +44,7 @@ export interface SuspicionParts {
   readonly outputs: Outputs;
   readonly self: Self;
   readonly counters: CoreCounters;
+  readonly random: Random;
 }
 
 /** Suspects, fails and refutes. */
@@ -185,19 +187,34 @@ export class Suspicion {
    * alive and reachable over TCP, ends the silence before the neighbour is suspected or failed.
    * The link from here to it may be all that is down (a firewall, a broken route): one member
    * that watches it from the far side is probed too, with this node's copy of it, and answers
-   * with a newer copy if it has one, which ends the silence just as well.
+   * with a newer copy if it has one, which ends the silence just as well. And `indirectProbes`
+   * members drawn at random are asked to probe it themselves and answer likewise: the links from
+   * here and from the far side may both be down (links that drop everything between a few pairs)
+   * while the rest of the cluster reaches it.
    */
   #probe(slot: number): void {
-    const { watch, table, self, counters, datagrams } = this.#p;
+    const { watch, table, self, counters, datagrams, config, random } = this.#p;
     watch.probed(slot);
     counters.probesSent++;
     datagrams.probe(slot, false);
     const witness = watch.farWatchers(slot).find((w) => w !== self.slot && table.listedLive(w));
-    if (witness === undefined) return;
-    counters.witnessProbesSent++;
-    if (this.#witnessesAsked.size >= witnessesAskedMax) this.#witnessesAsked.clear();
-    this.#witnessesAsked.add(witness);
-    datagrams.probe(witness, false, slot);
+    if (witness !== undefined) {
+      counters.witnessProbesSent++;
+      if (this.#witnessesAsked.size >= witnessesAskedMax) this.#witnessesAsked.clear();
+      this.#witnessesAsked.add(witness);
+      datagrams.probe(witness, false, slot);
+    }
+    const live = table.live;
+    const helpers = new Set<number>();
+    for (let i = 0; i < 4 * config.indirectProbes && helpers.size < config.indirectProbes; i++) {
+      if (live.size <= 3) break;
+      const helper = live.at(random.below(live.size));
+      if (helper === self.slot || helper === slot || helper === witness) continue;
+      if (!table.listedLive(helper) || helpers.has(helper)) continue;
+      helpers.add(helper);
+      counters.indirectProbesSent++;
+      datagrams.probe(helper, false, slot, true);
+    }
   }
 
   /** True, once, when the member at `slot` answers as a witness this node probed. */

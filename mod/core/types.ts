@@ -147,6 +147,17 @@ export interface Probe extends GossipFields {
   readonly kind: "probe";
 }
 
+/**
+ * A probe sent to a member that does not watch the silent neighbour, asking it to probe that
+ * neighbour first (SWIM's indirect probe): the prober's own entry, then its copy of the neighbour.
+ * The helper probes the neighbour over TCP, then answers as it answers a {@linkcode Probe}, with
+ * its copy of the neighbour when that is newer: so a member whose links to its watchers are down,
+ * but not to the rest of the cluster, is not failed for it.
+ */
+export interface ProbeRelay extends GossipFields {
+  readonly kind: "probe-relay";
+}
+
 /** The answer to a {@linkcode Probe}: the heartbeat datagram the prober would have been sent. */
 export interface ProbeAck extends GossipFields {
   readonly kind: "probe-ack";
@@ -233,10 +244,16 @@ export interface Outgoing {
 /** A probe to send over TCP, and to whom. */
 export interface OutgoingProbe {
   readonly to: Address;
-  readonly message: Probe;
+  readonly message: Probe | ProbeRelay;
   /**
    * True for a probe asking a member to confirm itself after this node stalled, rather than of a
    * silent neighbour: it is sent whatever else is in flight, and its answer says nothing of UDP.
    */
   readonly confirm?: boolean;
+  /**
+   * True for a probe that asks another member about a silent neighbour (a far-side watcher, or a
+   * helper asked for an indirect probe): it is counted apart from the probes of the neighbours
+   * themselves, so that it never takes the place of one.
+   */
+  readonly second?: boolean;
 }

@@ -10,7 +10,7 @@ import { parseAddress } from "../core/address.ts";
 import type { Core, CoreCounters } from "../core/core.ts";
 import { DriverRules } from "../core/driver_rules.ts";
 import { Random } from "../core/random.ts";
-import { type Address, type MemberEvent, memberId } from "../core/types.ts";
+import { type Address, type MemberEvent, memberId, type OutgoingProbe } from "../core/types.ts";
 import { describe } from "../errors.ts";
 import type { EventLog } from "../log/event_log.ts";
 import { type EventRecord, eventRecord } from "../log/event_line.ts";
@@ -50,6 +50,11 @@ export class Driver {
   readonly #addrCache = new Map<Address, Deno.NetAddr>();
   readonly #tasks = new Set<Promise<unknown>>();
   readonly #requests = new CoreRequests(this);
+
+  /** Makes an indirect probe on another member's behalf (`CoreRequests.relay`). */
+  relay(probe: OutgoingProbe): Promise<void> {
+    return this.#requests.relay(probe);
+  }
   readonly #membersFile: MembersFile;
 
   state: NodeState = "joining";

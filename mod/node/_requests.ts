@@ -3,8 +3,8 @@
  * neighbours, each within the driver rules and each answer handed back to the core that asked.
  */
 import type { Logger } from "@logtape/logtape";
-import { probeTimeoutMs, requestTimeoutMs } from "../core/config.ts";
-import type { Core } from "../core/core.ts";
+import { probeTimeoutMs, relayProbeTimeoutMs, requestTimeoutMs } from "../core/config.ts";
+import { type Core, probeAsked } from "../core/core.ts";
 import type { DriverRules } from "../core/driver_rules.ts";
 import type { Address, OutgoingProbe } from "../core/types.ts";
 import { request, RequestError } from "../net/client.ts";
@@ -98,7 +98,7 @@ export class CoreRequests {
       // An answer for a core that has since been replaced (a leave and a join) is not its own.
       if (reply.kind !== "probe-ack" || driver.state !== "member" || driver.core !== core) return;
       const now = driver.now();
-      core.applyProbeAck(now, reply);
+      core.applyProbeAck(now, reply, probeAsked(message));
       driver.flush();
       if (!confirm && now - this.#tcpOnlyLoggedMs >= tcpOnlyLogIntervalMs) {
         this.#tcpOnlyLoggedMs = now;
@@ -120,7 +120,38 @@ export class CoreRequests {
         driver.flush();
       }
     } finally {
-      rules.endProbe();
+      rules.endProbe(probe);
+    }
+  }
+
+  /**
+   * Probes a member on another member's behalf (`Core.relayProbe`), within `relayProbeTimeoutMs`
+   * a step, and merges the answer: the answer to the asker then carries a fresh copy of it.
+   */
+  async relay(probe: OutgoingProbe): Promise<void> {
+    const driver = this.#driver;
+    const rules = driver.rules;
+    if (driver.state !== "member" || !rules.beginRelay()) return;
+    const core = driver.core;
+    try {
+      const reply = await request(
+        probe.to,
+        probe.message,
+        relayProbeTimeoutMs,
+        driver.keyring,
+        (bytes) => driver.traffic.countOut("probe", bytes),
+        driver.cluster,
+      );
+      if (reply.kind !== "probe-ack" || driver.state !== "member" || driver.core !== core) return;
+      core.applyProbeAck(driver.now(), reply, { relayed: true });
+      driver.flush();
+    } catch (error) {
+      driver.log.debug("indirect probe of {peer} failed: {error}", {
+        peer: probe.to,
+        error: String(error),
+      });
+    } finally {
+      rules.endRelay();
     }
   }
 }

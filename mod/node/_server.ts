@@ -183,7 +183,8 @@ export class Server {
       // Members talk within their cluster; clients are not bound to one (they reach a node by its
       // address, and the key, not the name, says who may), so they ask unbound and get unbound
       // answers.
-      const fromMember = kind === "join-request" || kind === "sync-request" || kind === "probe";
+      const fromMember = kind === "join-request" || kind === "sync-request" || kind === "probe" ||
+        kind === "probe-relay";
       const cluster = reader.lastCluster;
       if (cluster !== driver.cluster && (fromMember || cluster !== "")) {
         driver.inbound.otherCluster(cluster, kind === "join-request" ? "join request" : "request");
@@ -286,6 +287,17 @@ export class Server {
       case "probe": {
         if (driver.state !== "member" && driver.state !== "leaving") return undefined;
         const ack = driver.core.acceptProbe(driver.now(), message);
+        driver.flush();
+        return ack;
+      }
+      case "probe-relay": {
+        // Probe the member asked about first, so that the answer carries a fresh copy of it.
+        if (driver.state !== "member") return undefined;
+        const probe = driver.core.relayProbe(driver.now(), message);
+        driver.flush();
+        if (probe !== undefined) await driver.relay(probe);
+        if (driver.state !== "member" && driver.state !== "leaving") return undefined;
+        const ack = driver.core.answerRelay(driver.now(), message);
         driver.flush();
         return ack;
       }

@@ -27,6 +27,7 @@ export function kindOf(message: FrameMessage): string {
       return "sync";
     case "probe":
     case "probe-ack":
+    case "probe-relay":
       return "probe";
     case "stats-request":
     case "stats-response":

@@ -13,6 +13,8 @@ const timedMethods = new Set([
   "tick",
   "receive",
   "acceptProbe",
+  "relayProbe",
+  "answerRelay",
   "applyProbeAck",
   "applyProbeRefused",
   "acceptJoin",

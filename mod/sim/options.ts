@@ -9,6 +9,7 @@ import type {
   Outgoing,
   Probe,
   ProbeAck,
+  ProbeRelay,
   SyncRequest,
   SyncResponse,
 } from "../core/types.ts";
@@ -40,6 +41,10 @@ export interface SimulationOptions {
 /** One output of a core, as {@linkcode SimulationOptions.onOutput} sees it. */
 export type SimOutput =
   | { readonly kind: "datagram"; readonly datagram: Outgoing }
-  | { readonly kind: "request"; readonly to: Address; readonly request: SyncRequest | Probe }
+  | {
+    readonly kind: "request";
+    readonly to: Address;
+    readonly request: SyncRequest | Probe | ProbeRelay;
+  }
   | { readonly kind: "answer"; readonly to: Address; readonly response: SyncResponse | ProbeAck }
   | { readonly kind: "event"; readonly event: MemberEvent };

@@ -12,6 +12,7 @@ import type {
   JoinResponse,
   Probe,
   ProbeAck,
+  ProbeRelay,
   SyncRequest,
   SyncResponse,
 } from "../core/types.ts";
@@ -41,7 +42,7 @@ export class SimNode {
   /** The rules the daemon's shell follows too; a new set with every start of the process. */
   rules = new DriverRules();
   /** Requests over TCP waiting for their answer or their timeout, by id. */
-  readonly pending = new Map<number, "probe" | "sync">();
+  readonly pending = new Map<number, "probe" | "second" | "sync" | "relay">();
   /** Set when the process left voluntarily. */
   leftAtMs: number | undefined;
   /** The process's last pause: when it began and ended. */
@@ -111,7 +112,7 @@ export interface RequestArrive {
   readonly node: SimNode;
   readonly generation: number;
   readonly to: SimNode;
-  readonly request: SyncRequest | Probe;
+  readonly request: SyncRequest | Probe | ProbeRelay;
   readonly askedMs: number;
   /** Which of the asker's pending requests this is. */
   readonly id: number;

@@ -8,9 +8,9 @@
  * a time, a bounded number of probes in flight); each request ends once, at its answer or its
  * timeout, and the rules are told so.
  */
-import { probeTimeoutMs, requestTimeoutMs } from "../core/config.ts";
-import type { Core } from "../core/core.ts";
-import type { Address, Probe, SyncRequest } from "../core/types.ts";
+import { probeTimeoutMs, relayProbeTimeoutMs, requestTimeoutMs } from "../core/config.ts";
+import { type Core, probeAsked } from "../core/core.ts";
+import type { Address, Probe, ProbeRelay, SyncRequest } from "../core/types.ts";
 import type { Network } from "./network.ts";
 import type { SimOutput } from "./options.ts";
 import type { Agenda } from "./queue.ts";
@@ -61,6 +61,10 @@ export class Tcp {
   readonly #onOutput: ((node: SimNode, output: SimOutput) => void) | undefined;
   readonly #joinRetryMs: number;
   #nextRequestId = 0;
+  /** What to do when an indirect probe made on another's behalf ends, by its request's id. */
+  readonly #relayEnds = new Map<number, () => void>();
+  /** The requests for indirect probes waiting for their answers, by id. */
+  readonly #relaysAsked = new Map<number, ProbeRelay>();
 
   constructor(parts: TcpParts) {
     this.#agenda = parts.agenda;
@@ -142,7 +146,7 @@ export class Tcp {
     for (const probe of core.takeProbes()) {
       if (!node.rules.beginProbe(probe)) continue;
       this.#stats.probes++;
-      this.#request(node, probe.to, probe.message);
+      this.#request(node, probe.to, probe.message, undefined, probe.second === true);
     }
   }
 
@@ -174,7 +178,8 @@ export class Tcp {
     if (node.generation !== item.generation) return;
     const kind = node.pending.get(item.id);
     this.#endRequest(node, item.id);
-    if (kind !== "probe" || node.state !== "up") return;
+    // A helper of an indirect probe only answers its asker: the member is not its neighbour.
+    if ((kind !== "probe" && kind !== "second") || node.state !== "up") return;
     node.core!.applyProbeRefused(this.#agenda.nowMs, item.to);
     this.#flush(node);
   }
@@ -227,19 +232,44 @@ export class Tcp {
     this.#agenda.push(Math.max(Math.ceil(atMs), this.#agenda.nowMs), { kind: "action", run });
   }
 
-  /** Sends a request the driver rules let through; it ends at its answer or its timeout. */
-  #request(node: SimNode, address: Address, request: SyncRequest | Probe): void {
+  /**
+   * Sends a request the driver rules let through; it ends at its answer or its timeout. With
+   * `relayEnd`, it is an indirect probe made on another member's behalf, and `relayEnd` runs when
+   * it ends, after its answer is merged. `second`: a probe asking about a silent neighbour.
+   */
+  #request(
+    node: SimNode,
+    address: Address,
+    request: SyncRequest | Probe | ProbeRelay,
+    relayEnd?: () => void,
+    second = false,
+  ): void {
     const now = this.#agenda.nowMs;
     this.#onOutput?.(node, { kind: "request", to: address, request });
     const id = this.#nextRequestId++;
-    node.pending.set(id, request.kind === "probe" ? "probe" : "sync");
+    node.pending.set(
+      id,
+      relayEnd !== undefined
+        ? "relay"
+        : request.kind === "sync-request"
+        ? "sync"
+        : second
+        ? "second"
+        : "probe",
+    );
+    if (relayEnd !== undefined) this.#relayEnds.set(id, relayEnd);
+    if (request.kind === "probe-relay") this.#relaysAsked.set(id, request);
     const to = this.#byAddress.get(address);
     if (to === undefined) {
       // No such host: the connection fails at once.
       this.#endRequest(node, id);
       return;
     }
-    const waitMs = request.kind === "probe" ? probeTimeoutMs : requestTimeoutMs;
+    const waitMs = relayEnd !== undefined
+      ? relayProbeTimeoutMs
+      : request.kind === "sync-request"
+      ? requestTimeoutMs
+      : probeTimeoutMs;
     const generation = node.generation;
     this.#agenda.push(now + waitMs, { kind: "request-timeout", node, generation, id });
     this.#agenda.push(now + this.#network.delay(), {
@@ -258,8 +288,15 @@ export class Tcp {
     const kind = node.pending.get(id);
     if (kind === undefined) return;
     node.pending.delete(id);
-    if (kind === "probe") node.rules.endProbe();
-    else node.rules.endSync();
+    this.#relaysAsked.delete(id);
+    if (kind === "probe" || kind === "second") node.rules.endProbe({ second: kind === "second" });
+    else if (kind === "sync") node.rules.endSync();
+    else {
+      node.rules.endRelay();
+      const end = this.#relayEnds.get(id);
+      this.#relayEnds.delete(id);
+      end?.();
+    }
   }
 
   /** A request to a paused node waits in its accept queue, while there is room. */
@@ -269,12 +306,34 @@ export class Tcp {
     }
   }
 
-  /** A running node reads a request and answers it, unless the asker has stopped waiting. */
+  /**
+   * A running node reads a request and answers it, unless the asker has stopped waiting. Asked for
+   * an indirect probe, it probes the member first and answers when that probe ends.
+   */
   #answer(peer: SimNode, item: RequestArrive): void {
+    const request = item.request;
+    if (request.kind === "probe-relay") {
+      const probe = peer.core!.relayProbe(this.#agenda.nowMs, request);
+      this.#flush(peer);
+      if (probe !== undefined && peer.rules.beginRelay()) {
+        const generation = peer.generation;
+        this.#request(peer, probe.to, probe.message, () => {
+          if (peer.generation === generation && peer.state === "up") this.#respond(peer, item);
+        });
+        return;
+      }
+    }
+    this.#respond(peer, item);
+  }
+
+  /** Answers a request, unless the asker has stopped waiting. */
+  #respond(peer: SimNode, item: RequestArrive): void {
     const now = this.#agenda.nowMs;
     const request = item.request;
     let response;
-    if (request.kind === "probe") {
+    if (request.kind === "probe-relay") {
+      response = peer.core!.answerRelay(now, request);
+    } else if (request.kind === "probe") {
       response = peer.core!.acceptProbe(now, request);
     } else {
       response = peer.core!.acceptSync(now, request, item.node.address);
@@ -285,7 +344,7 @@ export class Tcp {
     }
     this.#flush(peer);
     const atMs = now + this.#network.delay();
-    const waitMs = request.kind === "probe" ? probeTimeoutMs : requestTimeoutMs;
+    const waitMs = request.kind === "sync-request" ? requestTimeoutMs : probeTimeoutMs;
     if (response === undefined || atMs - item.askedMs > waitMs) return;
     this.#agenda.push(atMs, {
       kind: "request-reply",
@@ -299,11 +358,22 @@ export class Tcp {
   }
 
   #reply(node: SimNode, reply: RequestReply): void {
+    const response = reply.response;
+    if (node.pending.get(reply.id) === "relay") {
+      // Merged before the request ends: the helper's answer to its asker carries what it learnt.
+      if (response.kind === "probe-ack") {
+        node.core!.applyProbeAck(this.#agenda.nowMs, response, { relayed: true });
+      }
+      this.#flush(node);
+      this.#endRequest(node, reply.id);
+      return;
+    }
+    const relayAsked = this.#relaysAsked.get(reply.id);
     // Ended before the answer is merged: a stall the answer reveals asks for a list at once.
     this.#endRequest(node, reply.id);
-    const response = reply.response;
     if (response.kind === "probe-ack") {
-      node.core!.applyProbeAck(this.#agenda.nowMs, response);
+      const asked = relayAsked === undefined ? {} : probeAsked(relayAsked);
+      node.core!.applyProbeAck(this.#agenda.nowMs, response, asked);
       this.#stats.probesAnswered++;
     } else node.core!.applySync(this.#agenda.nowMs, response, reply.from, reply.askedMs);
     this.#flush(node);

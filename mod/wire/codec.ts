@@ -19,6 +19,7 @@ import type {
   JoinResponse,
   Probe,
   ProbeAck,
+  ProbeRelay,
   Settings,
   Status,
   SyncRequest,
@@ -55,6 +56,7 @@ export const Tag = {
   WatchList: 19,
   WatchEvents: 20,
   WatchEnd: 21,
+  ProbeRelay: 22,
 } as const;
 
 /** Asks a node for its list, then each event as it logs it (`member watch`). */
@@ -210,6 +212,7 @@ export type FrameMessage =
   | SyncResponse
   | Probe
   | ProbeAck
+  | ProbeRelay
   | StatsRequest
   | StatsResponse
   | ControlRequest
@@ -346,11 +349,17 @@ function userEventsOf(value: unknown): UserEvent[] {
 }
 
 /** A gossip and its two TCP forms share one shape. */
-const gossipTags = { gossip: Tag.Gossip, probe: Tag.Probe, "probe-ack": Tag.ProbeAck } as const;
+const gossipTags = {
+  gossip: Tag.Gossip,
+  probe: Tag.Probe,
+  "probe-ack": Tag.ProbeAck,
+  "probe-relay": Tag.ProbeRelay,
+} as const;
 const gossipKinds = {
   [Tag.Gossip]: "gossip",
   [Tag.Probe]: "probe",
   [Tag.ProbeAck]: "probe-ack",
+  [Tag.ProbeRelay]: "probe-relay",
 } as const;
 
 function body(message: DatagramMessage | FrameMessage): unknown[] {
@@ -358,6 +367,7 @@ function body(message: DatagramMessage | FrameMessage): unknown[] {
     case "gossip":
     case "probe":
     case "probe-ack":
+    case "probe-relay":
       return [
         gossipTags[message.kind],
         message.settings.epoch,
@@ -642,7 +652,8 @@ function messageOf(
   switch (value[0]) {
     case Tag.Gossip:
     case Tag.Probe:
-    case Tag.ProbeAck: {
+    case Tag.ProbeAck:
+    case Tag.ProbeRelay: {
       if (value.length !== 5 && value.length !== 6) fail();
       const entries = entriesOf(value[4], limits);
       // Over TCP too a gossip is one datagram's worth, not a frame's.

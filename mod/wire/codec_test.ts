@@ -100,6 +100,7 @@ Deno.test("every message round-trips", () => {
     },
     { ...randomGossip(random), kind: "probe" },
     { ...randomGossip(random), kind: "probe-ack" },
+    { ...randomGossip(random), kind: "probe-relay" },
   ];
   for (const frame of frames) {
     assert.deepEqual(decodeFrame(encodeMessage(frame), frameLimits), { ok: true, message: frame });
@@ -172,6 +173,7 @@ Deno.test("malformed datagrams are dropped with a reason, never thrown", () => {
     ["unknown tag", body([99, 0, 0, 0, [entry]]), "unknown-tag"],
     ["join request sent as a datagram", body([2, entry]), "unknown-tag"],
     ["probe sent as a datagram", body([16, 0, 1, 1, [entry]]), "unknown-tag"],
+    ["indirect probe sent as a datagram", body([22, 0, 1, 1, [entry]]), "unknown-tag"],
     ["no entries", body([1, 0, 1, 1, []]), "shape"],
     ["missing field", body([1, 0, 1, [entry]]), "shape"],
     ["suspicion flag not 0 or 1", body([1, 0, 2, 1, [entry]]), "shape"],
