@@ -55,6 +55,14 @@ for (const seed of [23, 476, 687, 890, 1161, 1192]) {
   });
 }
 
+// Found by the explorer: a member paused for 21 s resumed just as a cut of 3 of 29 healed, and
+// took, while it still doubted its list, the FAILs the cut side had concluded; members that never
+// lost a datagram took them from it. A node that doubts its list now takes no FAIL by gossip.
+Deno.test("seed 6061: a node back from a stall does not pass on a healed cut's FAILs", () => {
+  const result = explore(6061);
+  assert.deepEqual(result.violations.map((v) => v.message).slice(0, 3), []);
+});
+
 // Found by the explorer with indirect probes new: a deaf member (it hears no datagram) asks about
 // every silent neighbour at once; had those questions taken the place of its probes of the
 // neighbours themselves, it would have failed one that a probe would have shown alive, and its

@@ -758,6 +758,33 @@ function stalledWith(others: string[], nowMs: number): Core {
   return c;
 }
 
+Deno.test("after a stall, FAIL news by gossip waits for the list; a member's own leave does not", () => {
+  const [teller, accused, leaver] = ["10.0.0.2:3000", "10.0.0.3:3000", "10.0.0.4:3000"];
+  const c = stalledWith([teller, accused, leaver], 5000);
+  // The teller may be of the smaller side of a cut that healed while this node was stopped.
+  c.receive(
+    5010,
+    gossip(entry(teller, { heartbeat: 3 }), entry(accused, { status: Status.Failed })),
+  );
+  assert.deepEqual(kinds(c.takeEvents()), []);
+  assert.equal(c.lookup(accused)?.status, Status.Alive);
+  // A member saying it leaves speaks for itself.
+  c.receive(5020, gossip(entry(leaver, { status: Status.Left, heartbeat: 3 })));
+  assert.deepEqual(kinds(c.takeEvents()), ["LEAVE"]);
+  // The list that settles the doubts brings the failure, if it is true.
+  c.applySync(
+    5030,
+    {
+      kind: "sync-response",
+      settings,
+      entries: [entry(teller, { heartbeat: 4 }), entry(accused, { status: Status.Failed })],
+    },
+    teller,
+    5000,
+  );
+  assert.deepEqual(kinds(c.takeEvents(), accused), ["FAIL"]);
+});
+
 Deno.test("after a stall, a member a list lacks but that answers its probe stays", () => {
   const [alive, joiner] = ["10.0.0.2:3000", "10.0.0.3:3000"];
   const c = stalledWith([alive, joiner], 5000);

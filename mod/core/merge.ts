@@ -71,6 +71,20 @@ export class Merger {
    * not know yet to hold them as failed.
    */
   #endsHeardFromMs: number;
+  /**
+   * True when news by gossip that a member failed or left is taken: not for a while in a view
+   * started afresh (`#endsHeardFromMs`), nor, unless the member itself says it (a leave), while
+   * this node doubts its list after a stall (`recovery.ts`). A stalled node cannot tell which
+   * side of a cut that healed meanwhile a sender was on, and the smaller side's members still
+   * gossip what they concluded while cut off; taken here, their FAILs would be passed on to
+   * members that never heard them. The list that settles its doubts brings the failures that are
+   * true.
+   */
+  #takesEnd(nowMs: number, entry: Entry, from: Address): boolean {
+    if (nowMs < this.#endsHeardFromMs) return false;
+    return !this.#p.recovery.doubting || entry.address === from;
+  }
+
   /** When this node last asked for a whole list to hear of tags it lacks. */
   #tagsAskedMs = -Infinity;
   /** Members whose newer tags this node knows of but lacks, and since when. */
@@ -123,7 +137,7 @@ export class Merger {
       for (const entry of entries) {
         if (entry.address === self.address) {
           if (this.aboutSelf(nowMs, entry, sender, message.members)) reply = true;
-        } else if (nowMs >= this.#endsHeardFromMs || !isTerminal(entry.status)) {
+        } else if (!isTerminal(entry.status) || this.#takesEnd(nowMs, entry, sender.address)) {
           this.entry(nowMs, entry, "gossip", sender.address);
         }
         if (!self.active || this.restartVia !== undefined) return false;
