@@ -183,6 +183,10 @@ export function render(stats: NodeStats): string {
       stats.detections.probesSkipped
         ? `, ${stats.detections.probesSkipped} skipped (too many at once)`
         : ""
+    }${
+      stats.detections.secondProbesSkipped
+        ? `, ${stats.detections.secondProbesSkipped} questions to other members skipped`
+        : ""
     }`,
   );
   lines.push(...settingsLines(stats.settings));

@@ -171,6 +171,8 @@ Deno.test("metrics: a 3-member cluster, scraped by hand and by a real Prometheus
       }
       assert.equal(types.get("member_members"), "gauge");
       assert.equal(types.get("member_events_total"), "counter");
+      assert.equal(types.get("member_watcher_probes_total"), "counter");
+      assert.equal(types.get("member_indirect_probes_total"), "counter");
       assert.equal(valueOf(samples, "member_members", { status: "failed" }), 0);
       assert.equal(valueOf(samples, "member_live_members"), 3);
       assert.equal(valueOf(samples, "member_suspicion_enabled"), 1);

@@ -42,6 +42,8 @@ export class DriverRules {
   #relaysInFlight = 0;
   /** Probes of silent neighbours not sent because `probesInFlightMax` were in flight. */
   probesSkipped = 0;
+  /** Probes asking about silent neighbours not sent: `secondProbesInFlightMax` were in flight. */
+  secondProbesSkipped = 0;
 
   /** Notes that the join was answered (or that this node started the cluster). */
   joined(): void {
@@ -58,7 +60,7 @@ export class DriverRules {
     if (!this.#joined) return false;
     if (probe.second === true) {
       if (this.#secondProbesInFlight >= secondProbesInFlightMax) {
-        this.probesSkipped++;
+        this.secondProbesSkipped++;
         return false;
       }
       this.#secondProbesInFlight++;

@@ -296,6 +296,26 @@ function register(
     detection("probesSkipped"),
   );
   counter(
+    "member_watcher_probes_total",
+    "Probes of a silent neighbour's far-side watcher, asking for its copy: sent and answered.",
+    ["result"],
+    () => [
+      [{ result: "sent" }, stats().detections.witnessProbesSent ?? 0],
+      [{ result: "answered" }, stats().detections.witnessProbesAnswered ?? 0],
+    ],
+  );
+  counter(
+    "member_indirect_probes_total",
+    "Indirect probes: asked of other members about a silent neighbour, answered, and made by " +
+      "this node on another's behalf.",
+    ["result"],
+    () => [
+      [{ result: "asked" }, stats().detections.indirectProbesSent ?? 0],
+      [{ result: "answered" }, stats().detections.indirectProbesAnswered ?? 0],
+      [{ result: "made" }, stats().detections.indirectProbesRelayed ?? 0],
+    ],
+  );
+  counter(
     "member_list_exchanges_total",
     "List exchanges: asked (this node asked a member for its whole list) and answered.",
     ["side"],

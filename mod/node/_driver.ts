@@ -80,6 +80,7 @@ export class Driver {
   #pastCounters: Partial<CoreCounters> = {};
   /** Probes earlier versions asked for but did not send, at the in-flight limit. */
   #pastProbesSkipped = 0;
+  #pastSecondProbesSkipped = 0;
   /** The version last recorded in the data dir. */
   #savedVersion: number;
   /** Events of a join under way, written once it is done (`flush`). */
@@ -158,9 +159,11 @@ export class Driver {
     const leftRules = this.#rules;
     const pastCounters = this.#pastCounters;
     const pastProbesSkipped = this.#pastProbesSkipped;
+    const pastSecondProbesSkipped = this.#pastSecondProbesSkipped;
     this.#savedVersion = core.version;
     this.#pastCounters = addCounters(this.#pastCounters, this.#core.counters);
     this.#pastProbesSkipped += this.#rules.probesSkipped;
+    this.#pastSecondProbesSkipped += this.#rules.secondProbesSkipped;
     this.#core = core;
     this.#rules = new DriverRules();
     this.state = "joining";
@@ -170,6 +173,7 @@ export class Driver {
       this.#rules = leftRules;
       this.#pastCounters = pastCounters;
       this.#pastProbesSkipped = pastProbesSkipped;
+      this.#pastSecondProbesSkipped = pastSecondProbesSkipped;
       this.state = "left";
       this.#joiningEvents = [];
     };
@@ -192,6 +196,11 @@ export class Driver {
   /** Probes the cores asked for but the rules skipped, over the whole process. */
   get probesSkipped(): number {
     return this.#pastProbesSkipped + this.#rules.probesSkipped;
+  }
+
+  /** Probes asking about silent neighbours the rules skipped, over the whole process. */
+  get secondProbesSkipped(): number {
+    return this.#pastSecondProbesSkipped + this.#rules.secondProbesSkipped;
   }
 
   async #receiveLoop(): Promise<void> {

@@ -99,6 +99,7 @@ export function nodeStats(
       stalls: counters.stalls,
       probesSent: counters.probesSent,
       probesSkipped,
+      secondProbesSkipped: driver.secondProbesSkipped,
       probesAnswered: counters.probesAnswered,
       witnessProbesSent: counters.witnessProbesSent,
       witnessProbesAnswered: counters.witnessProbesAnswered,
