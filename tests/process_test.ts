@@ -253,6 +253,10 @@ Deno.test("real processes: a member asked for an indirect probe probes the membe
       heartbeat,
       status: Status.Alive,
     });
+    // A copy older than the neighbour's own: it counts a heartbeat a round from 1.
+    await waitFor("the neighbour's heartbeat to pass 3", async () => {
+      return (await neighbour.stats()).self.heartbeat > 3;
+    }, 5000);
     const stale = entryOf((await neighbour.stats()).self, 1);
     const relay: ProbeRelay = {
       kind: "probe-relay",
