@@ -126,7 +126,8 @@ export class CoreRequests {
 
   /**
    * Probes a member on another member's behalf (`Core.relayProbe`), within `relayProbeTimeoutMs`
-   * a step, and merges the answer: the answer to the asker then carries a fresh copy of it.
+   * in all, and merges the answer: the answer to the asker then carries a fresh copy of it. A
+   * request still under way at the deadline ends at its own timeouts, its answer unread.
    */
   async relay(probe: OutgoingProbe): Promise<void> {
     const driver = this.#driver;
@@ -134,15 +135,23 @@ export class CoreRequests {
     if (driver.state !== "member" || !rules.beginRelay()) return;
     const core = driver.core;
     try {
-      const reply = await request(
-        probe.to,
-        probe.message,
-        relayProbeTimeoutMs,
-        driver.keyring,
-        (bytes) => driver.traffic.countOut("probe", bytes),
-        driver.cluster,
-      );
-      if (reply.kind !== "probe-ack" || driver.state !== "member" || driver.core !== core) return;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), relayProbeTimeoutMs);
+      });
+      const reply = await Promise.race([
+        request(
+          probe.to,
+          probe.message,
+          relayProbeTimeoutMs,
+          driver.keyring,
+          (bytes) => driver.traffic.countOut("probe", bytes),
+          driver.cluster,
+        ),
+        deadline,
+      ]).finally(() => clearTimeout(timer));
+      if (reply === undefined || reply.kind !== "probe-ack") return;
+      if (driver.state !== "member" || driver.core !== core) return;
       core.applyProbeAck(driver.now(), reply, { relayed: true });
       driver.flush();
     } catch (error) {
