@@ -4,7 +4,8 @@
  * Inputs are method calls handed the time: {@linkcode Core.receive}, {@linkcode Core.tick},
  * {@linkcode Core.acceptJoin}, {@linkcode Core.applyJoinResponse}, {@linkcode Core.leave},
  * {@linkcode Core.setSuspicion}, {@linkcode Core.acceptProbe}, {@linkcode Core.applyProbeAck},
- * {@linkcode Core.applyProbeRefused}, {@linkcode Core.acceptSync}, {@linkcode Core.applySync}.
+ * {@linkcode Core.applyProbeRefused}, {@linkcode Core.relayProbe}, {@linkcode Core.answerRelay},
+ * {@linkcode Core.acceptSync}, {@linkcode Core.applySync}.
  * Outputs are pulled: {@linkcode Core.takeDatagrams}, {@linkcode Core.takeProbes},
  * {@linkcode Core.takeEvents} and {@linkcode Core.nextWakeMs}. The core does no I/O, reads no
  * clock and draws randomness only from the generator it is given, so the same inputs and seed give
@@ -416,7 +417,9 @@ export class Core {
     const sender = ack.entries[0];
     const slot = sender === undefined ? -1 : table.book.find(sender.address);
     // Read before the merge, which takes the helper's copy in.
-    const vouched = asked.about === undefined ? undefined : this.#vouchedFor(asked.about, ack);
+    const vouched = asked.about === undefined
+      ? undefined
+      : this.#v.suspicion.vouchedFor(asked.about, ack);
     this.#mergeGossip(nowMs, ack);
     this.#restartIfAsked(nowMs);
     const known = table.hasRow(slot) && table.version(slot) === sender!.version;
@@ -582,24 +585,6 @@ export class Core {
       this.#v.lists.compareCounts(nowMs, message.members, sender);
       this.#v.rounds.countHeard(nowMs, message.members);
     }
-  }
-
-  /**
-   * The slot of the member at `address` when a helper's answer vouches for it: the answer carries
-   * its copy second, newer than this node's. The helper puts it there only when it heard the
-   * member a moment ago, most often in answer to its own probe (`Datagrams.probeAnswer`), which is
-   * as good as hearing it here, even for a new neighbour not yet heard from directly.
-   */
-  #vouchedFor(address: Address, ack: ProbeAck): number | undefined {
-    const copy = ack.entries[1];
-    if (copy === undefined || copy.address !== address || copy.status !== Status.Alive) return;
-    const table = this.#v.table;
-    const about = table.book.find(address);
-    if (!table.hasRow(about) || table.version(about) !== copy.version) return undefined;
-    const incarnation = table.incarnation(about);
-    const newer = copy.incarnation > incarnation ||
-      (copy.incarnation === incarnation && copy.heartbeat > table.heartbeat(about));
-    return newer ? about : undefined;
   }
 
   /** Every input starts here: time never goes back, and a gap is a stall. */

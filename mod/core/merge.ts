@@ -19,6 +19,7 @@ import {
   type Address,
   type Entry,
   type GossipFields,
+  isAhead,
   isTerminal,
   Status,
   type Via,
@@ -306,10 +307,7 @@ export class Merger {
     // Heartbeats count within an incarnation: a refutation starts a new count, so that a forged
     // heartbeat, held everywhere, is undone by the one refutation it provokes.
     const incarnation = table.incarnation(slot);
-    if (
-      entry.incarnation > incarnation ||
-      (entry.incarnation === incarnation && entry.heartbeat > table.heartbeat(slot))
-    ) {
+    if (isAhead(entry.incarnation, entry.heartbeat, incarnation, table.heartbeat(slot))) {
       table.setHeartbeat(slot, entry.heartbeat);
       // A refutation is news the member made after it was suspected, whoever passes it on; so is
       // a heartbeat relayed by a fellow watcher (it relays only what it heard itself), which keeps

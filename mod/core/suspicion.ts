@@ -19,7 +19,7 @@ import type { CoreCounters, Outputs } from "./outputs.ts";
 import type { Random } from "./random.ts";
 import type { Self } from "./self.ts";
 import type { SettingsSwitch } from "./settings.ts";
-import { type Address, type Entry, Status, type Via } from "./types.ts";
+import { type Address, type Entry, isAhead, type ProbeAck, Status, type Via } from "./types.ts";
 import type { Watch } from "./watch.ts";
 import { uint32Max } from "./wire_size.ts";
 
@@ -158,8 +158,7 @@ export class Suspicion {
    */
   refute(nowMs: number, entry: Entry, from: Address): boolean {
     const self = this.#p.self;
-    const ahead = entry.incarnation > self.incarnation ||
-      (entry.incarnation === self.incarnation && entry.heartbeat > self.heartbeat);
+    const ahead = isAhead(entry.incarnation, entry.heartbeat, self.incarnation, self.heartbeat);
     const suspect = entry.status === Status.Suspect;
     if (!ahead && !(suspect && entry.incarnation === self.incarnation)) return suspect;
     if (entry.incarnation >= uint32Max) {
@@ -205,9 +204,10 @@ export class Suspicion {
       datagrams.probe(witness, false, slot);
     }
     const live = table.live;
+    // Besides this node, the neighbour and its watcher, there must be someone left to ask.
+    if (live.size <= 3) return;
     const helpers = new Set<number>();
     for (let i = 0; i < 4 * config.indirectProbes && helpers.size < config.indirectProbes; i++) {
-      if (live.size <= 3) break;
       const helper = live.at(random.below(live.size));
       if (helper === self.slot || helper === slot || helper === witness) continue;
       if (!table.listedLive(helper) || helpers.has(helper)) continue;
@@ -220,6 +220,27 @@ export class Suspicion {
   /** True, once, when the member at `slot` answers as a witness this node probed. */
   answeredAsWitness(slot: number): boolean {
     return this.#witnessesAsked.delete(slot);
+  }
+
+  /**
+   * The slot of the member at `address` when a helper's answer vouches for it: the answer carries
+   * its copy second, newer than this node's. The helper puts it there only when it heard the
+   * member a moment ago, most often in answer to its own probe (`Datagrams.probeAnswer`), which is
+   * as good as hearing it here, even for a new neighbour not yet heard from directly.
+   */
+  vouchedFor(address: Address, ack: ProbeAck): number | undefined {
+    const copy = ack.entries[1];
+    if (copy === undefined || copy.address !== address || copy.status !== Status.Alive) return;
+    const table = this.#p.table;
+    const about = table.book.find(address);
+    if (!table.hasRow(about) || table.version(about) !== copy.version) return undefined;
+    const newer = isAhead(
+      copy.incarnation,
+      copy.heartbeat,
+      table.incarnation(about),
+      table.heartbeat(about),
+    );
+    return newer ? about : undefined;
   }
 
   #emit(nowMs: number, kind: "SUSPECT" | "REFUTE", slot: number, via: Via, from?: Address): void {

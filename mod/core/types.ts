@@ -75,6 +75,22 @@ export function makeEntry(
   return { address, version, incarnation, heartbeat, status, tagsVersion, tags };
 }
 
+/**
+ * True when a copy of a member at (`incarnation`, `heartbeat`) is ahead of one at
+ * (`thanIncarnation`, `thanHeartbeat`): heartbeats count within an incarnation, so a higher
+ * incarnation is ahead whatever its heartbeat. Numbers, not entries: the gossip path calls it for
+ * every entry it merges, on table rows that are not objects.
+ */
+export function isAhead(
+  incarnation: number,
+  heartbeat: number,
+  thanIncarnation: number,
+  thanHeartbeat: number,
+): boolean {
+  return incarnation > thanIncarnation ||
+    (incarnation === thanIncarnation && heartbeat > thanHeartbeat);
+}
+
 /** The identity of a member: `host:port#version`. */
 export function memberId(address: Address, version: number): string {
   return `${address}#${version}`;
