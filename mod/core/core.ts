@@ -383,10 +383,10 @@ export class Core {
 
   /**
    * Takes a request to probe a member on the prober's behalf (`ProbeRelay`): merges what it
-   * carries, and returns the probe this node's driver is to make of the member it asks about, then
-   * hand back with `applyProbeAck(..., true)` before it answers with `answerRelay`: the member's own
-   * answer is its newest heartbeat. Undefined when there is nothing to probe: a member this node
-   * does not list as live.
+   * carries, and returns the probe this node's driver is to make of the member it asks about. The
+   * driver hands the answer back with `applyProbeAck(..., { relayed: true })`, then answers the
+   * request with `answerRelay`: the member's own answer is its newest heartbeat. Undefined when
+   * there is nothing to probe: a member this node does not list as live.
    */
   relayProbe(nowMs: number, request: ProbeRelay): OutgoingProbe | undefined {
     this.#enter(nowMs);

@@ -4,8 +4,8 @@
  * members (`newsFanout` while news of a change waits, more while news is backed up, up to
  * `gossipFanoutMax`). At rest (no news waiting, and every member heard lately counts as many
  * members as this node lists) the full gossip goes only every `quietGossipIntervalMs`: it is
- * repair then, and the heartbeats carry the detection. While leaving, it announces the leave to its neighbours and a few random
- * members for `leaveRounds` rounds, then goes quiet.
+ * repair then, and the heartbeats carry the detection. While leaving, it announces the leave to
+ * its neighbours and a few random members for `leaveRounds` rounds, then goes quiet.
  */
 import type { Config } from "./config.ts";
 import type { Datagrams } from "./datagram.ts";
