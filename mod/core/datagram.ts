@@ -196,9 +196,10 @@ export class Datagrams {
   }
 
   /**
-   * The answer to an indirect probe of `about`: the heartbeat datagram `entries`, with this node's copy of `about` second when it is newer and fresh, and nowhere else. The
-   * prober takes the second entry, and only that one, as this node's word (`Core.applyProbeAck`):
-   * a copy among the news or relays may be stale.
+   * The answer to an indirect probe of `about`: the heartbeat datagram `entries`, with this node's
+   * copy of `about` second when it is newer and fresh, and nowhere else. The prober takes the
+   * second entry, and only that one, as this node's word (`Suspicion.vouchedFor`): a copy among
+   * the news or relays may be stale.
    */
   #vouch(nowMs: number, entries: Entry[], about: Entry | undefined): Entry[] {
     if (about === undefined) return entries;
