@@ -10,6 +10,7 @@ import {
   type Probe,
   type ProbeRelay,
   Status,
+  type SyncResponse,
 } from "./types.ts";
 import { uint32Max, versionMax } from "./wire_size.ts";
 import { decodeDatagram, encodeMessage } from "../wire/codec.ts";
@@ -567,6 +568,44 @@ Deno.test("a node told it failed comes back as a new version; the old one is not
   const events = c.takeEvents();
   assert.deepEqual(events.map((e) => [e.kind, e.version]), [["REMOVE", old], ["JOIN", c.version]]);
   assert(!events.some((e) => e.kind === "FAIL"), "a node never lists itself as failed");
+});
+
+Deno.test("a view started afresh takes from its teller's list only the live, for a list interval", () => {
+  const [teller, accused, other] = ["10.0.0.2:3000", "10.0.0.3:3000", "10.0.0.4:3000"];
+  const c = withMembers([teller, accused, other]);
+  // Told that it failed, it starts afresh through the teller, who may be of a healed cut's
+  // smaller side and hold members of the larger one as failed.
+  c.receive(
+    100,
+    gossip(entry(teller, { heartbeat: 3 }), { ...c.selfEntry, status: Status.Failed }),
+  );
+  assert.deepEqual(kinds(c.takeEvents()), ["REMOVE", "JOIN", "JOIN"]);
+  const fromTeller: SyncResponse = {
+    kind: "sync-response",
+    settings,
+    entries: [
+      entry(teller, { heartbeat: 4 }),
+      entry(accused, { status: Status.Failed }),
+      entry(other),
+    ],
+  };
+  c.applySync(110, fromTeller, teller, 100);
+  assert.deepEqual(kinds(c.takeEvents()), ["JOIN"], "the live member is taken");
+  assert.equal(c.lookup(accused), undefined, "the failure is not");
+  // The accused, speaking for itself, is a member like any other, not told that it ended.
+  c.receive(120, gossip(entry(accused, { heartbeat: 5 })));
+  assert.deepEqual(kinds(c.takeEvents(), accused), ["JOIN"]);
+  assert.equal(c.lookup(accused)?.status, Status.Alive);
+  // A list interval on, a failure in a list is taken as from anyone.
+  const later = 100 + defaultConfig.syncIntervalMs;
+  const failed = entry(accused, { status: Status.Failed, heartbeat: 6 });
+  c.applySync(
+    later,
+    { ...fromTeller, entries: [entry(teller, { heartbeat: 9 }), failed] },
+    teller,
+    later,
+  );
+  assert.deepEqual(kinds(c.takeEvents(), accused), ["FAIL"]);
 });
 
 Deno.test("a failed member whose next version joins before cleanup is logged as removed", () => {

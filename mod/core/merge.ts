@@ -66,23 +66,24 @@ export class Merger {
    */
   restartVia: Entry | undefined;
   /**
-   * Until then, news by gossip that a member failed or left is not taken (`list` news is): set
-   * for a view started afresh after a cut, while members of the smaller side that have not yet
-   * been told they failed still gossip what they concluded while cut off, and this new view does
-   * not know yet to hold them as failed.
+   * Until then, news that a member failed or left is not taken, by gossip or in a list, unless
+   * the member says it itself: set for a view started afresh after a cut, while members of the
+   * smaller side that have not yet been told they failed still gossip what they concluded while
+   * cut off, and this new view does not know yet to hold them as failed. Its teller may be one
+   * of them (a member of the larger side that failed nobody cannot tell), so the teller's list
+   * brings only the live; the failures that are true come by gossip and lists after.
    */
   #endsHeardFromMs: number;
   /**
-   * True when news by gossip that a member failed or left is taken: not for a while in a view
-   * started afresh (`#endsHeardFromMs`), nor, unless the member itself says it (a leave), while
-   * this node doubts its list after a stall (`recovery.ts`). A stalled node cannot tell which
+   * True when news by gossip that a member failed or left is taken: unless the member itself says
+   * it (a leave), not while this node doubts its list after a stall (`recovery.ts`), nor in a
+   * view started afresh (`#endsHeardFromMs`, read in `entry`). A stalled node cannot tell which
    * side of a cut that healed meanwhile a sender was on, and the smaller side's members still
    * gossip what they concluded while cut off; taken here, their FAILs would be passed on to
    * members that never heard them. The list that settles its doubts brings the failures that are
    * true.
    */
-  #takesEnd(nowMs: number, entry: Entry, from: Address): boolean {
-    if (nowMs < this.#endsHeardFromMs) return false;
+  #takesEnd(entry: Entry, from: Address): boolean {
     return !this.#p.recovery.doubting || entry.address === from;
   }
 
@@ -138,7 +139,7 @@ export class Merger {
       for (const entry of entries) {
         if (entry.address === self.address) {
           if (this.aboutSelf(nowMs, entry, sender, message.members)) reply = true;
-        } else if (!isTerminal(entry.status) || this.#takesEnd(nowMs, entry, sender.address)) {
+        } else if (!isTerminal(entry.status) || this.#takesEnd(entry, sender.address)) {
           this.entry(nowMs, entry, "gossip", sender.address);
         }
         if (!self.active || this.restartVia !== undefined) return false;
@@ -233,6 +234,10 @@ export class Merger {
    */
   entry(nowMs: number, entry: Entry, via: Via, from: Address, news = true): void {
     const { table, counters } = this.#p;
+    // A view started afresh takes no member's end but the member's own for a list interval, in a
+    // list either: its teller may be of a healed cut's smaller side, and a failure taken from it
+    // would be told to the member itself as it spoke (below), which would believe it.
+    if (isTerminal(entry.status) && nowMs < this.#endsHeardFromMs && entry.address !== from) return;
     const ended = this.#p.endings.endedVersionOf(entry.address);
     if (ended !== undefined && entry.version <= ended) {
       // Ended and forgotten here: a sender still speaking as that version is told it failed.
