@@ -4,14 +4,16 @@
  * `mod/sim/explore.ts`.
  */
 import { formatEventLine } from "../mod/log/event_line.ts";
+import type { Config } from "../mod/core/config.ts";
 import {
+  boundsFor,
   describePlan,
   explore,
   exploreMany,
+  type ExploreOptions,
   type ExploreResult,
   lookbackMs,
   quietMs,
-  settleMs,
   type Violation,
 } from "../mod/sim/explore.ts";
 import { simulationEpochMs } from "../mod/sim/simulation.ts";
@@ -26,6 +28,15 @@ export interface ExploreFlags {
   readonly json?: boolean;
 }
 
+/**
+ * The settings the explorer runs, when not the defaults: the config and the flags that give it
+ * (`--profile lean`, say), repeated in the command that replays a seed.
+ */
+export interface ExploreSettings {
+  readonly config: Config;
+  readonly flags: string;
+}
+
 /** Where event lines go: `sim.ts`'s buffered file. */
 export interface EventSink {
   write(line: string): void;
@@ -33,15 +44,23 @@ export interface EventSink {
 }
 
 /** The command that replays a seed, and opens its events in the replay page. */
-export function replayCommand(seed: number): string {
-  return `member sim --explore --seed ${seed} --events seed-${seed}.log && member viz seed-${seed}.log`;
+export function replayCommand(seed: number, settingsFlags?: string): string {
+  const settings = settingsFlags === undefined ? "" : ` ${settingsFlags}`;
+  return `member sim --explore --seed ${seed}${settings} --events seed-${seed}.log && member viz seed-${seed}.log`;
 }
 
 /** Runs one seed (runs many with `--seeds` or `--minutes`); returns the exit code. */
-export function runExplore(flags: ExploreFlags, openEvents: (path: string) => EventSink): number {
+export function runExplore(
+  flags: ExploreFlags,
+  openEvents: (path: string) => EventSink,
+  settings?: ExploreSettings,
+): number {
   const many = flags.seeds !== undefined || flags.minutes !== undefined;
   const first = flags.seed ?? crypto.getRandomValues(new Uint32Array(1))[0];
-  if (!many) return runOne(first, flags, openEvents);
+  const options: ExploreOptions = settings === undefined
+    ? {}
+    : { config: settings.config, settingsFlags: settings.flags };
+  if (!many) return runOne(first, flags, openEvents, options);
   const bar = new ProgressBar(!flags.json && Deno.stderr.isTerminal());
   const startedMs = performance.now();
   const budgetMs = flags.minutes === undefined ? Infinity : flags.minutes * 60_000;
@@ -67,15 +86,16 @@ export function runExplore(flags: ExploreFlags, openEvents: (path: string) => Ev
       failures++;
       if (flags.json) return;
       bar.done();
-      out(failureText(result.seed, result.violations));
+      out(failureText(result.seed, result.violations, options.settingsFlags));
     },
+    options,
   );
   bar.done();
   const wallMs = Math.round(performance.now() - startedMs);
   // The first failing seed's events, written by running it again: the run is a function of it.
   const firstFailed = summary.failed[0]?.seed;
   if (flags.events !== undefined && firstFailed !== undefined) {
-    writeEvents(firstFailed, flags.events, openEvents);
+    writeEvents(firstFailed, flags.events, openEvents, options);
   }
   const rate = summary.nodeSeconds / Math.max(wallMs / 1000, 1e-3);
   if (flags.json) {
@@ -86,7 +106,7 @@ export function runExplore(flags: ExploreFlags, openEvents: (path: string) => Ev
         seeds: summary.seeds,
         failed: summary.failed.map((f) => ({
           seed: f.seed,
-          replay: replayCommand(f.seed),
+          replay: replayCommand(f.seed, options.settingsFlags),
           violations: f.violations,
         })),
         nodeSeconds: Math.round(summary.nodeSeconds),
@@ -102,7 +122,9 @@ export function runExplore(flags: ExploreFlags, openEvents: (path: string) => Ev
   } else {
     const last = summary.firstSeed + summary.seeds - 1;
     const lines = [
-      `member sim --explore: ${summary.seeds} seeds (${summary.firstSeed} to ${last}), ${summary.failed.length} failed${
+      `member sim --explore${
+        options.settingsFlags === undefined ? "" : ` ${options.settingsFlags}`
+      }: ${summary.seeds} seeds (${summary.firstSeed} to ${last}), ${summary.failed.length} failed${
         summary.failed.length === 0 ? "" : ": " + summary.failed.map((f) => f.seed).join(", ")
       }`,
       `simulated ${Math.round(summary.nodeSeconds).toLocaleString("en")} node-seconds (${
@@ -126,11 +148,15 @@ export function runExplore(flags: ExploreFlags, openEvents: (path: string) => Ev
   return summary.failed.length === 0 ? 0 : 1;
 }
 
-function failureText(seed: number, violations: readonly Violation[]): string {
+function failureText(
+  seed: number,
+  violations: readonly Violation[],
+  settingsFlags?: string,
+): string {
   const lines = [`seed ${seed} failed:`];
   for (const v of violations.slice(0, 5)) lines.push(`  ${v.property}: ${v.message}`);
   if (violations.length > 5) lines.push(`  ... and ${violations.length - 5} more`);
-  lines.push(`  replay: ${replayCommand(seed)}`);
+  lines.push(`  replay: ${replayCommand(seed, settingsFlags)}`);
   return lines.join("\n") + "\n";
 }
 
@@ -138,10 +164,12 @@ function writeEvents(
   seed: number,
   path: string,
   openEvents: (path: string) => EventSink,
+  options: ExploreOptions,
 ): ExploreResult {
   const sink = openEvents(path);
   try {
     return explore(seed, {
+      ...options,
       onEvent: (node, event, nowMs) =>
         sink.write(formatEventLine(simulationEpochMs + nowMs, node.id!, event)),
     });
@@ -154,11 +182,12 @@ function runOne(
   seed: number,
   flags: ExploreFlags,
   openEvents: (path: string) => EventSink,
+  options: ExploreOptions,
 ): number {
   const startedMs = performance.now();
   const result = flags.events === undefined
-    ? explore(seed)
-    : writeEvents(seed, flags.events, openEvents);
+    ? explore(seed, options)
+    : writeEvents(seed, flags.events, openEvents, options);
   const wallMs = Math.round(performance.now() - startedMs);
   if (flags.json) {
     out(
@@ -167,7 +196,7 @@ function runOne(
         seed,
         passed: result.violations.length === 0,
         violations: result.violations,
-        replay: replayCommand(seed),
+        replay: replayCommand(seed, options.settingsFlags),
         plan: result.plan,
         nodeSeconds: Math.round(result.nodeSeconds),
         simulatedMs: result.simulatedMs,
@@ -180,7 +209,8 @@ function runOne(
       }) + "\n",
     );
   } else {
-    const lines = [`member sim --explore --seed ${seed}:`, ...describePlan(result.plan)];
+    const settings = options.settingsFlags === undefined ? "" : ` ${options.settingsFlags}`;
+    const lines = [`member sim --explore --seed ${seed}${settings}:`, ...describePlan(result.plan)];
     if (result.violations.length === 0) {
       lines.push(
         `passed: P1 (${result.failsJudged} FAILs of running members, each within ${
@@ -188,13 +218,13 @@ function runOne(
         } s of a fault of its member or its observer), P2 (all agreed ${
           ((result.settledMs ?? 0) / 1000).toFixed(1)
         } s after the last fault, at most ${
-          settleMs / 1000
+          boundsFor(options.config).settleMs / 1000
         } s), P3 (${result.quietCrashes} crashes with nothing else within ${
           quietMs / 1000
         } s, detected within bounds)`,
       );
     } else {
-      lines.push(failureText(seed, result.violations).trimEnd());
+      lines.push(failureText(seed, result.violations, options.settingsFlags).trimEnd());
     }
     if (flags.events !== undefined) lines.push(`event lines written to ${flags.events}`);
     lines.push(

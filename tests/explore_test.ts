@@ -4,7 +4,9 @@
  * runs it.
  */
 import assert from "node:assert/strict";
+import { profileConfig } from "../mod/core/profiles.ts";
 import {
+  boundsFor,
   checkRecord,
   explore,
   exploreMany,
@@ -152,6 +154,41 @@ Deno.test("a seed replays its run exactly: the same plan and the same events", (
   assert.notEqual(explore(5).eventHash, explore(6).eventHash);
 });
 
+Deno.test("settings are explored against the course's bounds, stretched for those that wait longer", () => {
+  assert.deepEqual(boundsFor(), {
+    settleMs: 20_000,
+    firstDetectedMaxMs: 3000,
+    allDetectedMaxMs: 6000,
+  });
+  assert.deepEqual(boundsFor(profileConfig("lan")), boundsFor());
+  const wan = boundsFor(profileConfig("wan"));
+  assert.equal(wan.firstDetectedMaxMs, 6600 + 800);
+  assert(wan.allDetectedMaxMs > 6000 && wan.settleMs > 20_000);
+  // The same seed draws the same plan; the settings change the run.
+  const lan = explore(8);
+  const slow = explore(8, { config: profileConfig("wan"), settingsFlags: "--profile wan" });
+  assert.deepEqual(slow.plan, lan.plan);
+  assert.notEqual(slow.eventHash, lan.eventHash);
+  assert.deepEqual(slow.record.bounds, wan);
+  // A break is reported with the command that replays it under the same settings.
+  const injected: RunRecord = {
+    ...slow.record,
+    logged: [...slow.record.logged, {
+      kind: "FAIL",
+      atMs: slow.simulatedMs,
+      observer: 0,
+      observerId: "10.0.0.1:3000#1",
+      member: "10.0.0.2:3000#2",
+      subject: 1,
+      running: true,
+    }],
+    impaired: new Map(),
+    blocked: new Map(),
+  };
+  const [broken] = checkRecord(injected).violations;
+  assert.match(broken.message, /\(seed 8: member sim --explore --seed 8 --profile wan\)$/);
+});
+
 async function member(args: string[], cwd?: string) {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["run", ...binaryFlags(), `${root}main.ts`, ...args],
@@ -190,6 +227,15 @@ Deno.test("member sim --explore: a summary, a replayed seed's events for member 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+
+  const wan = await member(["sim", "--explore", "--seed", "8", "--profile", "wan", "--json"]);
+  assert.equal(wan.code, 0, wan.stderr);
+  const run = JSON.parse(wan.stdout.trim().split("\n").at(-1)!);
+  assert.equal(run.passed, true);
+  assert.match(run.replay, /^member sim --explore --seed 8 --profile wan --events /);
+  const wrong = await member(["sim", "--explore", "--seed", "8", "--profile", "fast"]);
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.stderr, /--profile fast: no such profile/);
 
   const usage = await member(["sim", "--seeds", "2"]);
   assert.equal(usage.code, 2);

@@ -20,13 +20,11 @@ import { converged, disagreements } from "./checkers.ts";
 import { Simulation, SimulationError } from "./simulation.ts";
 import { drawPlan, overlaps, quietMs } from "./explore_plan.ts";
 import {
-  allDetectedMaxMs,
+  boundsFor,
   type ExploreOptions,
   type ExploreResult,
-  firstDetectedMaxMs,
   lookbackMs,
   type RunRecord,
-  settleMs,
   type Violation,
 } from "./explore_record.ts";
 import { pairName, schedule, Tracker } from "./explore_faults.ts";
@@ -65,6 +63,7 @@ export function explore(seed: number, options: ExploreOptions = {}): ExploreResu
   const plan = drawPlan(seed);
   const random = new Random(seed ^ 0x5c_4e_d0);
   const tracker = new Tracker();
+  const bounds = boundsFor(options.config);
   const record: RunRecord = {
     seed,
     logged: [],
@@ -72,6 +71,8 @@ export function explore(seed: number, options: ExploreOptions = {}): ExploreResu
     blocked: tracker.blocked,
     quietCrashes: [],
     left: new Set(),
+    bounds,
+    ...(options.settingsFlags === undefined ? {} : { settingsFlags: options.settingsFlags }),
   };
   const hash = new EventHash();
   let events = 0;
@@ -81,6 +82,7 @@ export function explore(seed: number, options: ExploreOptions = {}): ExploreResu
     seed,
     suspicion: plan.suspicion,
     network: plan.network,
+    ...(options.config === undefined ? {} : { config: options.config }),
     onEvent: (node, event) => {
       const nowMs = sim.nowMs;
       events++;
@@ -141,14 +143,14 @@ export function explore(seed: number, options: ExploreOptions = {}): ExploreResu
       const t0 = sim.nowMs + 1000;
       faultsEndMs = t0 + schedule(sim, plan, t0, tracker, random, record);
       runTo(faultsEndMs);
-      const agreed = runWhile(() => converged(sim), settleMs);
+      const agreed = runWhile(() => converged(sim), bounds.settleMs);
       if (agreed) settledMs = sim.nowMs - faultsEndMs;
       else {
         violations.push({
           property: "P2",
-          message: `running members still disagree ${settleMs / 1000} s after the last fault: ${
-            disagreements(sim, 3).join("; ")
-          }`,
+          message: `running members still disagree ${
+            bounds.settleMs / 1000
+          } s after the last fault: ${disagreements(sim, 3).join("; ")}`,
         });
       }
     }
@@ -188,7 +190,9 @@ function impairedDuring(
 export function checkRecord(record: RunRecord): { violations: Violation[]; failsJudged: number } {
   const violations: Violation[] = [];
   let failsJudged = 0;
-  const replay = `(seed ${record.seed}: member sim --explore --seed ${record.seed})`;
+  const { allDetectedMaxMs, firstDetectedMaxMs } = record.bounds ?? boundsFor();
+  const flags = record.settingsFlags === undefined ? "" : ` ${record.settingsFlags}`;
+  const replay = `(seed ${record.seed}: member sim --explore --seed ${record.seed}${flags})`;
   for (const entry of record.logged) {
     if (entry.kind !== "FAIL" || !entry.running || record.left.has(entry.member)) continue;
     failsJudged++;
@@ -260,6 +264,7 @@ export function exploreMany(
   firstSeed: number,
   more: (done: number) => boolean,
   onResult?: (result: ExploreResult) => void,
+  options: ExploreOptions = {},
 ): ExploreSummary {
   const failed: { seed: number; violations: Violation[] }[] = [];
   const faults: Record<string, number> = {};
@@ -270,7 +275,7 @@ export function exploreMany(
   let quietCrashes = 0;
   while (more(seeds)) {
     const seed = firstSeed + seeds;
-    const result = explore(seed);
+    const result = explore(seed, options);
     seeds++;
     nodeSeconds += result.nodeSeconds;
     simulatedMs += result.simulatedMs;

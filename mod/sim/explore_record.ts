@@ -3,6 +3,7 @@
  * blocked when, the quiet crashes, and the outcome of a seed; and the bounds the checks hold a run
  * to.
  */
+import { type Config, defaultConfig } from "../core/config.ts";
 import type { MemberEvent } from "../core/types.ts";
 import type { Plan } from "./explore_plan.ts";
 import type { SimNode } from "./simulation.ts";
@@ -46,6 +47,10 @@ export interface RunRecord {
   readonly quietCrashes: QuietCrash[];
   /** Members that left on purpose: their failure is no false one. */
   readonly left: Set<string>;
+  /** The limits the run is held to (`boundsFor`): the defaults' when absent. */
+  readonly bounds?: Bounds;
+  /** The settings flags the run had, for the command that replays it. */
+  readonly settingsFlags?: string;
 }
 
 /** The outcome of one seed. */
@@ -71,12 +76,42 @@ export interface ExploreResult {
 export interface ExploreOptions {
   /** Called for every event, with the virtual time (a slept node's own clock lags it). */
   readonly onEvent?: (node: SimNode, event: MemberEvent, nowMs: number) => void;
+  /** The settings every node runs (a profile's, a config file's): the defaults when absent. */
+  readonly config?: Partial<Config>;
+  /** The settings flags that give `config`, for the command that replays a seed. */
+  readonly settingsFlags?: string;
 }
 
 /** How long before a FAIL a fault of its member or its observer excuses it. */
 export const lookbackMs = 30_000;
-/** How long after the last fault all running members must agree. */
+/** How long after the last fault all running members must agree, with the default settings. */
 export const settleMs = 20_000;
-/** The detection bounds of a quiet crash: the first observer, and every observer. */
+/** The detection bounds of a quiet crash with the default settings: the first observer, and all. */
 export const firstDetectedMaxMs = 3000;
 export const allDetectedMaxMs = 6000;
+
+/** The time limits a run is held to: the settling and the detection of a quiet crash. */
+export interface Bounds {
+  readonly settleMs: number;
+  readonly firstDetectedMaxMs: number;
+  readonly allDetectedMaxMs: number;
+}
+
+/**
+ * The limits for `config`. The defaults wait 2.2 s of silence before they fail a member, and are
+ * held to the course's bounds: the first within 3 s, all within 6 s, all agreeing within 20 s of
+ * the last fault. Settings that wait longer keep the same 0.8 s for a probe and a round of gossip
+ * past their wait, and the other limits in proportion: `lean` (2.3 s) is held to 3.1 s and 6.2 s,
+ * `wan` (6.6 s) to 7.4 s and 14.8 s.
+ */
+export function boundsFor(config: Partial<Config> = {}): Bounds {
+  const c = { ...defaultConfig, ...config };
+  const wait = Math.max(c.suspectAfterMs + c.suspectTimeoutMs, c.failAfterMs);
+  const first = Math.max(firstDetectedMaxMs, wait + 800);
+  const stretch = first / firstDetectedMaxMs;
+  return {
+    settleMs: Math.round(settleMs * stretch),
+    firstDetectedMaxMs: first,
+    allDetectedMaxMs: Math.round(allDetectedMaxMs * stretch),
+  };
+}
