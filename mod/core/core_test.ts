@@ -608,6 +608,26 @@ Deno.test("a view started afresh takes from its teller's list only the live, for
   assert.deepEqual(kinds(c.takeEvents(), accused), ["FAIL"]);
 });
 
+Deno.test("a view started afresh holds no silence against a neighbour for a list interval", () => {
+  const [teller, silent] = ["10.0.0.2:3000", "10.0.0.3:3000"];
+  const c = withMembers([teller, silent]);
+  c.receive(
+    100,
+    gossip(entry(teller, { heartbeat: 3 }), { ...c.selfEntry, status: Status.Failed }),
+  );
+  const list = [entry(teller, { heartbeat: 4 }), entry(silent, { heartbeat: 4 })];
+  c.applySync(100, { kind: "sync-response", settings, entries: list }, teller, 100);
+  c.takeEvents();
+  // The silent neighbour may not have heard of this new version yet: it is given the interval.
+  const { syncIntervalMs, suspectAfterMs, suspectTimeoutMs } = defaultConfig;
+  const beat = { n: 5 };
+  tickWhileTalking(c, teller, 100 + syncIntervalMs, beat);
+  assert.deepEqual(kinds(c.takeEvents(), silent), []);
+  // Then its silence counts from the interval's end, as after a stall.
+  tickWhileTalking(c, teller, 100 + syncIntervalMs + suspectAfterMs + suspectTimeoutMs + 1, beat);
+  assert.deepEqual(kinds(c.takeEvents(), silent), ["SUSPECT", "FAIL"]);
+});
+
 Deno.test("a failed member whose next version joins before cleanup is logged as removed", () => {
   const a = "10.0.0.2:3000";
   const c = withMembers([a]);

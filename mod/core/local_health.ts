@@ -47,7 +47,7 @@ export class LocalHealth {
 
   /** Notes a message from another member; one that ends an isolation restarts the clocks. */
   heard(nowMs: number): void {
-    if (this.isolated(nowMs)) this.#watch.trustSinceMs = nowMs;
+    if (this.isolated(nowMs)) this.#watch.trustFrom(nowMs);
     this.#lastHeardMs = nowMs;
   }
 

@@ -88,7 +88,7 @@ export class Recovery {
   afterGap(nowMs: number, stalledMs: number): void {
     const { config, self } = this.#p;
     if (stalledMs <= config.stallThresholdMs) return;
-    this.#p.watch.trustSinceMs = nowMs;
+    this.#p.watch.trustFrom(nowMs);
     this.#p.counters.stalls++;
     // Silent for longer than a member takes to be failed, this version has been failed by the
     // others: fail-stop, so it comes back as a new one. Waiting to be told so is not enough:

@@ -105,11 +105,15 @@ export class View {
     const endings = this.endings = new Endings({ ...base, datagrams }, nowMs);
     const suspicion = this.suspicion = new Suspicion({ ...base, datagrams, endings });
     const recovery = this.recovery = new Recovery({ ...base, datagrams, endings });
-    // A view started afresh takes no failure news by gossip for a list interval (`merge.ts`).
+    // A view started afresh takes no failure news for a list interval (`merge.ts`).
     const merger = this.merger = new Merger(
       { ...base, datagrams, endings, suspicion, recovery },
       origin !== undefined ? nowMs + config.syncIntervalMs : -Infinity,
     );
+    // Nor does it hold silence against anyone for that interval: whatever made the others fail
+    // this node (a flapping link, a cut) may still be going on, and its neighbours hear of its new
+    // version only as its heartbeats reach them; a FAIL it concluded meanwhile would spread.
+    if (origin !== undefined) watch.trustFrom(nowMs + config.syncIntervalMs);
     this.lists = new ListExchange({ ...base, datagrams, endings, recovery, merger });
     this.rounds = new Rounds({ ...base, datagrams }, nowMs);
     outputs.event(nowMs, "JOIN", address, version, 0, "self");

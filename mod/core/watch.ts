@@ -30,6 +30,14 @@ export class Watch {
    */
   trustSinceMs = -Infinity;
 
+  /**
+   * Holds no silence before `ms` against anyone (later than now for a view started afresh). Never
+   * moves it back: an isolation that ends within a view's first interval does not shorten it.
+   */
+  trustFrom(ms: number): void {
+    if (ms > this.trustSinceMs) this.trustSinceMs = ms;
+  }
+
   constructor(table: MemberTable, ringNeighbors: number, probeAfterMs: number) {
     this.#table = table;
     this.#ring = new Ring(ringNeighbors);
