@@ -6,6 +6,7 @@
  * need.
  */
 import type { Logger } from "@logtape/logtape";
+import { concat } from "../bytes.ts";
 import { grepBytesMax, grepTimeoutMaxMs } from "../limits.ts";
 import { streamWriteTimeoutMs, writeFrame } from "../net/frames.ts";
 import type { FrameMessage, GrepRequest } from "../wire/codec.ts";
@@ -22,6 +23,8 @@ const grepQueueMax = 4;
 const grepQueueMs = 5000;
 /** A query silent this long sends an empty chunk, so that the client knows it is still at work. */
 const grepKeepAliveMs = 1000;
+/** The most output bytes gathered into one frame (a longer line goes alone, in its own). */
+const grepFrameDataBytes = 1 << 20;
 /** Files one query may search. */
 const grepFilesMax = 10_000;
 const filesCutNote = `the --grep paths name more than ${grepFilesMax} files: only the first ` +
@@ -125,11 +128,49 @@ export class GrepServer {
       timeoutMs: Math.min(request.timeoutMs, grepTimeoutMaxMs),
     });
     onCancel(() => run.cancel());
+    // While one frame is being written, what grep prints meanwhile is gathered, and goes out as
+    // the next frame once that one is written: a frequent pattern then costs a few large frames
+    // rather than one per read of grep's pipe (mostly 4 KiB, grep's own buffer), each of which
+    // both ends pay for. A rare one still goes out as soon as it is printed.
+    let held: Uint8Array[] = [];
+    let heldBytes = 0;
+    let writing: Promise<void> | undefined;
+    let failure: { error: unknown } | undefined;
+    const flush = async () => {
+      try {
+        while (held.length > 0) {
+          let count = 1;
+          let size = held[0].length;
+          while (count < held.length && size + held[count].length <= grepFrameDataBytes) {
+            size += held[count++].length;
+          }
+          const data = concat(...held.splice(0, count));
+          heldBytes -= size;
+          await send({ kind: "grep-chunk", data });
+        }
+      } catch (error) {
+        failure = { error };
+        run.cancel();
+      } finally {
+        writing = undefined;
+      }
+    };
     try {
-      for await (const data of run.chunks) await send({ kind: "grep-chunk", data });
+      for await (const data of run.chunks) {
+        if (failure !== undefined) break;
+        held.push(data);
+        heldBytes += data.length;
+        writing ??= flush();
+        // Grep waits (its pipe full) while a slow client keeps this many bytes here.
+        if (heldBytes >= grepFrameDataBytes) await writing;
+      }
+      await writing;
+      if (failure !== undefined) throw failure.error;
     } catch (error) {
       run.cancel();
       throw error;
+    } finally {
+      held = [];
     }
     const outcome = await run.outcome;
     const problems = [
