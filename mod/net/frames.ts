@@ -3,7 +3,13 @@
  * byte and the msgpack body, in the envelope of the cluster's name when it has one, sealed with
  * the cluster key when there is one). Every frame has a maximum size and every wait has a timeout.
  */
-import { type Decoded, decodeFrame, type DecodeLimits, encodeMessage } from "../wire/codec.ts";
+import {
+  type Decoded,
+  decodeFrame,
+  type DecodeLimits,
+  encodeGrepChunk,
+  encodeMessage,
+} from "../wire/codec.ts";
 import type { FrameMessage } from "../wire/codec.ts";
 import { type Keyring, sealedMarker } from "../wire/seal.ts";
 import { bindCluster, unbindCluster } from "../wire/cluster.ts";
@@ -38,6 +44,13 @@ export async function frame(
   keyring?: Keyring,
   cluster = "",
 ): Promise<Uint8Array> {
+  if (message.kind === "grep-chunk" && keyring === undefined && cluster === "") {
+    // Grep output, in the clear: encoded straight behind the header, its bytes copied once.
+    const bytes = encodeGrepChunk(message.data, 4);
+    if (bytes.length - 4 > frameBytesMax) throw new FrameError("frame too large to send");
+    new DataView(bytes.buffer).setUint32(0, bytes.length - 4);
+    return bytes;
+  }
   let payload = bindCluster(encodeMessage(message), cluster);
   if (keyring !== undefined) payload = await keyring.seal(payload);
   if (payload.length > frameBytesMax) throw new FrameError("frame too large to send");

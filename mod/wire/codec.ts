@@ -481,6 +481,38 @@ export function encodeMessage(message: DatagramMessage | FrameMessage): Uint8Arr
   return bytes;
 }
 
+/**
+ * A grep chunk, encoded byte for byte as encodeMessage encodes it, after `headroom` bytes left
+ * for the caller (a frame's header). Output is the bulk of what a member sends, and this copies
+ * it once, where the general path copies it into msgpack's buffer, out of it, and behind the
+ * protocol byte.
+ */
+export function encodeGrepChunk(data: Uint8Array, headroom = 0): Uint8Array {
+  const size = data.length;
+  // msgpack's bin 8, bin 16 or bin 32, whichever is the smallest that holds the length.
+  const lengthBytes = size < 0x100 ? 1 : size < 0x10000 ? 2 : 4;
+  const bytes = new Uint8Array(headroom + 4 + lengthBytes + size);
+  const view = new DataView(bytes.buffer);
+  let at = headroom;
+  bytes[at++] = protocolVersion;
+  bytes[at++] = 0x92; // An array of two: the tag, then the data.
+  bytes[at++] = Tag.GrepChunk;
+  if (lengthBytes === 1) {
+    bytes[at++] = 0xc4;
+    bytes[at++] = size;
+  } else if (lengthBytes === 2) {
+    bytes[at++] = 0xc5;
+    view.setUint16(at, size);
+    at += 2;
+  } else {
+    bytes[at++] = 0xc6;
+    view.setUint32(at, size);
+    at += 4;
+  }
+  bytes.set(data, at);
+  return bytes;
+}
+
 // ---- decoding ---------------------------------------------------------------------------------
 
 class Shape extends Error {}

@@ -7,6 +7,7 @@ import {
   decodeDatagram,
   decodeFrame,
   type DecodeLimits,
+  encodeGrepChunk,
   encodeMessage,
   type FrameMessage,
 } from "./codec.ts";
@@ -104,6 +105,16 @@ Deno.test("every message round-trips", () => {
   ];
   for (const frame of frames) {
     assert.deepEqual(decodeFrame(encodeMessage(frame), frameLimits), { ok: true, message: frame });
+  }
+});
+
+Deno.test("a grep chunk encoded on its own is what the general encoder writes", () => {
+  // Each side of where msgpack's length field widens.
+  for (const size of [0, 1, 255, 256, 65_535, 65_536, 300_000]) {
+    const data = Uint8Array.from({ length: size }, (_, i) => (i * 7) & 255);
+    const general = encodeMessage({ kind: "grep-chunk", data });
+    assert.deepEqual(encodeGrepChunk(data), general, `${size} bytes`);
+    assert.deepEqual(encodeGrepChunk(data, 4).subarray(4), general, `${size} bytes after 4`);
   }
 });
 
