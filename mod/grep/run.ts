@@ -150,7 +150,9 @@ export function runGrep(
             yield head;
             continue;
           }
-          const chunk = pending.slice(0, end);
+          // Not a copy: nothing writes to these bytes, and what is left over is copied anyway
+          // when the next read is joined to it.
+          const chunk = pending.subarray(0, end);
           pending = pending.subarray(end);
           bytes += chunk.length;
           lines += countByte(chunk, terminator);
