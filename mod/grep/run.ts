@@ -46,6 +46,9 @@ export interface GrepRun {
 
 const stderrBytesMax = 4096;
 const defaultChunkBytes = 256 << 10;
+/** The buffer grep's output is first read into, and the least room a read is given in it. */
+const readBufferBytes = 256 << 10;
+const readBytesMin = 64 << 10;
 /** The longest line handed on (a frame holds 16 MiB); a longer one is cut to this, with a note. */
 export const lineBytesMax = 8 << 20;
 
@@ -99,15 +102,44 @@ export function runGrep(
   const stderr = readBounded(child.stderr, stderrBytesMax);
 
   async function* chunks(): AsyncGenerator<Uint8Array> {
-    const reader = child.stdout.getReader();
+    // Grep writes 4 KiB at a time, and a reader that allocates per read gets mostly that: the
+    // output is read instead straight into one buffer, behind what is not yet handed on, and
+    // whole lines are copied out of it.
+    const reader = child.stdout.getReader({ mode: "byob" });
+    let buffer = new ArrayBuffer(readBufferBytes);
+    /** Reads more behind `pending` (a view of `buffer`); returns the longer view. */
+    const readMore = async (pending: Uint8Array) => {
+      let start = pending.byteOffset;
+      if (buffer.byteLength - (start + pending.length) < readBytesMin) {
+        // What is pending moves to the front, into a larger buffer when it fills most of this one
+        // (a long line, up to `lineBytesMax`).
+        const size = pending.length + readBytesMin > buffer.byteLength
+          ? Math.max(buffer.byteLength * 2, pending.length + readBytesMin)
+          : buffer.byteLength;
+        if (size === buffer.byteLength) {
+          new Uint8Array(buffer).copyWithin(0, start, start + pending.length);
+        } else {
+          const grown = new ArrayBuffer(size);
+          new Uint8Array(grown).set(pending);
+          buffer = grown;
+        }
+        start = 0;
+      }
+      const end = start + pending.length;
+      const { value, done } = await reader.read(new Uint8Array(buffer, end));
+      // The read takes the buffer over and hands it back, as value's.
+      if (value !== undefined) buffer = value.buffer as ArrayBuffer;
+      const read = done || value === undefined ? 0 : value.length;
+      return { pending: new Uint8Array(buffer, start, end - start + read), done };
+    };
     let pending: Uint8Array = new Uint8Array(0);
     // Inside a line too long to hand on whole, whose head has gone: the rest is dropped.
     let skipping = false;
     try {
       for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        pending = pending.length === 0 ? value : concat(pending, value);
+        const read = await readMore(pending);
+        pending = read.pending;
+        if (read.done) break;
         // Hand on whole units only, at most `chunkBytes` at a time, and never past `bytesMax`.
         while (pending.length > 0) {
           if (skipping) {
@@ -134,7 +166,7 @@ export function runGrep(
               // status says whether anything matched: it is left to finish (a line a file), the
               // rest of its output dropped.
               ranOn = true;
-              while (!(await reader.read()).done) continue;
+              while (!(await readMore(new Uint8Array(0))).done) continue;
               return;
             }
             if (pending.length < lineBytesMax) break;
@@ -150,9 +182,8 @@ export function runGrep(
             yield head;
             continue;
           }
-          // Not a copy: nothing writes to these bytes, and what is left over is copied anyway
-          // when the next read is joined to it.
-          const chunk = pending.subarray(0, end);
+          // A copy: the buffer is read into again while the chunk is on its way.
+          const chunk = pending.slice(0, end);
           pending = pending.subarray(end);
           bytes += chunk.length;
           lines += countByte(chunk, terminator);
@@ -166,7 +197,7 @@ export function runGrep(
         if (!timedOut && !cancelled && bytes + pending.length <= options.bytesMax) {
           bytes += pending.length;
           lines++;
-          yield pending;
+          yield pending.slice();
         }
       }
     } finally {
