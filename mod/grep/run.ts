@@ -3,7 +3,7 @@
  * whole lines. The child is a separate process, so a heavy query costs the node's gossip nothing
  * but the bytes it shuttles; output is bounded and so is the time it may take.
  */
-import { concat } from "../bytes.ts";
+import { concat, countByte } from "../bytes.ts";
 import type { GrepQuery, OutputMode } from "../wire/grep_query.ts";
 import { grepArgv, outputTerminator } from "./argv.ts";
 
@@ -360,10 +360,4 @@ async function readBounded(stream: ReadableStream<Uint8Array>, max: number): Pro
     // The child was killed: what was said so far will do.
   }
   return new TextDecoder().decode(concat(...kept));
-}
-
-function countByte(data: Uint8Array, byte: number): number {
-  let n = 0;
-  for (let i = 0; i < data.length; i++) if (data[i] === byte) n++;
-  return n;
 }
