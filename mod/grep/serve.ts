@@ -6,9 +6,8 @@
  * need.
  */
 import type { Logger } from "@logtape/logtape";
-import { concat } from "../bytes.ts";
 import { grepBytesMax, grepTimeoutMaxMs } from "../limits.ts";
-import { streamWriteTimeoutMs, writeFrame } from "../net/frames.ts";
+import { frame, grepChunkFrame, streamWriteTimeoutMs, writeAll } from "../net/frames.ts";
 import type { FrameMessage, GrepRequest } from "../wire/codec.ts";
 import type { Keyring } from "../wire/seal.ts";
 import { expandPaths } from "./glob.ts";
@@ -75,10 +74,15 @@ export class GrepServer {
     let sentMs = performance.now();
     let gone = false;
     let cancel = () => {};
-    const send = (message: FrameMessage) => {
+    // Grep's output comes as the parts it was read in, and is framed from them.
+    const send = (message: FrameMessage | readonly Uint8Array[]) => {
       sentMs = performance.now();
       sending = sending.then(async () => {
-        sent(await writeFrame(conn, message, streamWriteTimeoutMs, keyring));
+        const bytes = "kind" in message
+          ? await frame(message, keyring)
+          : await grepChunkFrame(message, keyring);
+        await writeAll(conn, bytes, streamWriteTimeoutMs);
+        sent(bytes.length);
       });
       return sending;
     };
@@ -117,7 +121,7 @@ export class GrepServer {
   /** Runs one query over this node's files, sending its output and its end. */
   async #search(
     request: GrepRequest,
-    send: (message: FrameMessage) => Promise<void>,
+    send: (message: FrameMessage | readonly Uint8Array[]) => Promise<void>,
     onCancel: (cancel: () => void) => void,
   ): Promise<void> {
     const { files, unmatched, notUtf8, outside, cut } = await expandPaths(this.paths, {
@@ -144,9 +148,9 @@ export class GrepServer {
           while (count < held.length && size + held[count].length <= grepFrameDataBytes) {
             size += held[count++].length;
           }
-          const data = concat(...held.splice(0, count));
+          const parts = held.splice(0, count);
           heldBytes -= size;
-          await send({ kind: "grep-chunk", data });
+          await send(parts);
         }
       } catch (error) {
         failure = { error };

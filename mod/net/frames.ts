@@ -13,6 +13,7 @@ import {
 import type { FrameMessage } from "../wire/codec.ts";
 import { type Keyring, sealedMarker } from "../wire/seal.ts";
 import { bindCluster, unbindCluster } from "../wire/cluster.ts";
+import { concat } from "../bytes.ts";
 
 /** The largest frame accepted: room for a join response of 100,000 members. */
 export const frameBytesMax = 16 << 20;
@@ -45,11 +46,7 @@ export async function frame(
   cluster = "",
 ): Promise<Uint8Array> {
   if (message.kind === "grep-chunk" && keyring === undefined && cluster === "") {
-    // Grep output, in the clear: encoded straight behind the header, its bytes copied once.
-    const bytes = encodeGrepChunk(message.data, 4);
-    if (bytes.length - 4 > frameBytesMax) throw new FrameError("frame too large to send");
-    new DataView(bytes.buffer).setUint32(0, bytes.length - 4);
-    return bytes;
+    return await grepChunkFrame([message.data]);
   }
   let payload = bindCluster(encodeMessage(message), cluster);
   if (keyring !== undefined) payload = await keyring.seal(payload);
@@ -57,6 +54,23 @@ export async function frame(
   const bytes = new Uint8Array(4 + payload.length);
   new DataView(bytes.buffer).setUint32(0, payload.length);
   bytes.set(payload, 4);
+  return bytes;
+}
+
+/**
+ * Grep output, the `parts` joined, as one frame (a grep chunk, of no named cluster), sealed when a
+ * keyring is given. In the clear, the output is copied once, straight behind the header.
+ */
+export async function grepChunkFrame(
+  parts: readonly Uint8Array[],
+  keyring?: Keyring,
+): Promise<Uint8Array> {
+  if (keyring !== undefined) {
+    return await frame({ kind: "grep-chunk", data: concat(...parts) }, keyring);
+  }
+  const bytes = encodeGrepChunk(parts, 4);
+  if (bytes.length - 4 > frameBytesMax) throw new FrameError("frame too large to send");
+  new DataView(bytes.buffer).setUint32(0, bytes.length - 4);
   return bytes;
 }
 

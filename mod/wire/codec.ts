@@ -482,13 +482,14 @@ export function encodeMessage(message: DatagramMessage | FrameMessage): Uint8Arr
 }
 
 /**
- * A grep chunk, encoded byte for byte as encodeMessage encodes it, after `headroom` bytes left
- * for the caller (a frame's header). Output is the bulk of what a member sends, and this copies
- * it once, where the general path copies it into msgpack's buffer, out of it, and behind the
- * protocol byte.
+ * A grep chunk of `parts` joined, encoded byte for byte as encodeMessage encodes it, after
+ * `headroom` bytes left for the caller (a frame's header). Output is the bulk of what a member
+ * sends, and this copies it once, where the general path copies it into msgpack's buffer, out of
+ * it, and behind the protocol byte.
  */
-export function encodeGrepChunk(data: Uint8Array, headroom = 0): Uint8Array {
-  const size = data.length;
+export function encodeGrepChunk(parts: readonly Uint8Array[], headroom = 0): Uint8Array {
+  let size = 0;
+  for (const part of parts) size += part.length;
   // msgpack's bin 8, bin 16 or bin 32, whichever is the smallest that holds the length.
   const lengthBytes = size < 0x100 ? 1 : size < 0x10000 ? 2 : 4;
   const bytes = new Uint8Array(headroom + 4 + lengthBytes + size);
@@ -509,7 +510,10 @@ export function encodeGrepChunk(data: Uint8Array, headroom = 0): Uint8Array {
     view.setUint32(at, size);
     at += 4;
   }
-  bytes.set(data, at);
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+  }
   return bytes;
 }
 

@@ -113,8 +113,10 @@ Deno.test("a grep chunk encoded on its own is what the general encoder writes", 
   for (const size of [0, 1, 255, 256, 65_535, 65_536, 300_000]) {
     const data = Uint8Array.from({ length: size }, (_, i) => (i * 7) & 255);
     const general = encodeMessage({ kind: "grep-chunk", data });
-    assert.deepEqual(encodeGrepChunk(data), general, `${size} bytes`);
-    assert.deepEqual(encodeGrepChunk(data, 4).subarray(4), general, `${size} bytes after 4`);
+    assert.deepEqual(encodeGrepChunk([data]), general, `${size} bytes`);
+    assert.deepEqual(encodeGrepChunk([data], 4).subarray(4), general, `${size} bytes after 4`);
+    const parts = [data.subarray(0, size >> 1), new Uint8Array(0), data.subarray(size >> 1)];
+    assert.deepEqual(encodeGrepChunk(parts), general, `${size} bytes in parts`);
   }
 });
 
