@@ -256,11 +256,17 @@ export class FrameReader {
         }
         this.#taken += more;
       }
-      const next = new Uint8Array(size);
-      next.set(this.#buffer.subarray(this.#start, this.#end));
+      if (size === this.#buffer.length) {
+        // In place: a stream of large frames (grep output) compacts at nearly every frame, and
+        // a new buffer each time cost more than the copy.
+        this.#buffer.copyWithin(0, this.#start, this.#end);
+      } else {
+        const next = new Uint8Array(size);
+        next.set(this.#buffer.subarray(this.#start, this.#end));
+        this.#buffer = next;
+      }
       this.#end -= this.#start;
       this.#start = 0;
-      this.#buffer = next;
     }
     const read = await this.#conn.read(this.#buffer.subarray(this.#end));
     if (read === null) {
