@@ -127,10 +127,11 @@ export function runGrep(
       }
       const end = start + pending.length;
       const { value, done } = await reader.read(new Uint8Array(buffer, end));
-      // The read takes the buffer over and hands it back, as value's.
-      if (value !== undefined) buffer = value.buffer as ArrayBuffer;
-      const read = done || value === undefined ? 0 : value.length;
-      return { pending: new Uint8Array(buffer, start, end - start + read), done };
+      // The read takes the buffer over and hands it back, as value's; a stream cancelled under a
+      // read gives nothing back, and what was pending is gone with it.
+      if (value === undefined) return { pending: new Uint8Array(0), done: true };
+      buffer = value.buffer as ArrayBuffer;
+      return { pending: new Uint8Array(buffer, start, end - start + value.length), done };
     };
     let pending: Uint8Array = new Uint8Array(0);
     // Inside a line too long to hand on whole, whose head has gone: the rest is dropped.
