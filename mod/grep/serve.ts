@@ -133,9 +133,9 @@ export class GrepServer {
     });
     onCancel(() => run.cancel());
     // While one frame is being written, what grep prints meanwhile is gathered, and goes out as
-    // the next frame once that one is written: a frequent pattern then costs a few large frames
-    // rather than one per read of grep's pipe (mostly 4 KiB, grep's own buffer), each of which
-    // both ends pay for. A rare one still goes out as soon as it is printed.
+    // the next frame once that one is written: when the client or the network is slower than
+    // grep, its output goes in fewer, larger frames, rather than one per read of grep's pipe,
+    // each of which both ends pay for. Output still goes out as soon as nothing is being written.
     let held: Uint8Array[] = [];
     let heldBytes = 0;
     let writing: Promise<void> | undefined;
