@@ -3,24 +3,28 @@
  *
  * Parts: `sim` (the protocol in simulation, 10 to 10,000 nodes), `real` (local clusters of real
  * processes, 10 and 50 nodes), `grep` (`member grep` on 4 and 10 nodes with 60 MB of log each,
- * against GNU grep in one process). `--quick` keeps to the smaller sizes and shorter runs, for a look.
+ * against GNU grep in one process), `scale` (one real process among 1,000 and 10,000 members hosted
+ * many to a process). `--quick` keeps to the smaller sizes and shorter runs, for a look.
  */
 import { changesBench } from "./changes.ts";
 import { grepBench } from "./grep.ts";
 import { programsBench } from "./programs.ts";
 import { realBench } from "./real.ts";
+import { scaleBench } from "./scale.ts";
 import { simBench } from "./sim.ts";
 
-const parts = ["sim", "real", "grep", "programs", "changes"] as const;
+const parts = ["sim", "real", "grep", "programs", "changes", "scale"] as const;
 
-const usage = `usage: deno task bench [sim|real|grep|programs|changes]... [--quick]
+const usage = `usage: deno task bench [sim|real|grep|programs|changes|scale]... [--quick]
 
 Prints the figures the README records. With no part named, runs them all: sim (10 to 10,000
 simulated nodes, about 30 minutes and 10 GB), real (10 and 50 real processes, about 28 minutes),
 grep (4 and 10 nodes with 60 MB of log each), programs (10 real processes, the introducer with an
 event handler that sleeps 10 s per event and a watch whose reader never reads: detection and false
 positives, about 3 minutes), changes (the bytes a change of tags and a user event cost the cluster,
-simulated, 10 to 1,000 members). --quick keeps to the smaller sizes and shorter runs.`;
+simulated, 10 to 1,000 members), scale (one real member among 1,000, then 10,000, members hosted
+many to a process on loopback addresses: its CPU, memory and traffic over 60 s; --quick: 1,000 and
+20 s). --quick keeps to the smaller sizes and shorter runs.`;
 
 async function main(args: string[]): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {
@@ -85,6 +89,24 @@ async function main(args: string[]): Promise<number> {
       console.log(
         `\nChanges (\`deno task bench changes\`): bytes all members send in the 5 simulated ` +
           `seconds after, less a quiet 5 s, seed 1:\n`,
+      );
+      console.log(table);
+    }
+    if (part === "scale") {
+      const windowS = quick ? 20 : 60;
+      const table = await scaleBench({
+        sizes: quick ? [1000] : [1000, 10_000],
+        windowS,
+        crowds: 2,
+        convergeSPerThousand: 120,
+        convergeSMax: 300,
+      });
+      console.log(
+        `\nScale (\`deno task bench scale${
+          quick ? " --quick" : ""
+        }\`): one real \`member serve\` ` +
+          `among members hosted by 2 crowd processes, each member on its own loopback address, ` +
+          `measured over ${windowS} s once all list each other:\n`,
       );
       console.log(table);
     }

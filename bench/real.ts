@@ -83,7 +83,7 @@ async function costOf(
  * CPU time (clock ticks) and resident memory of one process, from /proc. Deno opens /proc/PID
  * files only under --allow-all, so `cat` reads them.
  */
-async function procUsage(pid: number): Promise<{ cpuTicks: number; rssKiB: number }> {
+export async function procUsage(pid: number): Promise<{ cpuTicks: number; rssKiB: number }> {
   const output = await new Deno.Command("cat", {
     args: [`/proc/${pid}/stat`, `/proc/${pid}/status`],
     stdout: "piped",
