@@ -54,7 +54,7 @@ export function crowdHost(i: number): string {
 /** How often the event loop's lateness is sampled. */
 const lagEveryMs = 50;
 /** Members starting at once: each join is a TCP exchange with the contact, and a whole list. */
-const startingMax = 8;
+const startingMax = 4;
 
 /** Datagrams a member's in-memory queue holds before more are dropped, as a full socket would. */
 const queuedDatagramsMax = 4096;
@@ -164,6 +164,7 @@ interface CrowdOptions {
   readonly seconds: number;
   readonly reportMs: number;
   readonly inMemory: boolean;
+  readonly joinsPerSecond: number;
 }
 
 function parse(args: string[]): CrowdOptions {
@@ -182,6 +183,7 @@ function parse(args: string[]): CrowdOptions {
     seconds: Number(value("--seconds", "600")),
     reportMs: Number(value("--report-ms", "2000")),
     inMemory: args.includes("--in-memory"),
+    joinsPerSecond: Number(value("--joins-per-second", "20")),
   };
 }
 
@@ -242,8 +244,16 @@ async function main(options: CrowdOptions): Promise<void> {
 
   const logger = getLogger(["member", "crowd"]);
   let next = 0;
+  let paceAtMs = performance.now();
   const startOne = async (): Promise<void> => {
     while (next < options.count) {
+      // Joins are paced: a burst of them is a burst of news every member logs and passes on,
+      // which a crowd sharing a core or two takes seconds to get through, seconds in which its
+      // members look silent to each other.
+      const wait = paceAtMs - performance.now();
+      paceAtMs = Math.max(paceAtMs, performance.now()) + 1000 / options.joinsPerSecond;
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (next >= options.count) break;
       const i = options.first + next++;
       const host = crowdHost(i);
       const listed = { count: 0 };

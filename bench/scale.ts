@@ -36,7 +36,7 @@ const protocolKinds = ["gossip", "join", "sync", "probe"];
  * Members one crowd process hosts at most: each holds four file descriptors (UDP, TCP, its lock,
  * its event log), and a process may have 20,000 open here.
  */
-const crowdMembersMax = 2500;
+const crowdMembersMax = 4000;
 /** A crowd process's heap, at most: one that grows past it dies rather than starve the machine. */
 const crowdHeapMiB = 4096;
 
@@ -112,20 +112,66 @@ async function protocolBytes(real: MemberProcess): Promise<{ out: number; in: nu
   };
 }
 
+/** What one size came to. */
+export interface ScaleResult {
+  readonly size: number;
+  /** Seconds until every member listed every other, or undefined if not within `convergeS`. */
+  readonly convergedS: number | undefined;
+  readonly convergeS: number;
+  /** Crowd members that had joined, and the live members the real one listed, at that point. */
+  readonly joined: number;
+  readonly listedByReal: number;
+  /** The real member over the window: CPU in % of a core, resident memory samples (MiB). */
+  readonly cpuPercent: number;
+  readonly rssMiB: number[];
+  /** Bytes per second of the membership protocol (gossip, joins, list exchanges, probes). */
+  readonly sentPerSecond: number;
+  readonly receivedPerSecond: number;
+  /** FAIL and SUSPECT lines in the real member's event log over the window: none is due. */
+  readonly realFails: number;
+  readonly realSuspects: number;
+  /** The crowd over the window: CPU of all its processes, timers late, FAILs its members logged. */
+  readonly crowdCpuPercent: number;
+  readonly crowdLate: number;
+  readonly crowdWorstLagMs: number;
+  readonly crowdFails: number;
+}
+
 /** Runs the scale part and returns a markdown table, a row per size. */
 export async function scaleBench(options: ScaleBenchOptions): Promise<string> {
   const rows: string[] = [];
   for (const size of options.sizes) {
-    rows.push(await oneSize(size, options));
+    const r = await measureScale(size, options);
+    const listed = r.convergedS !== undefined
+      ? r.convergedS.toFixed(0)
+      : `not in ${r.convergeS} (${r.joined} of ${
+        size - 1
+      } joined; the real member lists ${r.listedByReal})`;
+    rows.push(
+      `| ${size} | ${listed} | ${r.cpuPercent.toFixed(1)}% | ${median(r.rssMiB).toFixed(0)} / ${
+        Math.max(...r.rssMiB).toFixed(0)
+      } | ${Math.round(r.sentPerSecond)} | ${
+        Math.round(r.receivedPerSecond)
+      } | ${r.realFails} / ${r.realSuspects} | ${
+        r.crowdCpuPercent.toFixed(0)
+      }% | ${r.crowdLate} / ${r.crowdWorstLagMs} | ${r.crowdFails} |`,
+    );
   }
   return [
     "| members | all listed after (s) | real member CPU (% of a core) | memory, median / max (MiB) | sent (B/s) | received (B/s) | FAIL / SUSPECT logged by it | crowd CPU (% of a core) | crowd timers late > 100 ms / worst (ms) | FAIL logged in the crowd |",
-    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "|---:|:--|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...rows,
   ].join("\n");
 }
 
-async function oneSize(size: number, options: ScaleBenchOptions): Promise<string> {
+/**
+ * One real member among `size` members: starts them, waits for all to list each other (or the
+ * deadline), measures over the window, and stops everything.
+ */
+export async function measureScale(
+  size: number,
+  options: Omit<ScaleBenchOptions, "sizes">,
+): Promise<ScaleResult> {
   const dir = Deno.makeTempDirSync({ prefix: "member-scale-" });
   const host = "127.0.0.2";
   const port = freePort([host, crowdHost(0), crowdHost(size - 2)]);
@@ -168,6 +214,7 @@ async function oneSize(size: number, options: ScaleBenchOptions): Promise<string
     }
     const startedAt = performance.now();
     let listedByReal = 0;
+    let joined = 0;
     let converged = false;
     while (performance.now() - startedAt < convergeMs) {
       await sleep(2000);
@@ -177,7 +224,7 @@ async function oneSize(size: number, options: ScaleBenchOptions): Promise<string
       } catch {
         // Too busy to answer in time: asked again next time.
       }
-      const joined = crowds.reduce((sum, c) => sum + (c.last?.joined ?? 0), 0);
+      joined = crowds.reduce((sum, c) => sum + (c.last?.joined ?? 0), 0);
       const listedMin = Math.min(...crowds.map((c) => c.last?.listedMin ?? 0));
       console.error(
         `scale: ${size}: ${Math.round((performance.now() - startedAt) / 1000)} s: ` +
@@ -226,16 +273,23 @@ async function oneSize(size: number, options: ScaleBenchOptions): Promise<string
         `crowd ${crowdCpu.toFixed(0)}% CPU, ${late} late timers, ${crowdFails} FAIL` +
         (crowdExited > 0 ? `, ${crowdExited} crowd processes never reported` : ""),
     );
-    const listed = converged
-      ? convergedS.toFixed(0)
-      : `not in ${Math.round(convergeMs / 1000)} (real lists ${listedByReal})`;
-    return `| ${size} | ${listed} | ${cpu[0].toFixed(1)}% | ${median(rss).toFixed(0)} / ${
-      Math.max(...rss).toFixed(0)
-    } | ${Math.round((bytesAfter.out - bytesBefore.out) / seconds)} | ${
-      Math.round((bytesAfter.in - bytesBefore.in) / seconds)
-    } | ${realFails} / ${realSuspects} | ${
-      crowdCpu.toFixed(0)
-    }% | ${late} / ${worst} | ${crowdFails} |`;
+    return {
+      size,
+      convergedS: converged ? convergedS : undefined,
+      convergeS: Math.round(convergeMs / 1000),
+      joined,
+      listedByReal,
+      cpuPercent: cpu[0],
+      rssMiB: rss,
+      sentPerSecond: (bytesAfter.out - bytesBefore.out) / seconds,
+      receivedPerSecond: (bytesAfter.in - bytesBefore.in) / seconds,
+      realFails,
+      realSuspects,
+      crowdCpuPercent: crowdCpu,
+      crowdLate: late,
+      crowdWorstLagMs: worst,
+      crowdFails,
+    };
   } finally {
     for (const crowd of crowds) crowd.kill();
     await Promise.all(crowds.map((c) => c.exited));
