@@ -15,7 +15,8 @@ import { simBench } from "./sim.ts";
 
 const parts = ["sim", "real", "grep", "programs", "changes", "scale"] as const;
 
-const usage = `usage: deno task bench [sim|real|grep|programs|changes|scale]... [--quick]
+const usage =
+  `usage: deno task bench [sim|real|grep|programs|changes|scale]... [--quick] [--members N,...]
 
 Prints the figures the README records. With no part named, runs them all: sim (10 to 10,000
 simulated nodes, about 30 minutes and 10 GB), real (10 and 50 real processes, about 28 minutes),
@@ -24,13 +25,20 @@ event handler that sleeps 10 s per event and a watch whose reader never reads: d
 positives, about 3 minutes), changes (the bytes a change of tags and a user event cost the cluster,
 simulated, 10 to 1,000 members), scale (one real member among 1,000, then 10,000, members hosted
 many to a process on loopback addresses: its CPU, memory and traffic over 60 s; --quick: 1,000 and
-20 s). --quick keeps to the smaller sizes and shorter runs.`;
+20 s; --members picks other sizes). --quick keeps to the smaller sizes and shorter runs.`;
 
-async function main(args: string[]): Promise<number> {
-  if (args.includes("--help") || args.includes("-h")) {
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
     console.log(usage);
     return 0;
   }
+  const membersAt = argv.indexOf("--members");
+  const members = membersAt < 0 ? undefined : (argv[membersAt + 1] ?? "").split(",").map(Number);
+  if (members !== undefined && !members.every((n) => Number.isInteger(n) && n >= 2)) {
+    console.error(`error: --members takes sizes of 2 and more, such as 300,1000\n\n${usage}`);
+    return 2;
+  }
+  const args = membersAt < 0 ? argv : argv.filter((_, i) => i !== membersAt && i !== membersAt + 1);
   const unknown = args.find((a) => a.startsWith("-") && a !== "--quick");
   if (unknown !== undefined) {
     console.error(`error: unknown option '${unknown}'\n\n${usage}`);
@@ -95,7 +103,7 @@ async function main(args: string[]): Promise<number> {
     if (part === "scale") {
       const windowS = quick ? 20 : 60;
       const table = await scaleBench({
-        sizes: quick ? [1000] : [1000, 10_000],
+        sizes: members ?? (quick ? [1000] : [1000, 10_000]),
         windowS,
         // One process: its members hand each other datagrams in memory, which two processes
         // cannot (bench/crowd.ts); a larger crowd is split for its file descriptors.
@@ -104,8 +112,8 @@ async function main(args: string[]): Promise<number> {
         convergeSMax: 300,
       });
       console.log(
-        `\nScale (\`deno task bench scale${
-          quick ? " --quick" : ""
+        `\nScale (\`deno task bench scale${quick ? " --quick" : ""}${
+          members === undefined ? "" : ` --members ${members.join(",")}`
         }\`): one real \`member serve\` ` +
           `among members hosted by a crowd process, each member on its own loopback address, ` +
           `measured over ${windowS} s once all list each other:\n`,
