@@ -100,7 +100,11 @@ export class CoreRequests {
       const now = driver.now();
       core.applyProbeAck(now, reply, probeAsked(message));
       driver.flush();
-      if (!confirm && now - this.#tcpOnlyLoggedMs >= tcpOnlyLogIntervalMs) {
+      // Only a silent neighbour's answer says its datagrams are lost: a member asked about one (a
+      // far-side watcher, a helper) was probed because the neighbour was silent, not itself.
+      if (
+        !confirm && probe.second !== true && now - this.#tcpOnlyLoggedMs >= tcpOnlyLogIntervalMs
+      ) {
         this.#tcpOnlyLoggedMs = now;
         driver.log.warn(
           "{peer} answered over TCP, yet none of its datagrams came for {silentMs} ms: UDP " +
