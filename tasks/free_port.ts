@@ -5,15 +5,22 @@
 
 /** Ports drawn before giving up. */
 const drawsMax = 200;
+/**
+ * The ports drawn from: below 32768, where Linux's ephemeral ports start (its default
+ * `ip_local_port_range`), so that no outgoing connection of another member, a client or the
+ * test itself can take a port between the check here and the member's bind.
+ */
+const lowest = 20_000;
+const highest = 32_767;
 
 /**
- * A port from 20000 to 49999 such that it and the `count - 1` after it are free for TCP and UDP
+ * A port from 20000 to 32767 such that it and the `count - 1` after it are free for TCP and UDP
  * on every host given. Another process may still take one before it is used. Throws when an
  * address cannot be bound at all (127.0.0.2 is not local on every system) or none is found.
  */
 export function freePort(hosts: readonly string[] = ["127.0.0.1"], count = 1): number {
   for (let draw = 0; draw < drawsMax; draw++) {
-    const port = 20_000 + Math.floor(Math.random() * (30_000 - count));
+    const port = lowest + Math.floor(Math.random() * (highest + 2 - lowest - count));
     if (hosts.every((hostname) => isFree(hostname, port, count))) return port;
   }
   throw new Error(`no port free for TCP and UDP on ${hosts.join(", ")} in ${drawsMax} draws`);

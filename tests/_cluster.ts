@@ -160,7 +160,15 @@ export class MemberProcess {
 
   /** The node's statistics, asked over TCP as `member stats` does. */
   async stats(timeoutMs = 2000): Promise<NodeStats> {
-    const reply = await request(this.address, { kind: "stats-request" }, timeoutMs);
+    let reply;
+    try {
+      reply = await request(this.address, { kind: "stats-request" }, timeoutMs);
+    } catch (error) {
+      // A member that died says why, not only that nothing listens where it did.
+      if (!this.#exited) throw error;
+      const said = this.stderr().trimEnd().split("\n").slice(-5).join("\n");
+      throw new Error(`${this.address} has exited (${error}); its stderr ends:\n${said}`);
+    }
     if (reply.kind !== "stats-response") throw new Error(`unexpected ${reply.kind}`);
     return JSON.parse(reply.json);
   }
