@@ -245,8 +245,16 @@ export class Datagrams {
     this.post(address, entries, entryBytesOf(entries[0]) + entryBytesOf(entries[1]));
   }
 
-  /** Sends a member the failures and leaves it still lists as live, as many as fit. */
-  tellBehind(nowMs: number, address: Address, slots: readonly number[]): void {
+  /**
+   * Sends a member the failures and leaves it still lists as live, then the tags it holds older
+   * versions of (`tagsBehind`, with the tags), as many as fit.
+   */
+  tellBehind(
+    nowMs: number,
+    address: Address,
+    slots: readonly number[],
+    tagsBehind: readonly number[] = [],
+  ): void {
     if (!this.#onceARound(this.#toldBehindMs, address, nowMs)) return;
     const budget = this.#entriesBytesMax();
     const entries: Entry[] = [this.entry(this.#p.self.slot)];
@@ -255,6 +263,14 @@ export class Datagrams {
       const entry = this.entry(slot);
       const size = entryBytesOf(entry);
       if (used + size > budget) break;
+      used += size;
+      entries.push(entry);
+    }
+    for (const slot of tagsBehind) {
+      const entry = this.#taggedEntry(slot);
+      const size = entryBytesOf(entry);
+      // A large one that does not fit leaves room for the smaller ones after it.
+      if (used + size > budget) continue;
       used += size;
       entries.push(entry);
     }

@@ -58,6 +58,14 @@ export class Merger {
   #behind: number[] | undefined;
   /** The array `#behind` is while a gossip is merged, used again each time. */
   readonly #behindSlots: number[] = [];
+  /**
+   * Members whose tags the gossip being merged gives an older version of than this node holds:
+   * its sender is told them, with the tags, in the same datagram. A member that first heard of
+   * another without its tags (in a slice of a list, a neighbour's relay) would otherwise wait
+   * for news the spread may already have passed it by with.
+   */
+  #tagsBehind: number[] | undefined;
+  readonly #tagsBehindSlots: number[] = [];
   /** Members gossip brought in as news since the list exchange last looked (`list_exchange.ts`). */
   learned = 0;
   /**
@@ -135,6 +143,8 @@ export class Merger {
     let reply = false;
     const behind = this.#behind = this.#behindSlots;
     behind.length = 0;
+    const tagsBehind = this.#tagsBehind = this.#tagsBehindSlots;
+    tagsBehind.length = 0;
     try {
       for (const entry of entries) {
         if (entry.address === self.address) {
@@ -146,11 +156,14 @@ export class Merger {
       }
     } finally {
       this.#behind = undefined;
+      this.#tagsBehind = undefined;
     }
     if (message.userEvents !== undefined) {
       this.#p.userEvents.receive(nowMs, message.userEvents, sender.address);
     }
-    if (behind.length > 0) datagrams.tellBehind(nowMs, sender.address, behind);
+    if (behind.length > 0 || tagsBehind.length > 0) {
+      datagrams.tellBehind(nowMs, sender.address, behind, tagsBehind);
+    }
     // A sender this node holds as failed, or as an older version, is told so: it then comes back
     // as a new version instead of talking on as a ghost.
     const slot = table.book.find(sender.address);
@@ -329,8 +342,11 @@ export class Merger {
       return;
     }
     this.#p.suspicion.merge(nowMs, slot, entry, incarnation, status, via, from, news);
-    if ((entry.tagsVersion ?? 0) > table.tagsVersion(slot)) {
+    const tagsVersion = entry.tagsVersion ?? 0;
+    if (tagsVersion > table.tagsVersion(slot)) {
       this.#tags(nowMs, slot, entry, via, from, news);
+    } else if (tagsVersion < table.tagsVersion(slot) && from !== entry.address) {
+      this.#tagsBehind?.push(slot);
     }
   }
 

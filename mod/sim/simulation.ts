@@ -160,8 +160,9 @@ export class Simulation {
   /**
    * Starts a node's process with a new version. With a contact it joins through it over
    * (simulated) TCP, retrying while the contact does not answer; without, it starts a cluster.
+   * `tags`: what it says about itself from the start, as `serve --tag` gives them.
    */
-  start(index: number, contact?: number): void {
+  start(index: number, contact?: number, tags?: Tags): void {
     const node = this.node(index);
     if (node.state !== "down") throw new Error(`node ${index} is already running`);
     const version = Math.max(this.epochMs + this.nowMs, node.lastVersion + 1);
@@ -188,6 +189,7 @@ export class Simulation {
       suspicion: contact === undefined ? this.#suspicion : undefined,
       book: this.#book,
       membersExpected: this.nodes.length + 16,
+      tags,
     });
     this.#driver.flush(node);
     if (contact !== undefined) this.#tcp.sendJoin(node);
