@@ -5,20 +5,35 @@
 
 /** Ports drawn before giving up. */
 const drawsMax = 200;
-/**
- * The ports drawn from: below 32768, where Linux's ephemeral ports start (its default
- * `ip_local_port_range`), so that no outgoing connection of another member, a client or the
- * test itself can take a port between the check here and the member's bind.
- */
-const lowest = 20_000;
-const highest = 32_767;
 
 /**
- * A port from 20000 to 32767 such that it and the `count - 1` after it are free for TCP and UDP
- * on every host given. Another process may still take one before it is used. Throws when an
- * address cannot be bound at all (127.0.0.2 is not local on every system) or none is found.
+ * The ports drawn from: outside the range the system takes outgoing connections' ports from
+ * (Linux's `ip_local_port_range`, 32768 to 60999 by default), so that no outgoing connection of
+ * another member, a client or the test itself can take a port between the check here and the
+ * member's bind. Below it from 20000 where there is room, above it otherwise.
+ */
+export function portWindow(): { lowest: number; highest: number } {
+  let ephemeral = [32_768, 60_999];
+  try {
+    const read = Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range").trim()
+      .split(/\s+/).map(Number);
+    if (read.length === 2 && read.every(Number.isInteger)) ephemeral = read;
+  } catch {
+    // Not Linux, or not readable: its default.
+  }
+  const [low, high] = ephemeral;
+  if (low - 1 - 20_000 >= 2000) return { lowest: 20_000, highest: low - 1 };
+  if (65_535 - (high + 1) >= 2000) return { lowest: high + 1, highest: 65_535 };
+  return { lowest: 20_000, highest: 65_535 };
+}
+
+/**
+ * A port such that it and the `count - 1` after it are free for TCP and UDP on every host given,
+ * all within `portWindow()`. Another process may still take one before it is used. Throws when
+ * an address cannot be bound at all (127.0.0.2 is not local on every system) or none is found.
  */
 export function freePort(hosts: readonly string[] = ["127.0.0.1"], count = 1): number {
+  const { lowest, highest } = portWindow();
   for (let draw = 0; draw < drawsMax; draw++) {
     const port = lowest + Math.floor(Math.random() * (highest + 2 - lowest - count));
     if (hosts.every((hostname) => isFree(hostname, port, count))) return port;
