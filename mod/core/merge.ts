@@ -15,6 +15,7 @@ import type { Recovery } from "./recovery.ts";
 import type { Self } from "./self.ts";
 import type { SettingsSwitch } from "./settings.ts";
 import type { Suspicion } from "./suspicion.ts";
+import { TagsMerger } from "./tags_merge.ts";
 import {
   type Address,
   type Entry,
@@ -26,9 +27,6 @@ import {
 } from "./types.ts";
 import type { UserEvents } from "./user_events.ts";
 import type { Watch } from "./watch.ts";
-
-/** Members whose tags are awaited at once, at most: past it the wait starts again. */
-const tagsWantedMax = 4096;
 
 /** The parts a merge reads and changes. */
 export interface MergeParts {
@@ -95,13 +93,11 @@ export class Merger {
     return !this.#p.recovery.doubting || entry.address === from;
   }
 
-  /** When this node last asked for a whole list to hear of tags it lacks. */
-  #tagsAskedMs = -Infinity;
-  /** Members whose newer tags this node knows of but lacks, and since when. */
-  readonly #tagsWanted = new Map<number, number>();
+  readonly #tags: TagsMerger;
 
   constructor(parts: MergeParts, endsHeardFromMs = -Infinity) {
     this.#p = parts;
+    this.#tags = new TagsMerger(parts);
     this.#endsHeardFromMs = endsHeardFromMs;
   }
 
@@ -299,7 +295,9 @@ export class Merger {
     const outputs = this.#p.outputs;
     const tags = table.tagsVersion(slot) > 0 ? table.tags(slot) : undefined;
     outputs.event(nowMs, "JOIN", entry.address, entry.version, entry.incarnation, via, from, tags);
-    if (entry.tagsVersion !== undefined && tags === undefined) this.#wantTags(nowMs, slot, from);
+    if (entry.tagsVersion !== undefined && tags === undefined) {
+      this.#tags.joinedWithout(nowMs, slot, from);
+    }
     if (entry.status === Status.Suspect) {
       outputs.event(nowMs, "SUSPECT", entry.address, entry.version, entry.incarnation, via, from);
     }
@@ -342,59 +340,7 @@ export class Merger {
       return;
     }
     this.#p.suspicion.merge(nowMs, slot, entry, incarnation, status, via, from, news);
-    const tagsVersion = entry.tagsVersion ?? 0;
-    if (tagsVersion > table.tagsVersion(slot)) {
-      this.#tags(nowMs, slot, entry, via, from, news);
-    } else if (tagsVersion < table.tagsVersion(slot) && from !== entry.address) {
-      this.#tagsBehind?.push(slot);
-    }
-  }
-
-  /**
-   * Takes a member's newer tags: logged as UPDATE and passed on as news. An entry that says only
-   * that there are newer tags (its tags version, without them) has this node ask the sender for
-   * its whole list, which carries every member's tags, at most once a list interval.
-   */
-  #tags(nowMs: number, slot: number, entry: Entry, via: Via, from: Address, news: boolean): void {
-    const table = this.#p.table;
-    if (entry.tags === undefined) {
-      this.#wantTags(nowMs, slot, from);
-      return;
-    }
-    this.#tagsWanted.delete(slot);
-    table.setTags(slot, entry.tagsVersion!, entry.tags);
-    if (news) this.#p.news.announce(slot);
-    this.#p.outputs.event(
-      nowMs,
-      "UPDATE",
-      entry.address,
-      entry.version,
-      table.incarnation(slot),
-      via,
-      from,
-      entry.tags,
-    );
-  }
-
-  /**
-   * Notes that this node lacks a member's newer tags. They are most often a round or two behind,
-   * as news: a whole list is asked for only when they have not come for two list intervals.
-   */
-  #wantTags(nowMs: number, slot: number, from: Address): void {
-    const since = this.#tagsWanted.get(slot);
-    if (since === undefined) {
-      if (this.#tagsWanted.size >= tagsWantedMax) this.#tagsWanted.clear();
-      this.#tagsWanted.set(slot, nowMs);
-    } else if (nowMs - since >= 2 * this.#p.config.syncIntervalMs) {
-      this.#tagsWanted.delete(slot);
-      this.#askTags(nowMs, from);
-    }
-  }
-
-  #askTags(nowMs: number, from: Address): void {
-    if (nowMs - this.#tagsAskedMs < this.#p.config.syncIntervalMs) return;
-    this.#tagsAskedMs = nowMs;
-    this.#p.outputs.sync(from);
+    if (this.#tags.merge(nowMs, slot, entry, via, from, news)) this.#tagsBehind?.push(slot);
   }
 
   /**
