@@ -42,9 +42,12 @@ interface FieldRule {
   readonly unit: "ms" | "count";
   readonly min: number;
   readonly max: number;
+  /** For milliseconds: 0 is taken too (it turns the feature off). */
+  readonly zero?: boolean;
 }
 
 const ms: FieldRule = { unit: "ms", min: 0, max: msMax };
+const msOrOff: FieldRule = { ...ms, zero: true };
 const count = (min: number, max: number): FieldRule => ({ unit: "count", min, max });
 
 /**
@@ -62,6 +65,7 @@ const fieldRules: Readonly<Record<keyof Config, FieldRule>> = {
   probeAfterMs: ms,
   indirectProbes: count(0, 16),
   isolatedAfterMs: ms,
+  selfDoubtMs: msOrOff,
   suspectAfterMs: ms,
   suspectTimeoutMs: ms,
   failAfterMs: ms,
@@ -102,8 +106,10 @@ function shown(value: unknown): string {
 export function fieldProblem(field: keyof Config, value: unknown): string | undefined {
   const rule = fieldRules[field];
   if (rule.unit === "ms") {
+    if (rule.zero && value === 0) return undefined;
     if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-      return `${field} must be a positive number of milliseconds, got ${shown(value)}`;
+      const what = rule.zero ? "0 (off) or a positive number" : "a positive number";
+      return `${field} must be ${what} of milliseconds, got ${shown(value)}`;
     }
     if (value > rule.max) {
       return `${field} must be at most ${rule.max} ms (about 24 days), got ${value}`;

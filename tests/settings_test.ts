@@ -37,6 +37,10 @@ Deno.test("config text: fields, profile, and one line naming the field for each 
       /^suspectAfterMs must be a positive number of milliseconds, got "fast"$/,
     ],
     ["suspectAfterMs = -5", /^suspectAfterMs must be a positive number of milliseconds, got -5$/],
+    [
+      "selfDoubtMs = -1",
+      /^selfDoubtMs must be 0 \(off\) or a positive number of milliseconds, got -1$/,
+    ],
     ["suspectAfter = 1500", /^unknown field 'suspectAfter': did you mean suspectAfterMs\?$/],
     ["gosipIntervalMs = 200", /did you mean gossipIntervalMs\?/],
     ["ringNeighbors = 1.5", /^ringNeighbors must be a whole number from 1 to 32, got 1.5$/],
@@ -51,6 +55,10 @@ Deno.test("config text: fields, profile, and one line naming the field for each 
     assert("error" in parsed, text);
     assert.match(parsed.error, expected);
   }
+  assert.deepEqual(parseConfigText("selfDoubtMs = 0"), {
+    profile: undefined,
+    fields: { selfDoubtMs: 0 },
+  });
   assert.deepEqual(parseSetting("suspectAfterMs=1_500"), { field: "suspectAfterMs", value: 1500 });
   assert.match((parseSetting("nope") as { error: string }).error, /FIELD=VALUE/);
 });

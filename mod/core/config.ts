@@ -53,6 +53,13 @@ export interface Config {
    * a neighbour whose last heartbeat came a round before the cut).
    */
   readonly isolatedAfterMs: number;
+  /**
+   * A node that finds most of the neighbours it watches silent at once doubts itself rather than
+   * them (a cut it is on the far side of, more likely than that many crashing together): it puts
+   * off suspecting and failing them by this long, time for the rest of the cluster, if it was
+   * cut off, to fail it and spread the news first (`local_health.ts`). 0 turns the doubt off.
+   */
+  readonly selfDoubtMs: number;
   /** With suspicion on: a neighbour silent for this long is suspected. */
   readonly suspectAfterMs: number;
   /** With suspicion on: a suspect not refuted for this long (and still silent) is failed. */
@@ -131,6 +138,7 @@ export const defaultConfig: Config = {
   probeAfterMs: 800,
   indirectProbes: 3,
   isolatedAfterMs: 800,
+  selfDoubtMs: 1000,
   suspectAfterMs: 1200,
   suspectTimeoutMs: 1000,
   failAfterMs: 2200,
@@ -219,6 +227,9 @@ export function configProblem(config: Config): string | undefined {
   for (const key of positive) {
     const value = config[key];
     if (!Number.isFinite(value) || value <= 0) return `${key} must be positive, got ${value}`;
+  }
+  if (!Number.isFinite(config.selfDoubtMs) || config.selfDoubtMs < 0) {
+    return `selfDoubtMs must be 0 or more, got ${config.selfDoubtMs}`;
   }
   if (config.datagramBytesMax - config.datagramOverheadBytes < 300) {
     return `datagramBytesMax leaves too little room: ${config.datagramBytesMax}`;

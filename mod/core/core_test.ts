@@ -1292,3 +1292,68 @@ Deno.test("a node that hears from no member concludes nothing from silence, but 
   );
   assert(isolatedAfterMs < suspectAfterMs);
 });
+
+/**
+ * Runs `c` from `fromMs` to `toMs` in steps of 100 ms, each member of `talking(t)` sending a
+ * heartbeat that grows; returns the FAIL events by member address, with their times.
+ */
+function runTalking(
+  c: Core,
+  fromMs: number,
+  toMs: number,
+  talking: (t: number) => readonly string[],
+): Map<string, number> {
+  const failed = new Map<string, number>();
+  for (let t = fromMs; t <= toMs; t += 100) {
+    for (const address of talking(t)) c.receive(t, gossip(entry(address, { heartbeat: t })));
+    c.tick(t);
+    for (const e of c.takeEvents()) if (e.kind === "FAIL") failed.set(e.address, e.atMs);
+    c.takeDatagrams();
+    c.takeProbes();
+  }
+  return failed;
+}
+
+Deno.test("most neighbours silent at once: a node doubts itself, and fails them only later", () => {
+  // Six members, all of them neighbours. Four fall silent together, as across a cut: the node
+  // puts off failing them by selfDoubtMs. One alone falls silent: failed on time.
+  const others = [2, 3, 4, 5, 6, 7].map((i) => `10.0.0.${i}:3000`);
+  const { suspectAfterMs, suspectTimeoutMs, selfDoubtMs, probeAfterMs } = defaultConfig;
+  const failAt = suspectAfterMs + suspectTimeoutMs;
+  const cut = others.slice(0, 4);
+
+  const doubting = withMembers(others);
+  const late = runTalking(doubting, 100, 6000, () => others.slice(4));
+  assert.deepEqual([...late.keys()].sort(), [...cut].sort());
+  for (const [address, atMs] of late) {
+    assert(atMs >= failAt + selfDoubtMs, `${address} failed at ${atMs}, before the doubt ran out`);
+    assert(atMs <= failAt + selfDoubtMs + 300, `${address} failed at ${atMs}`);
+  }
+  assert.equal(doubting.counters.selfDoubts, 1);
+
+  const sure = withMembers(others);
+  const onTime = runTalking(sure, 100, 6000, () => others.slice(1));
+  assert.deepEqual([...onTime.keys()], [others[0]]);
+  assert(onTime.get(others[0])! <= failAt + 300, `failed at ${onTime.get(others[0])}`);
+  assert.equal(sure.counters.selfDoubts, 0);
+
+  // The cut heals at 2.5 s, past the time to fail: three of the four are heard at once, the last
+  // a little later. None is failed, since the rest get a probe's delay after the doubt ends.
+  const healing = withMembers(others);
+  const healAt = 2500;
+  const lastHeardAt = healAt + probeAfterMs - 200;
+  const none = runTalking(healing, 100, 8000, (t) => [
+    ...others.slice(4),
+    ...(t >= healAt ? cut.slice(0, 3) : []),
+    ...(t >= lastHeardAt ? [cut[3]] : []),
+  ]);
+  assert.deepEqual([...none.keys()], []);
+  // With the doubt off, the same heal fails all four at the time to fail.
+  const undoubting = withMembers(others, { selfDoubtMs: 0 });
+  const all = runTalking(undoubting, 100, 8000, (t) => [
+    ...others.slice(4),
+    ...(t >= healAt ? cut.slice(0, 3) : []),
+    ...(t >= lastHeardAt ? [cut[3]] : []),
+  ]);
+  assert.deepEqual([...all.keys()].sort(), [...cut].sort());
+});

@@ -9,8 +9,20 @@
  * proof that it is gone, a probe whose connection was refused (the host answered, and no process
  * holds the port). When it hears from a member again, its silence clocks restart, as after a
  * stall.
+ *
+ * A group cut off together still hears itself, so it is not isolated, and it fails the rest of
+ * the cluster as the rest fails it, at about the same moment: a cut that heals just then leaves
+ * the two waves of news racing, and a member of the larger side that hears the smaller side's
+ * FAILs before it hears that their sender failed takes them up. So a node that finds most of the
+ * neighbours it watches silent at once (the cut's mark: a few members of its own side among many
+ * of the other) doubts itself: it puts off failing them by `selfDoubtMs`, time for the larger
+ * side to fail it and spread the news first, after which its word is not taken. (Suspicions are
+ * not put off: the suspect refutes one when it hears of it.) Once most are heard again, the rest
+ * get a probe's delay to be heard too, since they went silent for the same reason.
  */
+import type { Config } from "./config.ts";
 import type { MemberTable } from "./member_table.ts";
+import type { CoreCounters } from "./outputs.ts";
 import type { Watch } from "./watch.ts";
 
 /** Refusals remembered at most: one per neighbour is all that is ever needed. */
@@ -28,11 +40,91 @@ export class LocalHealth {
    */
   readonly #refused = new Map<number, number>();
 
-  constructor(table: MemberTable, watch: Watch, isolatedAfterMs: number, nowMs: number) {
+  readonly #probeAfterMs: number;
+  readonly #selfDoubtMs: number;
+  readonly #counters: CoreCounters;
+
+  constructor(
+    table: MemberTable,
+    watch: Watch,
+    config: Config,
+    counters: CoreCounters,
+    nowMs: number,
+  ) {
     this.#table = table;
     this.#watch = watch;
-    this.#isolatedAfterMs = isolatedAfterMs;
+    this.#isolatedAfterMs = config.isolatedAfterMs;
+    this.#probeAfterMs = config.probeAfterMs;
+    this.#selfDoubtMs = config.selfDoubtMs;
+    this.#counters = counters;
     this.#lastHeardMs = nowMs;
+  }
+
+  /** The neighbours silent when a check last found this node in doubt (`doubtsSelf`). */
+  #silentInDoubt: number[] = [];
+  /**
+   * A doubt that ended as the silent were heard again (a cut healed): failures come no sooner
+   * than this, a probe's delay after it ended.
+   */
+  #healedDoubtMs = -Infinity;
+
+  /** Notes whether this node is in doubt now (a check of its neighbours' silence). */
+  noteSelfDoubt(nowMs: number): void {
+    const wasDoubting = this.#silentInDoubt.length > 0;
+    if (this.doubtsSelf(nowMs)) {
+      if (!wasDoubting) this.#counters.selfDoubts++;
+      this.#silentInDoubt = this.#silent(nowMs);
+      return;
+    }
+    if (!wasDoubting) return;
+    // Ended by hearing the silent again, not by their leaving the ring (failed by others, as
+    // when many crash at once, which must not put off the failures of the rest further).
+    const watch = this.#watch;
+    const neighbors = watch.neighbors();
+    if (this.#silentInDoubt.some((slot) => neighbors.has(slot) && !this.#isSilent(slot, nowMs))) {
+      this.#healedDoubtMs = nowMs;
+    }
+    this.#silentInDoubt = [];
+  }
+
+  /**
+   * When the silence of a neighbour that runs out at `dueMs` fails it (`dueMs` but for a doubt):
+   * in doubt then, `selfDoubtMs` later. After a doubt that ended as the silent were heard again,
+   * no sooner than a probe's delay from its end: a cut that healed is heard member by member,
+   * and the neighbours not yet heard when most are went silent for the same reason.
+   */
+  dueAfterSelfDoubt(dueMs: number): number {
+    if (this.doubtsSelf(dueMs)) return dueMs + this.#selfDoubtMs;
+    return Math.max(dueMs, this.#healedDoubtMs + this.#probeAfterMs);
+  }
+
+  /** True when the neighbour at `slot` will have been silent for a probe's delay at `atMs`. */
+  #isSilent(slot: number, atMs: number): boolean {
+    return !this.provenGone(slot) && this.#watch.silentSinceMs(slot) + this.#probeAfterMs <= atMs;
+  }
+
+  /** The neighbours silent at `atMs` (`#isSilent`). */
+  #silent(atMs: number): number[] {
+    return [...this.#watch.neighbors()].filter((slot) => this.#isSilent(slot, atMs));
+  }
+
+  /**
+   * True when, at `atMs`, most of the neighbours this node watches will have been silent for a
+   * probe's delay at least, unless heard from before (those proven gone aside): from where it
+   * stands, most of its neighbours going silent together is more likely its own link failing,
+   * or the cut of a group it is in, than that many crashing at once.
+   */
+  doubtsSelf(atMs: number): boolean {
+    if (this.#selfDoubtMs === 0) return false;
+    const watch = this.#watch;
+    let watched = 0;
+    let silent = 0;
+    for (const slot of watch.neighbors()) {
+      if (!this.#table.listedLive(slot)) continue;
+      watched++;
+      if (this.#isSilent(slot, atMs)) silent++;
+    }
+    return 2 * silent > watched;
   }
 
   /** When this node is, or will be, isolated unless it hears from a member before. */

@@ -57,10 +57,23 @@ export class Suspicion {
     this.#p = parts;
   }
 
-  /** When a neighbour's silence (or suspicion) runs out. */
+  /**
+   * When a neighbour's silence (or suspicion) runs out. A failure is put off while this node
+   * doubts itself (most of its neighbours silent at once), and for a while after a cut that
+   * healed (`local_health.ts`).
+   */
   deadline(slot: number): number {
+    const health = this.#p.health;
+    if (health.provenGone(slot)) return this.#silenceDeadline(slot, true);
+    const due = this.#silenceDeadline(slot, false);
+    // A suspicion is refuted by the suspect once it hears of it, a cut or not: only failing waits.
+    const suspects = this.#p.settings.suspicion && this.#p.table.status(slot) === Status.Alive;
+    return suspects ? due : health.dueAfterSelfDoubt(due);
+  }
+
+  /** When silence runs out (counted however long this node heard nothing, if `proven` gone). */
+  #silenceDeadline(slot: number, proven: boolean): number {
     const { config, table, watch } = this.#p;
-    const proven = this.#p.health.provenGone(slot);
     const heard = watch.silentSinceMs(slot, proven);
     if (!this.#p.settings.suspicion) return heard + config.failAfterMs;
     if (table.status(slot) === Status.Alive) return heard + config.suspectAfterMs;
@@ -91,14 +104,24 @@ export class Suspicion {
    * this node was isolated by then (`local_health.ts`).
    */
   check(nowMs: number): void {
+    // Failing a neighbour can end a doubt (`local_health.ts`): another member takes its place on
+    // the ring, and a silent neighbour's deadline, put off by the doubt, may then be past. Each
+    // pass that fails one checks again; every pass fails a member, so they end.
+    while (this.#checkOnce(nowMs)) continue;
+  }
+
+  /** One pass of `check`; true when it failed a member. */
+  #checkOnce(nowMs: number): boolean {
     const { table, watch, counters, health } = this.#p;
+    health.noteSelfDoubt(nowMs);
     let due: number[] | undefined;
     for (const slot of watch.neighbors()) {
       if (watch.probeDeadline(slot) <= nowMs) this.#probe(slot);
       const deadline = this.deadline(slot);
       if (deadline <= nowMs && health.concludes(slot, deadline)) (due ??= []).push(slot);
     }
-    if (due === undefined) return;
+    if (due === undefined) return false;
+    let failed = false;
     for (const slot of due) {
       if (!table.listedLive(slot)) continue;
       if (this.#p.settings.suspicion && table.status(slot) === Status.Alive) {
@@ -109,8 +132,10 @@ export class Suspicion {
       } else {
         counters.failuresDetected++;
         this.#p.endings.end(nowMs, slot, Status.Failed, "timeout");
+        failed = true;
       }
     }
+    return failed;
   }
 
   /**

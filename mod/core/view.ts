@@ -86,7 +86,7 @@ export class View {
     );
     watch.setCenter(address, version);
     const settings = this.settings = new SettingsSwitch(settingsNow, self, outputs);
-    const health = this.health = new LocalHealth(table, watch, config.isolatedAfterMs, nowMs);
+    const health = this.health = new LocalHealth(table, watch, config, counters, nowMs);
     const userEvents = this.userEvents = new UserEvents({ table, self, news, outputs });
     const base = {
       config,
