@@ -170,7 +170,9 @@ export function render(stats: NodeStats): string {
     }`,
     `detections: ${stats.detections.failuresDetected} failures detected, ${stats.detections.suspicionsRaised} suspicions raised, ${stats.detections.refutations} refuted, ${stats.detections.rejoins} rejoins, ${
       stats.detections.stalls ?? 0
-    } stalls of this process (over a second without running)`,
+    } stalls of this process (over a second without running), ${
+      stats.detections.selfDoubts ?? 0
+    } doubts of itself (most neighbours silent at once)`,
     `probes: ${stats.detections.probesSent ?? 0} silent neighbours probed over TCP, ${
       stats.detections.probesAnswered ?? 0
     } answered (an answer means their datagrams are being lost), ${

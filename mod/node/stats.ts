@@ -97,6 +97,7 @@ export function nodeStats(
       refutations: counters.refutations,
       rejoins: counters.rejoins,
       stalls: counters.stalls,
+      selfDoubts: counters.selfDoubts,
       probesSent: counters.probesSent,
       probesSkipped,
       secondProbesSkipped: driver.secondProbesSkipped,
