@@ -330,6 +330,9 @@ export class Core {
       this.#v.endings.reconnect(nowMs);
     }
     this.#v.rounds.tick(nowMs);
+    // What ran since the check (a cleanup, the end of doubts after a stall) can end this node's
+    // doubt of itself, with fewer suspects listed, and so bring a failure it put off due now.
+    if (this.#v.self.active) this.#v.suspicion.check(nowMs);
   }
 
   /** Merges a gossip datagram that arrived. */

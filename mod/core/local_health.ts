@@ -15,10 +15,12 @@
  * the two waves of news racing, and a member of the larger side that hears the smaller side's
  * FAILs before it hears that their sender failed takes them up. So a node that finds most of the
  * neighbours it watches silent at once (the cut's mark: a few members of its own side among many
- * of the other) doubts itself: it puts off failing them by `selfDoubtMs`, time for the larger
- * side to fail it and spread the news first, after which its word is not taken. (Suspicions are
- * not put off: the suspect refutes one when it hears of it.) Once most are heard again, the rest
- * get a probe's delay to be heard too, since they went silent for the same reason.
+ * of the other), or much of the cluster suspected (its fellows in the cut group suspect the rest
+ * within a second), doubts itself: it puts off failing its silent neighbours by `selfDoubtMs`,
+ * time for the larger side to fail it and spread the news first, after which its word is not
+ * taken. (Suspicions are not put off: the suspect refutes one when it hears of it.) Once most are
+ * heard again, the rest get a probe's delay to be heard too, since they went silent for the same
+ * reason.
  */
 import type { Config } from "./config.ts";
 import type { MemberTable } from "./member_table.ts";
@@ -68,10 +70,13 @@ export class LocalHealth {
    */
   #healedDoubtMs = -Infinity;
 
+  #doubting = false;
+
   /** Notes whether this node is in doubt now (a check of its neighbours' silence). */
   noteSelfDoubt(nowMs: number): void {
-    const wasDoubting = this.#silentInDoubt.length > 0;
-    if (this.doubtsSelf(nowMs)) {
+    const wasDoubting = this.#doubting;
+    this.#doubting = this.doubtsSelf(nowMs);
+    if (this.#doubting) {
       if (!wasDoubting) this.#counters.selfDoubts++;
       this.#silentInDoubt = this.#silent(nowMs);
       return;
@@ -110,12 +115,19 @@ export class LocalHealth {
 
   /**
    * True when, at `atMs`, most of the neighbours this node watches will have been silent for a
-   * probe's delay at least, unless heard from before (those proven gone aside): from where it
-   * stands, most of its neighbours going silent together is more likely its own link failing,
-   * or the cut of a group it is in, than that many crashing at once.
+   * probe's delay at least, unless heard from before (those proven gone aside), or more than 40%
+   * of the members it lists are suspects now: from where it stands, most of its neighbours (or of the
+   * cluster, as its fellow watchers report) going silent together is more likely its own link
+   * failing, or the cut of a group it is in, than that many crashing at once. The suspects say
+   * so to a member of a cut group whose own neighbours were mostly cut with it.
    */
   doubtsSelf(atMs: number): boolean {
     if (this.#selfDoubtMs === 0) return false;
+    // More than 40% of the members listed, this node too: the larger side of a cut of up to a
+    // third sees a third suspected at most. And three at least: in a cluster of a few, one or two
+    // suspects are no sign of a cut.
+    const suspects = this.#table.suspects;
+    if (suspects >= 3 && 5 * suspects > 2 * (this.#table.live.size + 1)) return true;
     const watch = this.#watch;
     let watched = 0;
     let silent = 0;

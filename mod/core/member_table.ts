@@ -7,7 +7,7 @@
  */
 import type { AddressBook } from "./address_book.ts";
 import { SlotSet } from "./slot_set.ts";
-import { type Address, type Entry, isLive, makeEntry, type Status, type Tags } from "./types.ts";
+import { type Address, type Entry, isLive, makeEntry, Status, type Tags } from "./types.ts";
 import { emptyTags } from "./tags.ts";
 
 /** A member as this node lists it. */
@@ -117,6 +117,16 @@ export class MemberTable {
     return this.#rows[slot * rowSize + fRemoved] === 1;
   }
 
+  /** Members listed as suspect, kept as statuses are written. */
+  suspects = 0;
+
+  /** Writes the status of the row at `at`, counting suspects. */
+  #writeStatus(at: number, status: Status | typeof noEntryStatus): void {
+    if (this.#rows[at + fStatus] === Status.Suspect) this.suspects--;
+    if (status === Status.Suspect) this.suspects++;
+    this.#rows[at + fStatus] = status;
+  }
+
   /** True when the row is of a member listed alive or suspect. */
   listedLive(slot: number): boolean {
     return isLive(this.#rows[slot * rowSize + fStatus] as Status);
@@ -124,7 +134,7 @@ export class MemberTable {
 
   /** Sets the status, and when it changed (unless `sinceMs` is left out). */
   setStatus(slot: number, status: Status, sinceMs?: number): void {
-    this.#rows[slot * rowSize + fStatus] = status;
+    this.#writeStatus(slot * rowSize, status);
     if (sinceMs !== undefined) this.#rows[slot * rowSize + fSince] = sinceMs;
   }
 
@@ -169,7 +179,7 @@ export class MemberTable {
    */
   store(slot: number, entry: Entry, nowMs: number): void {
     const at = slot * rowSize;
-    this.#rows[at + fStatus] = entry.status;
+    this.#writeStatus(at, entry.status);
     this.#rows[at + fRemoved] = 0;
     this.#rows[at + fVersion] = entry.version;
     this.#rows[at + fIncarnation] = entry.incarnation;
@@ -183,7 +193,7 @@ export class MemberTable {
 
   /** Empties a slot: no row, no tombstone. */
   clear(slot: number): void {
-    this.#rows[slot * rowSize + fStatus] = noEntryStatus;
+    this.#writeStatus(slot * rowSize, noEntryStatus);
     this.#rows[slot * rowSize + fRemoved] = 0;
     this.setTags(slot, 0, emptyTags());
   }
