@@ -2,28 +2,32 @@
  * `deno task bench [PART...] [--quick]`: prints the figures the README records.
  *
  * Parts: `sim` (the protocol in simulation, 10 to 10,000 nodes), `real` (local clusters of real
- * processes, 10 and 50 nodes), `grep` (`member grep` on 4 and 10 nodes with 60 MB of log each,
- * against GNU grep in one process), `scale` (one real process among 1,000 and 10,000 members hosted
- * many to a process). `--quick` keeps to the smaller sizes and shorter runs, for a look.
+ * processes, 10 and 50 nodes), `cuts` (group cuts that heal around the time to fail), `grep`
+ * (`member grep` on 4 and 10 nodes with 60 MB of log each, against GNU grep in one process),
+ * `scale` (one real process among 1,000 and 10,000 members hosted many to a process). `--quick`
+ * keeps to the smaller sizes and shorter runs, for a look.
  */
 import { changesBench } from "./changes.ts";
+import { cutsBench } from "./cuts.ts";
 import { grepBench } from "./grep.ts";
 import { programsBench } from "./programs.ts";
 import { realBench } from "./real.ts";
 import { scaleBench } from "./scale.ts";
 import { simBench } from "./sim.ts";
 
-const parts = ["sim", "real", "grep", "programs", "changes", "scale"] as const;
+const parts = ["sim", "real", "grep", "programs", "changes", "cuts", "scale"] as const;
 
 const usage =
-  `usage: deno task bench [sim|real|grep|programs|changes|scale]... [--quick] [--members N,...]
+  `usage: deno task bench [sim|real|grep|programs|changes|cuts|scale]... [--quick] [--members N,...]
 
 Prints the figures the README records. With no part named, runs them all: sim (10 to 10,000
 simulated nodes, about 30 minutes and 10 GB), real (10 and 50 real processes, about 28 minutes),
 grep (4 and 10 nodes with 60 MB of log each), programs (10 real processes, the introducer with an
 event handler that sleeps 10 s per event and a watch whose reader never reads: detection and false
 positives, about 3 minutes), changes (the bytes a change of tags and a user event cost the cluster,
-simulated, 10 to 1,000 members), scale (one real member among 1,000, then 10,000, members hosted
+simulated, 10 to 1,000 members), cuts (group cuts of 30 and 100 simulated members that heal around the
+time to fail: how often the larger side fails one of its own, with the self-doubt and without,
+about 5 minutes), scale (one real member among 1,000, then 10,000, members hosted
 many to a process on loopback addresses: its CPU, memory and traffic over 60 s; --quick: 1,000 and
 20 s; --members picks other sizes). --quick keeps to the smaller sizes and shorter runs.`;
 
@@ -99,6 +103,20 @@ async function main(argv: string[]): Promise<number> {
           `seconds after, less a quiet 5 s, seed 1:\n`,
       );
       console.log(table);
+    }
+    if (part === "cuts") {
+      for (const [nodes, seeds] of quick ? [[30, 4]] : [[30, 20], [100, 6]]) {
+        const table = cutsBench({
+          nodes,
+          seeds,
+          lengthsMs: Array.from({ length: 15 }, (_, i) => 1600 + 200 * i),
+        });
+        console.log(
+          `\nCuts (\`deno task bench cuts${quick ? " --quick" : ""}\`): ${nodes} simulated ` +
+            `members (lan), a group cut off for the time given, then healed:\n`,
+        );
+        console.log(table);
+      }
     }
     if (part === "scale") {
       const windowS = quick ? 20 : 60;
