@@ -570,6 +570,77 @@ Deno.test("a node told it failed comes back as a new version; the old one is not
   assert(!events.some((e) => e.kind === "FAIL"), "a node never lists itself as failed");
 });
 
+Deno.test("a member held failed in turn, listing one member fewer, is not believed that this node failed", () => {
+  const t = "10.0.0.2:3000";
+  const others = ["10.0.0.3:3000", "10.0.0.4:3000", "10.0.0.5:3000"];
+  const c = withMembers([t, ...others]);
+  c.receive(10, gossip(entry(others[0], { heartbeat: 2 }), entry(t, { status: Status.Failed })));
+  c.takeEvents();
+  const old = c.version;
+  // Each side lists itself and not the other: 4 here (itself and three), 3 there is the smaller.
+  const accusation = (members: number) => ({
+    ...gossip(entry(t, { heartbeat: 9 }), { ...c.selfEntry, status: Status.Failed }),
+    members,
+  });
+  c.receive(20, accusation(3));
+  assert.equal(c.version, old);
+  assert.equal(c.counters.accusationsRefused, 1);
+  c.receive(30, accusation(4));
+  assert(c.version > old, "an equal side is believed");
+});
+
+Deno.test("a teller listing fewer than half as many members is not believed, and told it ended", () => {
+  const t = "10.0.0.2:3000";
+  const c = withMembers([t, "10.0.0.3:3000", "10.0.0.4:3000", "10.0.0.5:3000", "10.0.0.6:3000"]);
+  const old = c.version;
+  const accusation = (members: number) => ({
+    ...gossip(entry(t, { heartbeat: 9 }), { ...c.selfEntry, status: Status.Failed }),
+    members,
+  });
+  // Six listed here, two there: a view of the smaller side (a process that joined through it).
+  c.receive(10, accusation(2));
+  assert.equal(c.version, old);
+  assert.equal(c.counters.accusationsRefused, 1);
+  const told = c.takeDatagrams().filter((d) => d.to === t);
+  assert.equal(told.length, 1);
+  assert.deepEqual(
+    told[0].message.entries.slice(1).map((e) => [e.address, e.version, e.status]),
+    [[t, v0 + 1, Status.Failed]],
+  );
+  c.receive(20, accusation(3));
+  assert(c.version > old, "a teller listing half as many is believed");
+});
+
+Deno.test("news of a failure decided on older word of the member than this node holds is refused", () => {
+  const b = "10.0.0.2:3000";
+  const x = "10.0.0.3:3000";
+  const { suspectAfterMs, gossipIntervalMs } = defaultConfig;
+  const margin = Math.ceil(suspectAfterMs / gossipIntervalMs);
+  const c = withMembers([b, x]);
+  c.receive(10, gossip(entry(b, { heartbeat: 2 }), entry(x, { heartbeat: 20 })));
+  c.takeEvents();
+  // Its decider last heard x at heartbeat 13; this node heard it beat on to 20 a moment ago.
+  const failedAt = (heartbeat: number, incarnation = 0) =>
+    entry(x, { heartbeat, incarnation, status: Status.Failed });
+  c.receive(100, gossip(entry(b, { heartbeat: 3 }), failedAt(20 - margin - 1)));
+  assert.deepEqual(kinds(c.takeEvents()), []);
+  assert.equal(c.counters.failuresRefusedStale, 1);
+  assert(c.listsLive(x, v0 + 1));
+  // Within the margin a crash's last heartbeats may not have reached the decider: taken.
+  c.receive(200, gossip(entry(b, { heartbeat: 4 }), failedAt(20 - margin)));
+  assert.deepEqual(kinds(c.takeEvents(), x), ["FAIL"]);
+
+  // A newer incarnation held here, heard a moment ago, refuses a failure decided on the older.
+  const d = withMembers([b, x]);
+  d.receive(10, gossip(entry(b, { heartbeat: 2 }), entry(x, { incarnation: 1, heartbeat: 1 })));
+  d.takeEvents();
+  d.receive(100, gossip(entry(b, { heartbeat: 3 }), failedAt(30, 0)));
+  assert.deepEqual(kinds(d.takeEvents(), x), []);
+  // Once x's heartbeat has not grown here for suspectAfterMs, the same news is taken.
+  d.receive(10 + suspectAfterMs + 1, gossip(entry(b, { heartbeat: 4 }), failedAt(1, 0)));
+  assert.deepEqual(kinds(d.takeEvents(), x), ["FAIL"]);
+});
+
 Deno.test("a view started afresh takes from its teller's list only the live, for a list interval", () => {
   const [teller, accused, other] = ["10.0.0.2:3000", "10.0.0.3:3000", "10.0.0.4:3000"];
   const c = withMembers([teller, accused, other]);

@@ -232,7 +232,7 @@ export class ListExchange {
     for (const entry of entries) if (isLive(entry.status)) listedLive++;
     for (const entry of entries) {
       if (entry.address === self.address) {
-        if (sender !== undefined) merger.aboutSelf(nowMs, entry, sender, listedLive);
+        if (sender !== undefined) merger.aboutSelf(nowMs, entry, sender, listedLive, false, false);
         if (!self.active || merger.restartVia !== undefined) return mark;
         continue;
       }

@@ -211,7 +211,15 @@ export class Merger {
    * it was, and a list kept would pass on what it concluded meanwhile. But after a cut heals,
    * both sides tell the other that it failed, and only the smaller side is wrong: a teller of the
    * `otherSide` (this node holds it as failed in turn, or its version ended here) listing fewer
-   * members than this node does (itself aside) is of the smaller side, and is not believed.
+   * members than this node does (each counts itself and not the other, so a side one member
+   * smaller is smaller) is of the smaller side, and is not believed.
+   *
+   * Nor is any teller that counts (`counted`: a gossip's count, not a list's entries, which may
+   * be a part) fewer than half as many members as this node, unless this node
+   * doubts its own list after a stall: that is a view of a cut's smaller side (a process that
+   * joined through one of its members, a member whose watchers were all cut with it), whose
+   * failures were decided without hearing the rest. The teller is told that its version ended
+   * instead, and comes back as a new version with a list from this node.
    */
   aboutSelf(
     nowMs: number,
@@ -219,6 +227,7 @@ export class Merger {
     from: Entry,
     fromCount: number,
     otherSide = false,
+    counted = true,
   ): boolean {
     const self = this.#p.self;
     if (entry.version < self.version) return false;
@@ -227,8 +236,13 @@ export class Merger {
       return false;
     }
     if (entry.status === Status.Failed || entry.status === Status.Left) {
-      if (otherSide && fromCount < self.liveCount - 1) {
+      if (otherSide && fromCount < self.liveCount) {
         this.#p.counters.accusationsRefused++;
+        return false;
+      }
+      if (counted && 2 * fromCount < self.liveCount && !this.#p.recovery.doubting) {
+        this.#p.counters.accusationsRefused++;
+        this.#p.datagrams.tellEnded(nowMs, from.address, from.version);
         return false;
       }
       this.restartVia ??= from;
@@ -335,12 +349,34 @@ export class Merger {
           (entry.status === Status.Alive && watch.relayedByWatcher(slot, from)),
       );
     }
+    if (
+      entry.status === Status.Failed && from !== entry.address && this.#stale(nowMs, slot, entry)
+    ) {
+      this.#p.counters.failuresRefusedStale++;
+      return;
+    }
     if (entry.status === Status.Failed || entry.status === Status.Left) {
       this.#p.endings.end(nowMs, slot, entry.status, via, from, news);
       return;
     }
     this.#p.suspicion.merge(nowMs, slot, entry, incarnation, status, via, from, news);
     if (this.#tags.merge(nowMs, slot, entry, via, from, news)) this.#tagsBehind?.push(slot);
+  }
+
+  /**
+   * True when news that a member failed was decided on an older word of it than this node holds:
+   * a newer incarnation, or heartbeats the member sent for longer than `suspectAfterMs` after the
+   * last its decider had. Whoever decided it was cut off from the member while this node heard it
+   * beat on (the smaller side of a cut that healed, a link that failed one way); a crash is
+   * decided on the last heartbeats, which reach the decider (a watcher) first.
+   */
+  #stale(nowMs: number, slot: number, entry: Entry): boolean {
+    const { table, config } = this.#p;
+    if (table.heardMs(slot) <= nowMs - config.suspectAfterMs) return false;
+    const incarnation = table.incarnation(slot);
+    if (incarnation !== entry.incarnation) return incarnation > entry.incarnation;
+    const margin = Math.ceil(config.suspectAfterMs / config.gossipIntervalMs);
+    return table.heartbeat(slot) > entry.heartbeat + margin;
   }
 
   /**

@@ -58,6 +58,8 @@ export interface CoreCounters {
   gossipFromFailed: number;
   /** Told that it failed by a member listing fewer members than it does: not believed. */
   accusationsRefused: number;
+  /** News of a failure decided on an older word of the member than this node holds. */
+  failuresRefusedStale: number;
   /** Times this node found most of its neighbours silent at once, and doubted itself. */
   selfDoubts: number;
   /** Told that it failed: it came back as a new version and started its list afresh. */
@@ -92,6 +94,7 @@ export function newCounters(): CoreCounters {
     behindTold: 0,
     gossipFromFailed: 0,
     accusationsRefused: 0,
+    failuresRefusedStale: 0,
     selfDoubts: 0,
     viewsRestarted: 0,
   };
