@@ -172,7 +172,11 @@ export function render(stats: NodeStats): string {
       stats.detections.stalls ?? 0
     } stalls of this process (over a second without running), ${
       stats.detections.selfDoubts ?? 0
-    } doubts of itself (most neighbours silent at once)`,
+    } doubts of itself (most neighbours silent at once), ${
+      stats.detections.failuresRefusedStale ?? 0
+    } failures refused as decided on older word, ${
+      stats.detections.accusationsRefused ?? 0
+    } claims that this node failed refused (from a smaller side)`,
     `probes: ${stats.detections.probesSent ?? 0} silent neighbours probed over TCP, ${
       stats.detections.probesAnswered ?? 0
     } answered (an answer means their datagrams are being lost), ${

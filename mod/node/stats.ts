@@ -98,6 +98,8 @@ export function nodeStats(
       rejoins: counters.rejoins,
       stalls: counters.stalls,
       selfDoubts: counters.selfDoubts,
+      failuresRefusedStale: counters.failuresRefusedStale,
+      accusationsRefused: counters.accusationsRefused,
       probesSent: counters.probesSent,
       probesSkipped,
       secondProbesSkipped: driver.secondProbesSkipped,
