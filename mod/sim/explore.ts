@@ -89,7 +89,23 @@ export function explore(seed: number, options: ExploreOptions = {}): ExploreResu
       hash.add(
         `${nowMs} ${node.index} ${event.kind} ${event.address} ${event.version} ${event.incarnation} ${event.via}\n`,
       );
-      if (event.kind === "FAIL" || event.kind === "REMOVE") {
+      if (
+        event.kind === "REMOVE" && event.address === node.address && event.via === "gossip" &&
+        event.from !== undefined
+      ) {
+        const teller = sim.nodes[byAddress.get(event.from) ?? -1];
+        if (teller?.id !== undefined) {
+          record.logged.push({
+            kind: "RESTART",
+            atMs: nowMs,
+            observer: teller.index,
+            observerId: teller.id,
+            member: memberId(event.address, event.version),
+            subject: node.index,
+            running: true,
+          });
+        }
+      } else if (event.kind === "FAIL" || event.kind === "REMOVE") {
         const subject = byAddress.get(event.address) ?? -1;
         const member = memberId(event.address, event.version);
         const at = sim.nodes[subject];
@@ -193,18 +209,33 @@ export function checkRecord(record: RunRecord): { violations: Violation[]; fails
   const { allDetectedMaxMs, firstDetectedMaxMs } = record.bounds ?? boundsFor();
   const flags = record.settingsFlags === undefined ? "" : ` ${record.settingsFlags}`;
   const replay = `(seed ${record.seed}: member sim --explore --seed ${record.seed}${flags})`;
+  // A member told late that it failed (it ran on as a ghost) is judged from its first FAIL.
+  const firstFailMs = new Map<string, number>();
   for (const entry of record.logged) {
-    if (entry.kind !== "FAIL" || !entry.running || record.left.has(entry.member)) continue;
+    if (entry.kind === "FAIL" && !firstFailMs.has(entry.member)) {
+      firstFailMs.set(entry.member, entry.atMs);
+    }
+  }
+  for (const entry of record.logged) {
+    if (entry.kind === "REMOVE" || !entry.running || record.left.has(entry.member)) continue;
     failsJudged++;
-    const from = entry.atMs - lookbackMs;
+    const from = (entry.kind === "RESTART"
+      ? Math.min(entry.atMs, firstFailMs.get(entry.member) ?? Infinity)
+      : entry.atMs) - lookbackMs;
     if (
       impairedDuring(record.impaired.get(entry.subject), from, entry.atMs) ||
-      impairedDuring(record.impaired.get(entry.observer), from, entry.atMs) ||
+      // Told that it failed, a connected member may not believe a teller of a cut's smaller side.
+      (entry.kind === "FAIL" &&
+        impairedDuring(record.impaired.get(entry.observer), from, entry.atMs)) ||
       impairedDuring(record.blocked.get(pairName(entry.subject, entry.observer)), from, entry.atMs)
-    ) continue;
+    ) {
+      continue;
+    }
     violations.push({
       property: "P1",
-      message: `${entry.observerId} logged FAIL of ${entry.member} at ${
+      message: `${entry.observerId} ${
+        entry.kind === "FAIL" ? `logged FAIL of ${entry.member}` : `told ${entry.member} it failed`
+      } at ${
         (entry.atMs / 1000).toFixed(3)
       } s, both connected to the majority and to each other for the ${
         lookbackMs / 1000

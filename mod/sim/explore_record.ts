@@ -14,9 +14,13 @@ export interface Violation {
   readonly message: string;
 }
 
-/** One FAIL or REMOVE a node logged, as the checks read it. */
+/**
+ * One FAIL or REMOVE a node logged, as the checks read it. A node told by another that it failed
+ * logs its own REMOVE and comes back as a new version: recorded as a RESTART, observed by the
+ * teller, since the teller's word ended a running member as a FAIL would have.
+ */
 export interface Logged {
-  readonly kind: "FAIL" | "REMOVE";
+  readonly kind: "FAIL" | "REMOVE" | "RESTART";
   /** Virtual time (the simulator's clock, also for a node whose own clock stood still). */
   readonly atMs: number;
   readonly observer: number;
