@@ -169,15 +169,7 @@ Deno.test("a FAIL of a connected member, or a quiet crash missed, is reported wi
   // Told by a member cut off in the 30 s before that it failed, a connected member that believed
   // it and came back as a new version took up what the cut side concluded: a break too. Had it
   // been cut off itself since 30 s before its first FAIL, it is no break, however late it is told.
-  const restart = {
-    kind: "RESTART" as const,
-    atMs: result.simulatedMs - 1000,
-    observer: a,
-    observerId: `${address(a)}#1`,
-    member: `${address(b)}#2`,
-    subject: b,
-    running: true,
-  };
+  const restart = { ...injected.logged.at(-1)!, kind: "RESTART" as const };
   const told: RunRecord = {
     ...record,
     impaired: new Map([...record.impaired, [a, [[result.simulatedMs - 20_000, Infinity]]]]),

@@ -570,6 +570,14 @@ Deno.test("a node told it failed comes back as a new version; the old one is not
   assert(!events.some((e) => e.kind === "FAIL"), "a node never lists itself as failed");
 });
 
+/** A gossip from `teller`, counting `members` live, that says `c` failed. */
+function accusation(c: Core, teller: string, members: number): Gossip {
+  return {
+    ...gossip(entry(teller, { heartbeat: 9 }), { ...c.selfEntry, status: Status.Failed }),
+    members,
+  };
+}
+
 Deno.test("a member held failed in turn, listing one member fewer, is not believed that this node failed", () => {
   const t = "10.0.0.2:3000";
   const others = ["10.0.0.3:3000", "10.0.0.4:3000", "10.0.0.5:3000"];
@@ -578,14 +586,10 @@ Deno.test("a member held failed in turn, listing one member fewer, is not believ
   c.takeEvents();
   const old = c.version;
   // Each side lists itself and not the other: 4 here (itself and three), 3 there is the smaller.
-  const accusation = (members: number) => ({
-    ...gossip(entry(t, { heartbeat: 9 }), { ...c.selfEntry, status: Status.Failed }),
-    members,
-  });
-  c.receive(20, accusation(3));
+  c.receive(20, accusation(c, t, 3));
   assert.equal(c.version, old);
   assert.equal(c.counters.accusationsRefused, 1);
-  c.receive(30, accusation(4));
+  c.receive(30, accusation(c, t, 4));
   assert(c.version > old, "an equal side is believed");
 });
 
@@ -593,12 +597,8 @@ Deno.test("a teller listing fewer than half as many members is not believed, and
   const t = "10.0.0.2:3000";
   const c = withMembers([t, "10.0.0.3:3000", "10.0.0.4:3000", "10.0.0.5:3000", "10.0.0.6:3000"]);
   const old = c.version;
-  const accusation = (members: number) => ({
-    ...gossip(entry(t, { heartbeat: 9 }), { ...c.selfEntry, status: Status.Failed }),
-    members,
-  });
   // Six listed here, two there: a view of the smaller side (a process that joined through it).
-  c.receive(10, accusation(2));
+  c.receive(10, accusation(c, t, 2));
   assert.equal(c.version, old);
   assert.equal(c.counters.accusationsRefused, 1);
   const told = c.takeDatagrams().filter((d) => d.to === t);
@@ -607,7 +607,7 @@ Deno.test("a teller listing fewer than half as many members is not believed, and
     told[0].message.entries.slice(1).map((e) => [e.address, e.version, e.status]),
     [[t, v0 + 1, Status.Failed]],
   );
-  c.receive(20, accusation(3));
+  c.receive(20, accusation(c, t, 3));
   assert(c.version > old, "a teller listing half as many is believed");
 });
 
