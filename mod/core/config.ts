@@ -55,10 +55,10 @@ export interface Config {
   readonly isolatedAfterMs: number;
   /**
    * A node that finds most of the neighbours it watches silent at once, or more than 40% of the
-   * members it lists suspected (three at least), doubts itself rather than them (a cut it is on the small side of,
-   * more likely than that many crashing together): it puts off failing its silent neighbours by
-   * this long, time for the rest of the cluster, if it was cut off, to fail it and spread the
-   * news first (`local_health.ts`). 0 turns the doubt off.
+   * members it lists suspected (three at least), doubts itself rather than them (a cut it is on
+   * the small side of, more likely than that many crashing together): it puts off failing its
+   * silent neighbours by this long, time for the rest of the cluster, if it was cut off, to fail
+   * it and spread the news first (`local_health.ts`). 0 turns the doubt off.
    */
   readonly selfDoubtMs: number;
   /** With suspicion on: a neighbour silent for this long is suspected. */

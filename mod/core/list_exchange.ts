@@ -16,7 +16,6 @@ import type { SettingsSwitch } from "./settings.ts";
 import {
   type Address,
   type Entry,
-  isLive,
   type JoinRequest,
   type JoinResponse,
   type Settings,
@@ -228,11 +227,9 @@ export class ListExchange {
     this.#p.health.heard(nowMs);
     this.#p.settings.merge(nowMs, settings, from);
     const sender = entries[0];
-    let listedLive = 0;
-    for (const entry of entries) if (isLive(entry.status)) listedLive++;
     for (const entry of entries) {
       if (entry.address === self.address) {
-        if (sender !== undefined) merger.aboutSelf(nowMs, entry, sender, listedLive, false, false);
+        if (sender !== undefined) merger.aboutSelf(nowMs, entry, sender);
         if (!self.active || merger.restartVia !== undefined) return mark;
         continue;
       }

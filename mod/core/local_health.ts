@@ -116,9 +116,9 @@ export class LocalHealth {
   /**
    * True when, at `atMs`, most of the neighbours this node watches will have been silent for a
    * probe's delay at least, unless heard from before (those proven gone aside), or more than 40%
-   * of the members it lists are suspects now: from where it stands, most of its neighbours (or of the
-   * cluster, as its fellow watchers report) going silent together is more likely its own link
-   * failing, or the cut of a group it is in, than that many crashing at once. The suspects say
+   * of the members it lists are suspects now: from where it stands, most of its neighbours (or
+   * of the cluster, as its fellow watchers report) going silent together is more likely its own
+   * link failing, or the cut of a group it is in, than that many crashing at once. The suspects say
    * so to a member of a cut group whose own neighbours were mostly cut with it.
    */
   doubtsSelf(atMs: number): boolean {

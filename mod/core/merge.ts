@@ -94,11 +94,14 @@ export class Merger {
   }
 
   readonly #tags: TagsMerger;
+  /** Heartbeats a member sends in `suspectAfterMs`: how far news of its failure may lag (`#stale`). */
+  readonly #staleBeats: number;
 
   constructor(parts: MergeParts, endsHeardFromMs = -Infinity) {
     this.#p = parts;
     this.#tags = new TagsMerger(parts);
     this.#endsHeardFromMs = endsHeardFromMs;
+    this.#staleBeats = Math.ceil(parts.config.suspectAfterMs / parts.config.gossipIntervalMs);
   }
 
   /**
@@ -202,8 +205,9 @@ export class Merger {
   }
 
   /**
-   * Merges what another node (`from`, whose own entry it is, listing `fromCount` live members)
-   * says about this node; returns true when the sender should be told.
+   * Merges what another node (`from`, whose own entry it is, listing `fromCount` live members;
+   * a list carries no count, and is read as from a side no smaller) says about this node;
+   * returns true when the sender should be told.
    *
    * Told that this version failed, a node comes back as a new version (fail-stop), and starts its
    * list afresh through the teller (`restartVia`), as a restarted process would: whatever made
@@ -214,8 +218,7 @@ export class Merger {
    * members than this node does (each counts itself and not the other, so a side one member
    * smaller is smaller) is of the smaller side, and is not believed.
    *
-   * Nor is any teller that counts (`counted`: a gossip's count, not a list's entries, which may
-   * be a part) fewer than half as many members as this node, unless this node
+   * Nor is any teller that counts fewer than half as many members as this node, unless this node
    * doubts its own list after a stall: that is a view of a cut's smaller side (a process that
    * joined through one of its members, a member whose watchers were all cut with it), whose
    * failures were decided without hearing the rest. The teller is told that its version ended
@@ -225,9 +228,8 @@ export class Merger {
     nowMs: number,
     entry: Entry,
     from: Entry,
-    fromCount: number,
+    fromCount = Infinity,
     otherSide = false,
-    counted = true,
   ): boolean {
     const self = this.#p.self;
     if (entry.version < self.version) return false;
@@ -240,7 +242,7 @@ export class Merger {
         this.#p.counters.accusationsRefused++;
         return false;
       }
-      if (counted && 2 * fromCount < self.liveCount && !this.#p.recovery.doubting) {
+      if (2 * fromCount < self.liveCount && !this.#p.recovery.doubting) {
         this.#p.counters.accusationsRefused++;
         this.#p.datagrams.tellEnded(nowMs, from.address, from.version);
         return false;
@@ -371,12 +373,11 @@ export class Merger {
    * decided on the last heartbeats, which reach the decider (a watcher) first.
    */
   #stale(nowMs: number, slot: number, entry: Entry): boolean {
-    const { table, config } = this.#p;
-    if (table.heardMs(slot) <= nowMs - config.suspectAfterMs) return false;
+    const table = this.#p.table;
+    if (table.heardMs(slot) <= nowMs - this.#p.config.suspectAfterMs) return false;
     const incarnation = table.incarnation(slot);
     if (incarnation !== entry.incarnation) return incarnation > entry.incarnation;
-    const margin = Math.ceil(config.suspectAfterMs / config.gossipIntervalMs);
-    return table.heartbeat(slot) > entry.heartbeat + margin;
+    return table.heartbeat(slot) > entry.heartbeat + this.#staleBeats;
   }
 
   /**
