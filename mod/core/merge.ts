@@ -94,7 +94,7 @@ export class Merger {
   }
 
   readonly #tags: TagsMerger;
-  /** Heartbeats a member sends in `suspectAfterMs`: how far news of its failure may lag (`#stale`). */
+  /** Heartbeats sent in `suspectAfterMs`: how far news of a failure may lag (`#stale`). */
   readonly #staleBeats: number;
 
   constructor(parts: MergeParts, endsHeardFromMs = -Infinity) {
