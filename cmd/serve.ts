@@ -10,7 +10,7 @@ import {
   type LogLevel,
 } from "@logtape/logtape";
 import { parseAddress } from "../mod/core/address.ts";
-import { MetricsError, MetricsServer } from "../mod/metrics/metrics.ts";
+import type { MetricsServer } from "../mod/metrics/metrics.ts";
 import { handlerQueueMax, Handlers, handlerTimeoutDefaultMs } from "../mod/handlers/handlers.ts";
 import { type HandlerSpec, parseHandlerSpec, programProblem } from "../mod/handlers/spec.ts";
 import { Node } from "../mod/node/node.ts";
@@ -288,6 +288,9 @@ async function serve(flags: ServeFlags): Promise<number> {
   });
   let metrics: MetricsServer | undefined;
   if (flags.metrics !== undefined) {
+    // Loaded only when asked for: the metrics library and the Node modules it pulls in (http,
+    // zlib, cluster) hold about 6 MiB of every member's memory (docs/benchmarks.md).
+    const { MetricsError, MetricsServer } = await import("../mod/metrics/metrics.ts");
     try {
       metrics = MetricsServer.start(node, { ...flags.metrics, logger });
     } catch (error) {
