@@ -64,6 +64,7 @@ const fieldRules: Readonly<Record<keyof Config, FieldRule>> = {
   ringNeighbors: count(1, 32),
   probeAfterMs: ms,
   indirectProbes: count(0, 16),
+  helperQuorum: count(0, 1),
   isolatedAfterMs: ms,
   selfDoubtMs: msOrOff,
   suspectAfterMs: ms,

@@ -46,6 +46,16 @@ export interface Config {
    */
   readonly indirectProbes: number;
   /**
+   * 1: a silent neighbour is failed (a suspect, with suspicion on) only once more than half of
+   * the members asked about it in its silence, its far-side watcher and twice `indirectProbes`
+   * helpers, have answered this node at all, a "no" included; until then more are asked, others
+   * drawn, every `probeAfterMs`. A neighbour silent with most of the others unreachable too
+   * is this node cut off, not the neighbour failed: a member cut off with a few others concludes
+   * nothing about the rest while the cut lasts, and a crash, which the helpers answer, is failed
+   * on time (`suspicion.ts`). 0: off, a failure needs no answer.
+   */
+  readonly helperQuorum: number;
+  /**
    * A node that has heard from no member at all for this long is isolated (its link is down, or
    * everyone else is gone): it concludes nothing from silence until it hears from one again,
    * unless a probe's connection was refused (`local_health.ts`). Shorter than the suspect and
@@ -138,6 +148,7 @@ export const defaultConfig: Config = {
   ringNeighbors: 3,
   probeAfterMs: 800,
   indirectProbes: 3,
+  helperQuorum: 0,
   isolatedAfterMs: 800,
   selfDoubtMs: 1000,
   suspectAfterMs: 1200,
@@ -228,6 +239,9 @@ export function configProblem(config: Config): string | undefined {
   for (const key of positive) {
     const value = config[key];
     if (!Number.isFinite(value) || value <= 0) return `${key} must be positive, got ${value}`;
+  }
+  if (config.helperQuorum !== 0 && config.helperQuorum !== 1) {
+    return `helperQuorum must be 0 or 1, got ${config.helperQuorum}`;
   }
   if (!Number.isFinite(config.selfDoubtMs) || config.selfDoubtMs < 0) {
     return `selfDoubtMs must be 0 or more, got ${config.selfDoubtMs}`;

@@ -423,6 +423,7 @@ export class Core {
     const vouched = asked.about === undefined
       ? undefined
       : this.#v.suspicion.vouchedFor(asked.about, ack);
+    if (slot >= 0 && asked.relayed !== true) this.#v.suspicion.answered(slot);
     this.#mergeGossip(nowMs, ack);
     this.#restartIfAsked(nowMs);
     const known = table.hasRow(slot) && table.version(slot) === sender!.version;

@@ -7,6 +7,7 @@ import {
   type Entry,
   type Gossip,
   type MemberEvent,
+  type OutgoingProbe,
   type Probe,
   type ProbeRelay,
   Status,
@@ -340,6 +341,47 @@ Deno.test("indirect probes: helpers are asked about a silent neighbour, and one'
     assert.equal(suspected.includes(about.address), !word, `word ${word}: ${suspected}`);
     assert.equal(suspected.length, neighbours.length - (word ? 1 : 0));
   }
+});
+
+Deno.test("helperQuorum: a silent neighbour is failed once more than half of those asked answered", () => {
+  const others = Array.from({ length: 9 }, (_, i) => `10.0.4.${i + 2}:3000`);
+  const c = withMembers(others, { helperQuorum: 1, ringNeighbors: 1 });
+  c.setSuspicion(0, false);
+  const [x, y] = c.neighbors();
+  const talker = others.find((a) => a !== x && a !== y)!;
+  const asked = new Map<string, OutgoingProbe[]>([[x, []], [y, []]]);
+  let t = 0;
+  // A member that is not a neighbour keeps talking, so that this node is not isolated.
+  const tickTo = (to: number) => {
+    for (; t <= to; t += 100) {
+      c.receive(t, gossip(entry(talker, { heartbeat: 10 + t })));
+      c.tick(t);
+      for (const p of c.takeProbes()) {
+        const about = p.message.entries.find((e) => e.address === x || e.address === y);
+        // The probes of the neighbours themselves go unanswered.
+        if (p.to === x || p.to === y || about === undefined) continue;
+        asked.get(about.address)!.push(p);
+      }
+    }
+  };
+  const failed = () => c.takeEvents().filter((e) => e.kind === "FAIL").map((e) => e.address);
+  const { failAfterMs, probeAfterMs } = defaultConfig;
+  tickTo(failAfterMs + 2 * probeAfterMs);
+  assert.deepEqual(failed(), [], "nobody asked answered: this node may be the one cut off");
+  // Asked at the probe and again when the failure was due: the witness of each neighbour twice.
+  assert.equal(c.counters.witnessProbesSent, 4);
+  // Every member asked answers "no" (no newer copy of the neighbour): an answer is word that the
+  // one who gave it is reachable, whatever it was asked about. Both are failed at the next check.
+  for (const p of [...asked.get(x)!, ...asked.get(y)!]) {
+    c.applyProbeAck(t, {
+      kind: "probe-ack",
+      settings,
+      members: 10,
+      entries: [entry(p.to, { heartbeat: 50 }), ...p.message.entries.slice(1, 2)],
+    }, probeAsked(p.message));
+  }
+  tickTo(t + probeAfterMs);
+  assert.deepEqual(failed().sort(), [x, y].sort());
 });
 
 Deno.test("indirect probes: a helper probes the member, and vouches with a newer copy only", () => {

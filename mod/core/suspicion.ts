@@ -47,11 +47,25 @@ export interface SuspicionParts {
   readonly random: Random;
 }
 
+/** The members asked about one silent neighbour (`Suspicion.#probe`), and when last. */
+interface Asked {
+  readonly silenceMs: number;
+  readonly atMs: number;
+  /** Asked and not yet answered; asked and answered (each member counted once a silence). */
+  readonly waiting: Set<number>;
+  readonly answered: Set<number>;
+}
+
 /** Suspects, fails and refutes. */
 export class Suspicion {
   readonly #p: SuspicionParts;
   /** Witnesses probed and not yet answered. */
   readonly #witnessesAsked = new Set<number>();
+  /**
+   * For each silent neighbour probed, in the silence it was probed for: the members asked about
+   * it (its far-side watcher, the helpers of indirect probes), answered or not (`#afterHelpers`).
+   */
+  readonly #asked = new Map<number, Asked>();
 
   constructor(parts: SuspicionParts) {
     this.#p = parts;
@@ -68,7 +82,35 @@ export class Suspicion {
     const due = this.#silenceDeadline(slot, false);
     // A suspicion is refuted by the suspect once it hears of it, a cut or not: only failing waits.
     const suspects = this.#p.settings.suspicion && this.#p.table.status(slot) === Status.Alive;
-    return suspects ? due : health.dueAfterSelfDoubt(due);
+    return suspects ? due : this.#afterHelpers(slot, health.dueAfterSelfDoubt(due));
+  }
+
+  /**
+   * With `helperQuorum`, a failure waits while no more than half of the members asked about the
+   * neighbour in this silence have answered (`Config.helperQuorum`); they are asked again, others
+   * drawn, every `probeAfterMs` (`check`).
+   */
+  #afterHelpers(slot: number, dueMs: number): number {
+    const asked = this.#unanswered(slot);
+    return asked === undefined ? dueMs : Math.max(dueMs, asked.atMs + this.#p.config.probeAfterMs);
+  }
+
+  /** The asking about `slot` in its current silence, while fewer than half have answered. */
+  #unanswered(slot: number): Asked | undefined {
+    if (this.#p.config.helperQuorum === 0) return undefined;
+    const asked = this.#asked.get(slot);
+    if (asked === undefined || asked.silenceMs !== this.#p.watch.silentSinceMs(slot)) return;
+    // Nobody to ask (a cluster of two): the silence alone decides, as without the quorum.
+    const count = asked.waiting.size + asked.answered.size;
+    if (count === 0) return undefined;
+    return 2 * asked.answered.size > count ? undefined : asked;
+  }
+
+  /** Notes that a member answered a probe of this node's (not one made on another's behalf). */
+  answered(slot: number): void {
+    for (const asked of this.#asked.values()) {
+      if (asked.waiting.delete(slot)) asked.answered.add(slot);
+    }
   }
 
   /** When silence runs out (counted however long this node heard nothing, if `proven` gone). */
@@ -116,9 +158,13 @@ export class Suspicion {
     health.noteSelfDoubt(nowMs);
     let due: number[] | undefined;
     for (const slot of watch.neighbors()) {
-      if (watch.probeDeadline(slot) <= nowMs) this.#probe(slot);
+      if (watch.probeDeadline(slot) <= nowMs) this.#probe(slot, nowMs);
       const deadline = this.deadline(slot);
-      if (deadline <= nowMs && health.concludes(slot, deadline)) (due ??= []).push(slot);
+      if (deadline > nowMs || !health.concludes(slot, deadline)) continue;
+      const failing = !this.#p.settings.suspicion || table.status(slot) !== Status.Alive;
+      if (failing && !health.provenGone(slot) && this.#unanswered(slot) !== undefined) {
+        this.#probe(slot, nowMs);
+      } else (due ??= []).push(slot);
     }
     if (due === undefined) return false;
     let failed = false;
@@ -216,27 +262,43 @@ export class Suspicion {
    * here and from the far side may both be down (links that drop everything between a few pairs)
    * while the rest of the cluster reaches it.
    */
-  #probe(slot: number): void {
+  #probe(slot: number, nowMs: number): void {
     const { watch, table, self, counters, datagrams, config, random } = this.#p;
     watch.probed(slot);
     counters.probesSent++;
     datagrams.probe(slot, false);
+    const neighbors = watch.neighbors();
+    for (const other of this.#asked.keys()) if (!neighbors.has(other)) this.#asked.delete(other);
+    // Asked again in the same silence, the counts go on: each drawing of helpers is another
+    // chance that most of them are on this node's side of a cut, and only the sum says which
+    // side is the larger.
+    const silenceMs = watch.silentSinceMs(slot);
+    const before = this.#asked.get(slot);
+    const asked: Asked = before !== undefined && before.silenceMs === silenceMs
+      ? { ...before, atMs: nowMs }
+      : { silenceMs, atMs: nowMs, waiting: new Set(), answered: new Set() };
+    this.#asked.set(slot, asked);
     const witness = watch.farWatchers(slot).find((w) => w !== self.slot && table.listedLive(w));
     if (witness !== undefined) {
       counters.witnessProbesSent++;
       if (this.#witnessesAsked.size >= witnessesAskedMax) this.#witnessesAsked.clear();
       this.#witnessesAsked.add(witness);
+      if (!asked.answered.has(witness)) asked.waiting.add(witness);
       datagrams.probe(witness, false, slot);
     }
     const live = table.live;
     // Besides this node, the neighbour and its watcher, there must be someone left to ask.
     if (live.size <= 3) return;
     const helpers = new Set<number>();
-    for (let i = 0; i < 4 * config.indirectProbes && helpers.size < config.indirectProbes; i++) {
+    // With a quorum to reach, twice as many: a crash among many (a third of the cluster at once)
+    // takes some of the helpers too, and more of them make the count say sooner which it is.
+    const wanted = config.helperQuorum === 1 ? 2 * config.indirectProbes : config.indirectProbes;
+    for (let i = 0; i < 4 * wanted && helpers.size < wanted; i++) {
       const helper = live.at(random.below(live.size));
       if (helper === self.slot || helper === slot || helper === witness) continue;
       if (!table.listedLive(helper) || helpers.has(helper)) continue;
       helpers.add(helper);
+      if (!asked.answered.has(helper)) asked.waiting.add(helper);
       counters.indirectProbesSent++;
       datagrams.probe(helper, false, slot, true);
     }
