@@ -50,7 +50,7 @@ export interface SuspicionParts {
 /** The members asked about one silent neighbour (`Suspicion.#probe`), and when last. */
 interface Asked {
   readonly silenceMs: number;
-  readonly atMs: number;
+  atMs: number;
   /** Asked and not yet answered; asked and answered (each member counted once a silence). */
   readonly waiting: Set<number>;
   readonly answered: Set<number>;
@@ -62,8 +62,9 @@ export class Suspicion {
   /** Witnesses probed and not yet answered. */
   readonly #witnessesAsked = new Set<number>();
   /**
-   * For each silent neighbour probed, in the silence it was probed for: the members asked about
-   * it (its far-side watcher, the helpers of indirect probes), answered or not (`#afterHelpers`).
+   * With `helperQuorum`, for each silent neighbour probed, in the silence it was probed for: the
+   * members asked about it (its far-side watcher, the helpers of indirect probes), answered or
+   * not (`#waitingOn`).
    */
   readonly #asked = new Map<number, Asked>();
 
@@ -91,13 +92,18 @@ export class Suspicion {
    * drawn, every `probeAfterMs` (`check`).
    */
   #afterHelpers(slot: number, dueMs: number): number {
-    const asked = this.#unanswered(slot);
+    const asked = this.#waitingOn(slot);
     return asked === undefined ? dueMs : Math.max(dueMs, asked.atMs + this.#p.config.probeAfterMs);
   }
 
-  /** The asking about `slot` in its current silence, while fewer than half have answered. */
-  #unanswered(slot: number): Asked | undefined {
-    if (this.#p.config.helperQuorum === 0) return undefined;
+  /**
+   * What a failure of `slot` waits on: the asking about it in its current silence, while no more
+   * than half have answered. Never a suspicion, nor a neighbour proven gone.
+   */
+  #waitingOn(slot: number): Asked | undefined {
+    const { config, settings, table, health } = this.#p;
+    if (config.helperQuorum === 0 || health.provenGone(slot)) return undefined;
+    if (settings.suspicion && table.status(slot) === Status.Alive) return undefined;
     const asked = this.#asked.get(slot);
     if (asked === undefined || asked.silenceMs !== this.#p.watch.silentSinceMs(slot)) return;
     // Nobody to ask (a cluster of two): the silence alone decides, as without the quorum.
@@ -161,10 +167,8 @@ export class Suspicion {
       if (watch.probeDeadline(slot) <= nowMs) this.#probe(slot, nowMs);
       const deadline = this.deadline(slot);
       if (deadline > nowMs || !health.concludes(slot, deadline)) continue;
-      const failing = !this.#p.settings.suspicion || table.status(slot) !== Status.Alive;
-      if (failing && !health.provenGone(slot) && this.#unanswered(slot) !== undefined) {
-        this.#probe(slot, nowMs);
-      } else (due ??= []).push(slot);
+      if (this.#waitingOn(slot) !== undefined) this.#probe(slot, nowMs);
+      else (due ??= []).push(slot);
     }
     if (due === undefined) return false;
     let failed = false;
@@ -253,6 +257,24 @@ export class Suspicion {
   }
 
   /**
+   * The record of those asked about `slot` in its current silence, asked again now. Asked again in
+   * the same silence, the counts go on: each drawing of helpers is another chance that most of
+   * them are on this node's side of a cut, and only the sum says which side is the larger.
+   */
+  #asking(slot: number, nowMs: number): Asked {
+    const neighbors = this.#p.watch.neighbors();
+    for (const other of this.#asked.keys()) if (!neighbors.has(other)) this.#asked.delete(other);
+    const silenceMs = this.#p.watch.silentSinceMs(slot);
+    let asked = this.#asked.get(slot);
+    if (asked === undefined || asked.silenceMs !== silenceMs) {
+      asked = { silenceMs, atMs: nowMs, waiting: new Set(), answered: new Set() };
+      this.#asked.set(slot, asked);
+    }
+    asked.atMs = nowMs;
+    return asked;
+  }
+
+  /**
    * Sends a silent neighbour, over TCP, the heartbeat it would get by UDP. Its answer, if it is
    * alive and reachable over TCP, ends the silence before the neighbour is suspected or failed.
    * The link from here to it may be all that is down (a firewall, a broken route): one member
@@ -267,23 +289,13 @@ export class Suspicion {
     watch.probed(slot);
     counters.probesSent++;
     datagrams.probe(slot, false);
-    const neighbors = watch.neighbors();
-    for (const other of this.#asked.keys()) if (!neighbors.has(other)) this.#asked.delete(other);
-    // Asked again in the same silence, the counts go on: each drawing of helpers is another
-    // chance that most of them are on this node's side of a cut, and only the sum says which
-    // side is the larger.
-    const silenceMs = watch.silentSinceMs(slot);
-    const before = this.#asked.get(slot);
-    const asked: Asked = before !== undefined && before.silenceMs === silenceMs
-      ? { ...before, atMs: nowMs }
-      : { silenceMs, atMs: nowMs, waiting: new Set(), answered: new Set() };
-    this.#asked.set(slot, asked);
+    const asked = config.helperQuorum === 1 ? this.#asking(slot, nowMs) : undefined;
     const witness = watch.farWatchers(slot).find((w) => w !== self.slot && table.listedLive(w));
     if (witness !== undefined) {
       counters.witnessProbesSent++;
       if (this.#witnessesAsked.size >= witnessesAskedMax) this.#witnessesAsked.clear();
       this.#witnessesAsked.add(witness);
-      if (!asked.answered.has(witness)) asked.waiting.add(witness);
+      if (asked !== undefined && !asked.answered.has(witness)) asked.waiting.add(witness);
       datagrams.probe(witness, false, slot);
     }
     const live = table.live;
@@ -298,7 +310,7 @@ export class Suspicion {
       if (helper === self.slot || helper === slot || helper === witness) continue;
       if (!table.listedLive(helper) || helpers.has(helper)) continue;
       helpers.add(helper);
-      if (!asked.answered.has(helper)) asked.waiting.add(helper);
+      if (asked !== undefined && !asked.answered.has(helper)) asked.waiting.add(helper);
       counters.indirectProbesSent++;
       datagrams.probe(helper, false, slot, true);
     }
