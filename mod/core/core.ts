@@ -379,7 +379,7 @@ export class Core {
     return {
       kind: "probe-ack",
       settings: this.#v.settings.current,
-      members: this.#v.self.liveCount,
+      members: this.#v.self.vouchedCount,
       entries,
     };
   }

@@ -635,6 +635,35 @@ Deno.test("a member held failed in turn, listing one member fewer, is not believ
   assert(c.version > old, "an equal side is believed");
 });
 
+Deno.test("the count a node sends and compares leaves out the members it suspects", () => {
+  const t = "10.0.0.2:3000";
+  const others = ["10.0.0.3:3000", "10.0.0.4:3000", "10.0.0.5:3000", "10.0.0.6:3000"];
+  const c = withMembers([t, ...others]);
+  c.receive(10, gossip(entry(others[0], { heartbeat: 2 }), entry(t, { status: Status.Failed })));
+  // Two of the four left are suspected, by word of a member: each side of a cut suspects the
+  // other's members well before it fails them, and the count says how many it still vouches for.
+  c.receive(
+    20,
+    gossip(
+      entry(others[0], { heartbeat: 3 }),
+      entry(others[2], { status: Status.Suspect }),
+      entry(others[3], { status: Status.Suspect }),
+    ),
+  );
+  c.takeEvents();
+  assert.equal(c.liveCount, 5);
+  c.tick(defaultConfig.gossipIntervalMs);
+  const sent = c.takeDatagrams();
+  assert(sent.length > 0);
+  for (const datagram of sent) assert.equal(datagram.message.members, 3);
+  // A teller of the other side vouching for as many as this node (3) is believed; 2 is not.
+  const old = c.version;
+  c.receive(210, accusation(c, t, 2));
+  assert.equal(c.version, old);
+  c.receive(220, accusation(c, t, 3));
+  assert(c.version > old, "an equal side is believed");
+});
+
 Deno.test("a teller listing fewer than half as many members is not believed, and told it ended", () => {
   const t = "10.0.0.2:3000";
   const c = withMembers([t, "10.0.0.3:3000", "10.0.0.4:3000", "10.0.0.5:3000", "10.0.0.6:3000"]);

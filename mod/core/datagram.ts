@@ -127,7 +127,7 @@ export class Datagrams {
       return {
         kind: "probe-relay",
         settings: settings.current,
-        members: self.liveCount,
+        members: self.vouchedCount,
         entries: [this.entry(self.slot), this.entry(about)],
       };
     }
@@ -144,7 +144,7 @@ export class Datagrams {
     return {
       kind: "probe",
       settings: settings.current,
-      members: self.liveCount,
+      members: self.vouchedCount,
       entries,
       ...(userEvents.length === 0 ? {} : { userEvents }),
     };
@@ -289,7 +289,7 @@ export class Datagrams {
     userEvents: readonly UserEvent[] = [],
   ): void {
     const { config, settings, counters } = this.#p;
-    const members = this.#p.self.liveCount;
+    const members = this.#p.self.vouchedCount;
     const bytes = entriesBytes + gossipFrameBytes(settings.current, members, entries.length);
     assert(bytes <= config.datagramBytesMax - config.datagramOverheadBytes, "datagram too large");
     counters.datagramsSent++;

@@ -59,7 +59,9 @@ export class ListExchange {
   /**
    * A node that keeps hearing of more members than it lists has missed some news: after a window
    * of that (`syncAfterMs`, longer in a larger cluster), it asks the best-informed sender for its
-   * whole list (at most every `syncIntervalMs`).
+   * whole list (at most every `syncIntervalMs`). A sender's count leaves out the members it
+   * suspects, and is compared with all this node lists, suspects included: a member lacked is
+   * one the sender vouches for and this node does not list at all.
    */
   compareCounts(nowMs: number, members: number, from: Address): void {
     const { config, merger } = this.#p;

@@ -205,8 +205,9 @@ export class Merger {
   }
 
   /**
-   * Merges what another node (`from`, whose own entry it is, listing `fromCount` live members;
-   * a list carries no count, and is read as from a side no smaller) says about this node;
+   * Merges what another node (`from`, whose own entry it is, vouching for `fromCount` members,
+   * `Self.vouchedCount`; a list carries no count, and is read as from a side no smaller) says about
+   * this node;
    * returns true when the sender should be told.
    *
    * Told that this version failed, a node comes back as a new version (fail-stop), and starts its
@@ -214,8 +215,8 @@ export class Merger {
    * the others fail it (a cut, a pause, a machine that slept) may have left its list as wrong as
    * it was, and a list kept would pass on what it concluded meanwhile. But after a cut heals,
    * both sides tell the other that it failed, and only the smaller side is wrong: a teller of the
-   * `otherSide` (this node holds it as failed in turn, or its version ended here) listing fewer
-   * members than this node does (each counts itself and not the other, so a side one member
+   * `otherSide` (this node holds it as failed in turn, or its version ended here) vouching for
+   * fewer members than this node does (each counts itself and not the other, so a side one member
    * smaller is smaller) is of the smaller side, and is not believed.
    *
    * Nor is any teller that counts fewer than half as many members as this node, unless this node
@@ -238,11 +239,11 @@ export class Merger {
       return false;
     }
     if (entry.status === Status.Failed || entry.status === Status.Left) {
-      if (otherSide && fromCount < self.liveCount) {
+      if (otherSide && fromCount < self.vouchedCount) {
         this.#p.counters.accusationsRefused++;
         return false;
       }
-      if (2 * fromCount < self.liveCount && !this.#p.recovery.doubting) {
+      if (2 * fromCount < self.vouchedCount && !this.#p.recovery.doubting) {
         this.#p.counters.accusationsRefused++;
         this.#p.datagrams.tellEnded(nowMs, from.address, from.version);
         return false;

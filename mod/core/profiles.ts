@@ -82,7 +82,7 @@ const lean: Partial<Config> = {
   /**
    * On: with two watchers a member, a cut's smaller side failed its neighbours on the larger one
    * as the larger side failed it, and spread that as the cut healed. The explorer under `lean`,
-   * seeds 1 to 450: 7 broken, against 34 without. Not under `lan` or `wan`, where it broke more
+   * seeds 1 to 450: 5 broken, against 29 without. Not under `lan` or `wan`, where it broke more
    * seeds than it mended (`lan`, seeds 1 to 400: 2 against 0; `wan`, 1 to 200: 2 against 1).
    */
   helperQuorum: 1,

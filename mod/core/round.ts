@@ -55,14 +55,14 @@ export class Rounds {
   }
 
   /**
-   * A member counted `members` live members: where that is not this node's count, the lists
+   * A member vouched for `members` members: where that is not this node's count, the lists
    * differ (news in flight, or a gap that only the rotating slice or a list exchange mends), so
    * the full gossip goes every round for `quietGossipIntervalMs` more. After a partition heals,
    * gossip of the members that came back as new versions is spread too thinly to reach everyone,
    * and the slice is what mends the rest.
    */
   countHeard(nowMs: number, members: number): void {
-    if (members !== this.#p.self.liveCount) {
+    if (members !== this.#p.self.vouchedCount) {
       this.#unsettledUntilMs = nowMs + this.#p.config.quietGossipIntervalMs;
     }
   }

@@ -114,6 +114,18 @@ export class Self {
   }
 
   /**
+   * The count every gossip carries: members listed alive and not suspected, this node included
+   * while it is active. After a cut heals, each side reads the other's count to tell which was
+   * the smaller (`Merger.aboutSelf`). A group cut off suspects the members across the cut well
+   * before it fails them (it doubts itself first, `selfDoubtMs`), so a count of live members
+   * still held the whole cluster when its first failures came, just as the cut healed, and its
+   * news that a member of the larger side failed was believed.
+   */
+  get vouchedCount(): number {
+    return this.#table.live.size - this.#table.suspects + (this.phase === "active" ? 1 : 0);
+  }
+
+  /**
    * The version this node comes back as, at least `atLeast`: later than the current one, and no
    * less than its first version plus the time since, as a restarted process would take.
    */

@@ -108,7 +108,10 @@ export interface Settings {
 /** What a gossip carries, by UDP or, as a probe and its answer, by TCP. */
 export interface GossipFields {
   readonly settings: Settings;
-  /** How many members the sender lists as alive or suspect, itself included. */
+  /**
+   * How many members the sender vouches for: those it lists alive and does not suspect, itself
+   * included (`Self.vouchedCount`).
+   */
   readonly members: number;
   /** The sender's own entry first. */
   readonly entries: readonly Entry[];
