@@ -114,6 +114,7 @@ export class Suspicion {
 
   /** Notes that a member answered a probe of this node's (not one made on another's behalf). */
   answered(slot: number): void {
+    this.#p.watch.answered(slot);
     for (const asked of this.#asked.values()) {
       if (asked.waiting.delete(slot)) asked.answered.add(slot);
     }
@@ -296,6 +297,7 @@ export class Suspicion {
       if (this.#witnessesAsked.size >= witnessesAskedMax) this.#witnessesAsked.clear();
       this.#witnessesAsked.add(witness);
       if (asked !== undefined && !asked.answered.has(witness)) asked.waiting.add(witness);
+      watch.asked(witness, nowMs);
       datagrams.probe(witness, false, slot);
     }
     const live = table.live;
@@ -312,6 +314,7 @@ export class Suspicion {
       helpers.add(helper);
       if (asked !== undefined && !asked.answered.has(helper)) asked.waiting.add(helper);
       counters.indirectProbesSent++;
+      watch.asked(helper, nowMs);
       datagrams.probe(helper, false, slot, true);
     }
   }

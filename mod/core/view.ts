@@ -72,7 +72,7 @@ export class View {
     const capacity = Math.min(book.capacity, Math.max(16, book.extent, parts.membersExpected));
     const news = this.news = new News(capacity, config.retransmitMult);
     const table = this.table = new MemberTable(book, capacity, (c) => news.grow(c));
-    const watch = this.watch = new Watch(table, config.ringNeighbors, config.probeAfterMs);
+    const watch = this.watch = new Watch(table, config);
     const self = this.self = new Self(
       {
         address,

@@ -4,16 +4,26 @@
  * silence was probed. What a silence leads to (a probe, a suspicion, a failure) is decided in
  * `suspicion.ts`; this file keeps the clocks it is decided by.
  */
+import { type Config, relayProbeTimeoutMs } from "./config.ts";
 import type { MemberTable } from "./member_table.ts";
 import { Ring, ringHash } from "./ring.ts";
 import type { Address } from "./types.ts";
+
+/** Members remembered as asked and not answering, at most; then the memory starts afresh. */
+const unansweredMax = 256;
 
 /** A node's ring neighbours and the silence of each. */
 export class Watch {
   readonly #table: MemberTable;
   readonly #ring: Ring;
   readonly #probeAfterMs: number;
+  readonly #failAfterMs: number;
   readonly #neighborSince = new Map<number, number>();
+  /**
+   * Members probed as a witness or a helper about a silent neighbour, with when, that have not
+   * answered nor been heard of since (`asked`, `answered`).
+   */
+  readonly #unanswered = new Map<number, number>();
   /**
    * Neighbours not heard from themselves since they became neighbours. Until one is, a heartbeat
    * of it passed on by another member does not end its silence, unless a fellow watcher that
@@ -38,10 +48,26 @@ export class Watch {
     if (ms > this.trustSinceMs) this.trustSinceMs = ms;
   }
 
-  constructor(table: MemberTable, ringNeighbors: number, probeAfterMs: number) {
+  constructor(
+    table: MemberTable,
+    config: Pick<Config, "ringNeighbors" | "probeAfterMs" | "failAfterMs">,
+  ) {
     this.#table = table;
-    this.#ring = new Ring(ringNeighbors);
-    this.#probeAfterMs = probeAfterMs;
+    this.#ring = new Ring(config.ringNeighbors);
+    this.#probeAfterMs = config.probeAfterMs;
+    this.#failAfterMs = config.failAfterMs;
+  }
+
+  /** Notes that a member was probed about a silent neighbour (as its witness, or a helper). */
+  asked(slot: number, nowMs: number): void {
+    if (this.#unanswered.has(slot)) return;
+    if (this.#unanswered.size >= unansweredMax) this.#unanswered.clear();
+    this.#unanswered.set(slot, nowMs);
+  }
+
+  /** Notes that a member answered a probe of this node's. */
+  answered(slot: number): void {
+    this.#unanswered.delete(slot);
   }
 
   /** The watched neighbours' slots. */
@@ -102,12 +128,14 @@ export class Watch {
    */
   heard(slot: number, nowMs: number, direct: boolean): void {
     this.#table.setHeard(slot, nowMs);
+    this.#unanswered.delete(slot);
     if (direct) this.#unheard.delete(slot);
   }
 
   /** Notes that a member spoke for itself. */
   heardItself(slot: number): void {
     this.#unheard.delete(slot);
+    this.#unanswered.delete(slot);
   }
 
   /**
@@ -132,6 +160,7 @@ export class Watch {
     const live = this.#table.live;
     if (!live.has(slot)) return;
     live.delete(slot);
+    this.#unanswered.delete(slot);
     if (this.#ring.lose(slot)) this.rebuild(nowMs);
   }
 
@@ -150,7 +179,14 @@ export class Watch {
     this.#syncNeighbors(nowMs);
   }
 
-  /** Starts the silence clock of new neighbours now: they were not watched before. */
+  /**
+   * Starts the silence clock of new neighbours now, as they were not watched before; but one
+   * probed lately about a silent neighbour that has not answered in the time an answer takes, nor
+   * been heard of since, is taken as silent already, `probeAfterMs` before it was asked (when a
+   * crash takes a run of neighbouring members, the watcher that fails the first one has already
+   * asked the next, that neighbour's far-side watcher, and heard nothing: without this, each
+   * member of the run waited a whole detection time after the one before).
+   */
   #syncNeighbors(nowMs: number): void {
     const neighbors = this.#ring.neighbors();
     for (const slot of this.#neighborSince.keys()) {
@@ -162,7 +198,10 @@ export class Watch {
     }
     for (const slot of neighbors) {
       if (this.#neighborSince.has(slot)) continue;
-      this.#neighborSince.set(slot, nowMs);
+      const askedMs = this.#unanswered.get(slot);
+      const unanswered = askedMs !== undefined && nowMs - askedMs >= relayProbeTimeoutMs &&
+        nowMs - askedMs <= this.#failAfterMs;
+      this.#neighborSince.set(slot, unanswered ? askedMs - this.#probeAfterMs : nowMs);
       this.#unheard.add(slot);
     }
   }
