@@ -109,7 +109,9 @@ for (const seed of [7, 23, 33]) {
     const lean = profileConfig("lean");
     const result = explore(seed, { config: lean, settingsFlags: "--profile lean" });
     assert.deepEqual(result.violations.map((v) => v.message).slice(0, 3), []);
-    if (seed !== 23) return;
+    // Seed 7 still breaks without the quorum (seed 23 did until a new neighbour that did not
+    // answer counted as silent already, which changed its run).
+    if (seed !== 7) return;
     const off = explore(seed, { config: { ...lean, helperQuorum: 0 } });
     assert(
       off.violations.some((v) => v.message.includes(" logged FAIL of ")),
