@@ -122,7 +122,7 @@ export class Self {
    * news that a member of the larger side failed was believed.
    */
   get vouchedCount(): number {
-    return this.#table.live.size - this.#table.suspects + (this.phase === "active" ? 1 : 0);
+    return this.liveCount - this.#table.suspects;
   }
 
   /**

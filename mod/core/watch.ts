@@ -128,7 +128,8 @@ export class Watch {
    */
   heard(slot: number, nowMs: number, direct: boolean): void {
     this.#table.setHeard(slot, nowMs);
-    this.#unanswered.delete(slot);
+    // On the gossip path, for every heartbeat that grew: the record is empty but after a probe.
+    if (this.#unanswered.size > 0) this.#unanswered.delete(slot);
     if (direct) this.#unheard.delete(slot);
   }
 
